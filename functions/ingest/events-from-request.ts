@@ -1,0 +1,82 @@
+// From a parsed request body to the events to write and the events refused, each with its reason.
+// Pure: no I/O, so every rule here is unit-tested without a stream.
+import { isEventType, validateBatchRequest, validateEnvelope, type EventType, type SegmentEvent } from '../../schemas/index.js';
+import { BadRequestError } from './errors.js';
+import { MAX_EVENT_BYTES } from './limits.js';
+import { withServerFields, type RequestFacts } from './server-fields.js';
+
+/** Which Segment HTTP API call a request is: a batch, or one event of a fixed type. */
+export type Route = { kind: 'batch' } | { kind: 'single'; type: EventType };
+
+export interface Rejection {
+  index: number;
+  messageId: string | null;
+  reason: string;
+}
+
+export interface PreparedEvent {
+  index: number;
+  event: SegmentEvent;
+}
+
+export interface PreparedRequest {
+  events: PreparedEvent[];
+  rejected: Rejection[];
+}
+
+const PATH_ROUTES: Record<string, Route> = {
+  '/v1/batch': { kind: 'batch' },
+  '/v1/import': { kind: 'batch' },
+};
+
+/** The route of a request path, e.g. `/v1/track`; undefined when it is none of Segment's. */
+export function routeForPath(path: string): Route | undefined {
+  const normalised = path.replace(/\/+$/, '');
+  const known = PATH_ROUTES[normalised];
+  if (known) return known;
+  const type = /^\/v1\/([a-z]+)$/.exec(normalised)?.[1];
+  return isEventType(type) ? { kind: 'single', type } : undefined;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The write key a body may carry (sendBeacon cannot send an Authorization header). */
+export const bodyWriteKey = (body: unknown): unknown => (isPlainObject(body) ? body['writeKey'] : undefined);
+
+export function eventsFromRequest(route: Route, body: unknown, facts: RequestFacts): PreparedRequest {
+  if (!isPlainObject(body)) throw new BadRequestError('body must be a JSON object');
+
+  let items: unknown[];
+  let batchFacts: RequestFacts = facts;
+  if (route.kind === 'batch') {
+    const batch = validateBatchRequest(body);
+    if (!batch.ok) throw new BadRequestError(`batch request is invalid: ${batch.reason}`);
+    items = batch.value.batch;
+    batchFacts = { ...facts, batchSentAt: batch.value.sentAt, batchContext: batch.value.context };
+  } else {
+    if (body['type'] !== undefined && body['type'] !== route.type) {
+      throw new BadRequestError(`type ${JSON.stringify(body['type'])} does not match the route /v1/${route.type}`);
+    }
+    items = [{ ...body, type: route.type }];
+  }
+
+  const events: PreparedEvent[] = [];
+  const rejected: Rejection[] = [];
+  items.forEach((item, index) => {
+    const outcome = prepareEvent(item, batchFacts);
+    if ('reason' in outcome) rejected.push({ index, messageId: outcome.messageId, reason: outcome.reason });
+    else events.push({ index, event: outcome.event });
+  });
+  return { events, rejected };
+}
+
+function prepareEvent(item: unknown, facts: RequestFacts): { event: SegmentEvent } | { reason: string; messageId: string | null } {
+  const messageId = isPlainObject(item) && typeof item['messageId'] === 'string' ? item['messageId'] : null;
+  if (!isPlainObject(item)) return { reason: 'event must be a JSON object', messageId };
+  const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
+  if (bytes > MAX_EVENT_BYTES) return { reason: `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, messageId };
+  const envelope = validateEnvelope(item);
+  if (!envelope.ok) return { reason: envelope.reason, messageId };
+  return { event: withServerFields(envelope.value, facts) };
+}

@@ -1,0 +1,92 @@
+// One ingest request, end to end: route, auth, limits, per-event validation, server fields, and the
+// Kinesis write. Answers 200 only for events Kinesis accepted; events it could not write in time are
+// not claimed, and the client is told to retry (503 + Retry-After).
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { StreamWriteError } from '../shared/errors.js';
+import type { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
+import { partitionKeyFor } from '../shared/partition-key.js';
+import { HttpError } from './errors.js';
+import { bodyWriteKey, eventsFromRequest, routeForPath } from './events-from-request.js';
+import { jsonResponse } from './http-responses.js';
+import { parseJsonBody } from './json-body.js';
+import { RESPONSE_MARGIN_MS, RETRY_AFTER_SECONDS } from './limits.js';
+import { decodeBody } from './request-body.js';
+import { authenticate, writeKeyFromAuthorization, type WriteKeyVerifier } from './write-keys.js';
+
+export interface IngestDependencies {
+  writer: Pick<KinesisBatchWriter, 'write'>;
+  /** Resolves the current write keys (cached by the caller; may fetch from SSM). */
+  verifier: () => Promise<WriteKeyVerifier>;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function createIngest(deps: IngestDependencies) {
+  const now = deps.now ?? Date.now;
+
+  return async function ingest(request: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+    const receivedAtMs = now();
+    const path = request.routeKey?.split(' ')[1] ?? request.rawPath;
+    const route = routeForPath(path === '$default' || path === undefined ? request.rawPath : path);
+    if (!route) throw new HttpError(404, `no such route: POST ${request.rawPath}; use /v1/batch or /v1/<type>`);
+
+    const headers = request.headers ?? {};
+    const verifier = await deps.verifier();
+    // A key in the header is checked before the body is read, so anonymous traffic costs no parsing.
+    if (writeKeyFromAuthorization(headers['authorization']) !== undefined) authenticate(verifier, headers['authorization'], undefined);
+
+    const text = decodeBody({
+      body: request.body,
+      isBase64Encoded: request.isBase64Encoded,
+      contentType: headers['content-type'],
+      contentEncoding: headers['content-encoding'],
+    });
+    const body = parseJsonBody(text);
+    const writeKey = authenticate(verifier, headers['authorization'], bodyWriteKey(body));
+
+    const { events, rejected } = eventsFromRequest(route, body, {
+      receivedAtMs,
+      writeKey,
+      sourceIp: request.requestContext?.http?.sourceIp,
+      userAgent: headers['user-agent'],
+    });
+    if (events.length === 0) {
+      deps.logger.info('no event accepted', { rejected: rejected.length, firstReason: rejected[0]?.reason });
+      return jsonResponse(400, { success: false, accepted: 0, rejected });
+    }
+
+    const records = events.map(({ event }) => ({
+      data: Buffer.from(JSON.stringify(event), 'utf8'),
+      partitionKey: partitionKeyFor(event),
+    }));
+    const deadline = now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
+    let failed: number[];
+    try {
+      const result = await deps.writer.write(records, { deadline });
+      failed = result.failed;
+      if (failed.length > 0) {
+        deps.logger.warn('events not written before the deadline', { failed: failed.length, lastErrorCode: result.lastErrorCode });
+      }
+    } catch (error) {
+      if (!(error instanceof StreamWriteError)) throw error;
+      deps.logger.error('stream write failed', error);
+      failed = records.map((_, i) => i);
+    }
+
+    if (failed.length > 0) {
+      return jsonResponse(
+        503,
+        {
+          success: false,
+          accepted: records.length - failed.length,
+          rejected,
+          message: `${failed.length} event(s) could not be stored; retry the request (events already stored are deduplicated by messageId)`,
+        },
+        { 'retry-after': String(RETRY_AFTER_SECONDS) },
+      );
+    }
+    if (rejected.length > 0) deps.logger.info('events rejected', { accepted: records.length, rejected: rejected.length });
+    return jsonResponse(200, { success: true, accepted: records.length, rejected });
+  };
+}

@@ -1,0 +1,50 @@
+// The fields the server adds to every accepted event: when it arrived, its corrected event time, a
+// deterministic messageId when the client sent none, and the request's IP and user agent.
+import { createHash } from 'node:crypto';
+import type { Context as EventContext, SegmentEvent } from '../../schemas/index.js';
+import { canonicalJson } from '../shared/canonical-json.js';
+import { correctedEventTime, parseTime } from './event-time.js';
+
+export interface RequestFacts {
+  receivedAtMs: number;
+  sourceIp: string | undefined;
+  userAgent: string | undefined;
+  writeKey: string;
+  /** Batch-level sentAt and context, which apply to every event that does not set its own. */
+  batchSentAt?: string | undefined;
+  batchContext?: EventContext | undefined;
+}
+
+/**
+ * A messageId for an event that came without one: a hash of the write key and the event as the
+ * client built it, so a retry of the same event gets the same id and is deduplicated downstream.
+ * sentAt is left out because clients set it anew on every retry.
+ */
+export function deriveMessageId(writeKey: string, event: Record<string, unknown>): string {
+  const { sentAt: _sentAt, writeKey: _writeKey, ...stable } = event;
+  const hash = createHash('sha256').update(writeKey).update('\n').update(canonicalJson(stable)).digest('hex');
+  return `srv-${hash.slice(0, 32)}`;
+}
+
+export function withServerFields(event: SegmentEvent, facts: RequestFacts): SegmentEvent {
+  // A write key is a credential: it is never stored with the event.
+  const { writeKey: _writeKey, ...clientEvent } = event as SegmentEvent & { writeKey?: unknown };
+  const sentAt = clientEvent.sentAt ?? facts.batchSentAt;
+  const original = clientEvent.originalTimestamp ?? clientEvent.timestamp;
+  const timestampMs = correctedEventTime(facts.receivedAtMs, parseTime(original), parseTime(sentAt));
+  const receivedAt = new Date(facts.receivedAtMs).toISOString();
+
+  const context: EventContext = { ...facts.batchContext, ...clientEvent.context };
+  if (context.ip === undefined && facts.sourceIp !== undefined) context.ip = facts.sourceIp;
+  if (context.userAgent === undefined && facts.userAgent !== undefined) context.userAgent = facts.userAgent;
+
+  return {
+    ...clientEvent,
+    messageId: clientEvent.messageId ?? deriveMessageId(facts.writeKey, clientEvent),
+    context,
+    originalTimestamp: original ?? receivedAt,
+    ...(sentAt !== undefined ? { sentAt } : {}),
+    receivedAt,
+    timestamp: new Date(timestampMs).toISOString(),
+  } as SegmentEvent;
+}

@@ -1,0 +1,173 @@
+// Writes records to a Kinesis stream with PutRecords: chunks within the API's bounds, retries only the
+// records that failed, with exponential backoff and full jitter, and never past the caller's deadline.
+import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { StreamWriteError } from './errors.js';
+
+/** PutRecords accepts at most 500 records and 5 MiB (data + partition keys) per call. */
+export const MAX_RECORDS_PER_CALL = 500;
+export const MAX_BYTES_PER_CALL = 5 * 1024 * 1024;
+/** One record, data + partition key, is at most 1 MiB. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+export interface StreamRecord {
+  data: Uint8Array;
+  partitionKey: string;
+}
+
+export interface WriteResult {
+  /** Indexes (into the input) of the records Kinesis did not accept before the deadline. */
+  failed: number[];
+  /** How many PutRecords calls were made. */
+  calls: number;
+  /** The last per-record or per-call error code seen, for the log line. */
+  lastErrorCode?: string;
+}
+
+export interface KinesisBatchWriterOptions {
+  client: KinesisClient;
+  /** The stream's name or ARN (an ARN is sent as StreamARN). */
+  stream: string;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Injectable for tests: time, randomness and waiting. */
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+// Per-call errors worth another try; anything else (missing stream, access denied, bad request) is not.
+const RETRYABLE_ERROR_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'KMSThrottlingException',
+  'InternalFailure',
+  'InternalFailureException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+
+const recordBytes = (r: StreamRecord): number => r.data.byteLength + Buffer.byteLength(r.partitionKey, 'utf8');
+
+/** Splits indexes into PutRecords calls of at most 500 records and 5 MiB, keeping their order. */
+export function chunkForPutRecords(records: readonly StreamRecord[], indexes: readonly number[]): number[][] {
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const i of indexes) {
+    const size = recordBytes(records[i]!);
+    if (current.length === MAX_RECORDS_PER_CALL || (current.length > 0 && bytes + size > MAX_BYTES_PER_CALL)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(i);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export function isRetryableWriteError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (e.$retryable) return true;
+  if (RETRYABLE_ERROR_NAMES.has(e.name)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  // No HTTP status at all: the request never got an answer (connection refused or reset, socket timeout).
+  return true;
+}
+
+export class KinesisBatchWriter {
+  private readonly client: KinesisClient;
+  private readonly target: { StreamName: string } | { StreamARN: string };
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: KinesisBatchWriterOptions) {
+    this.client = options.client;
+    this.target = options.stream.startsWith('arn:') ? { StreamARN: options.stream } : { StreamName: options.stream };
+    this.baseDelayMs = options.baseDelayMs ?? 50;
+    this.maxDelayMs = options.maxDelayMs ?? 2_000;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * Writes every record it can before `deadline` (epoch ms) and reports the ones it could not.
+   * Throws StreamWriteError only for errors that retrying cannot fix.
+   */
+  async write(records: readonly StreamRecord[], { deadline }: { deadline: number }): Promise<WriteResult> {
+    for (const r of records) {
+      if (recordBytes(r) > MAX_RECORD_BYTES) throw new RangeError(`a Kinesis record is at most ${MAX_RECORD_BYTES} bytes`);
+    }
+    let pending = records.map((_, i) => i);
+    let calls = 0;
+    let lastErrorCode: string | undefined;
+
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        const delay = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
+        if (this.now() + delay >= deadline) break;
+        await this.sleep(delay);
+      }
+      const stillPending: number[] = [];
+      for (const chunk of chunkForPutRecords(records, pending)) {
+        const remaining = deadline - this.now();
+        if (remaining <= 0) {
+          stillPending.push(...chunk);
+          continue;
+        }
+        calls++;
+        const outcome = await this.putChunk(records, chunk, remaining);
+        stillPending.push(...outcome.failed);
+        lastErrorCode = outcome.errorCode ?? lastErrorCode;
+      }
+      pending = stillPending;
+    }
+    return { failed: pending.sort((a, b) => a - b), calls, ...(lastErrorCode ? { lastErrorCode } : {}) };
+  }
+
+  private async putChunk(
+    records: readonly StreamRecord[],
+    chunk: number[],
+    timeoutMs: number,
+  ): Promise<{ failed: number[]; errorCode?: string }> {
+    const entries: PutRecordsRequestEntry[] = chunk.map((i) => ({
+      Data: records[i]!.data,
+      PartitionKey: records[i]!.partitionKey,
+    }));
+    try {
+      const response = await this.client.send(new PutRecordsCommand({ ...this.target, Records: entries }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.FailedRecordCount) return { failed: [] };
+      const failed: number[] = [];
+      let errorCode: string | undefined;
+      response.Records?.forEach((result, position) => {
+        if (result.ErrorCode) {
+          failed.push(chunk[position]!);
+          errorCode = result.ErrorCode;
+        }
+      });
+      return errorCode ? { failed, errorCode } : { failed };
+    } catch (error) {
+      if (!isRetryableWriteError(error)) {
+        const name = error instanceof Error ? error.name : 'UnknownError';
+        throw new StreamWriteError(`PutRecords to ${this.options.stream} failed: ${name}`, this.options.stream, {
+          cause: error,
+        });
+      }
+      return { failed: chunk, errorCode: error instanceof Error ? error.name : 'UnknownError' };
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// Compiled validators for the Segment schemas. Compiled once at module load (cold start), reused per event.
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import { EVENT_TYPES, isEventType, schemaPath, type SchemaName } from './catalog.js';
+import type { BatchRequest, SegmentEvent } from './types.generated.js';
+
+export * from './catalog.js';
+export type * from './types.generated.js';
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.default;
+const ajv = new Ajv({ allErrors: false, strict: true, strictTypes: false, strictRequired: false });
+addFormats(ajv, ['date-time']);
+
+const load = (name: SchemaName): object => JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object;
+for (const name of ['common', ...EVENT_TYPES, 'batch', 'envelope'] as const) ajv.addSchema(load(name));
+
+const compiled = (name: SchemaName): ValidateFunction => {
+  const schema = load(name) as { $id: string };
+  const validate = ajv.getSchema(schema.$id);
+  if (!validate) throw new Error(`schema ${name} did not compile`);
+  return validate;
+};
+
+const envelopeValidator = compiled('envelope');
+const batchValidator = compiled('batch');
+const eventValidators = Object.fromEntries(EVENT_TYPES.map((t) => [t, compiled(t)])) as Record<
+  (typeof EVENT_TYPES)[number],
+  ValidateFunction
+>;
+
+/** One readable line per schema violation, e.g. `/userId must be string`. */
+export function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  if (!errors?.length) return 'invalid';
+  // An anyOf of `required` branches reads better as one line than as each branch's failure.
+  const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath);
+  const inBranch = (e: ErrorObject) => anyOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`));
+  return errors
+    .filter((e) => !inBranch(e))
+    .map((e) => {
+      const where = e.instancePath || '(event)';
+      if (e.keyword === 'anyOf') {
+        const missing = errors.filter((b) => inBranch(b) && b.keyword === 'required').map((b) => b.params['missingProperty']);
+        return missing.length ? `${where} needs one of ${missing.join(', ')}` : `${where} ${e.message ?? 'is invalid'}`;
+      }
+      if (e.keyword === 'enum') return `${where} ${e.message}: ${(e.params['allowedValues'] as unknown[]).join(', ')}`;
+      return `${where} ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+function check<T>(validate: ValidateFunction, value: unknown): Validation<T> {
+  if (validate(value)) return { ok: true, value: value as T };
+  return { ok: false, reason: describeErrors(validate.errors) };
+}
+
+/** The fields ingest needs to route, dedup, partition and time an event. */
+export const validateEnvelope = (event: unknown): Validation<SegmentEvent> => check(envelopeValidator, event);
+
+/** The body of POST /v1/batch, without looking inside the events. */
+export const validateBatchRequest = (body: unknown): Validation<BatchRequest> => check(batchValidator, body);
+
+/** The full schema of the event's type: the check the enrich stage applies. */
+export function validateEvent(event: unknown): Validation<SegmentEvent> {
+  const type = (event as { type?: unknown } | null)?.type;
+  if (!isEventType(type)) return check(envelopeValidator, event);
+  return check(eventValidators[type], event);
+}
