@@ -1,0 +1,113 @@
+// Property-based: whatever a client sends, ingest answers with a 2xx or a clear 4xx, never a 5xx or a
+// crash, and every event of a batch is either accepted or named with a reason.
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type * as HandlerModule from '../../../../functions/ingest/handler.js';
+import { basicAuth, httpRequest, lambdaContext, trackEvent, WRITE_KEY } from '../../../helpers/factories.js';
+
+const kinesis = mockClient(KinesisClient);
+let handler: typeof HandlerModule.handler;
+
+beforeAll(async () => {
+  process.env['RAW_STREAM_NAME'] = 'events-raw';
+  process.env['WRITE_KEYS'] = WRITE_KEY;
+  process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
+  ({ handler } = await import('../../../../functions/ingest/handler.js'));
+});
+
+beforeEach(() => {
+  kinesis.reset();
+  kinesis.on(PutRecordsCommand).callsFake((input) => ({ FailedRecordCount: 0, Records: input.Records.map(() => ({ SequenceNumber: '1' })) }));
+});
+
+const paths = fc.constantFrom('/v1/batch', '/v1/import', '/v1/track', '/v1/page', '/v1/screen', '/v1/identify', '/v1/group', '/v1/alias');
+const contentTypes = fc.oneof(
+  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'text/html', 'application/xml', '', 'multipart/form-data; boundary=x'),
+  fc.string({ maxLength: 40 }),
+);
+const auth = fc.oneof(
+  fc.constant(basicAuth()),
+  fc.constant(basicAuth('wrong')),
+  fc.constant(''),
+  fc.string({ maxLength: 60 }),
+  fc.string({ maxLength: 60 }).map((s) => `Basic ${s}`),
+);
+// Values that look like events but are wrong in every way a client can get them wrong.
+const eventish = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.record(
+    {
+      type: fc.oneof(fc.constantFrom('track', 'page', 'screen', 'identify', 'group', 'alias'), fc.jsonValue({ maxDepth: 1 })),
+      userId: fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.jsonValue({ maxDepth: 1 })),
+      anonymousId: fc.oneof(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 1 })),
+      messageId: fc.oneof(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 1 })),
+      event: fc.oneof(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 1 })),
+      timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 1 })),
+      sentAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 30 })),
+      context: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 })), fc.jsonValue({ maxDepth: 1 })),
+      properties: fc.jsonValue({ maxDepth: 2 }),
+      writeKey: fc.oneof(fc.constant(WRITE_KEY), fc.string({ maxLength: 10 })),
+    },
+    { requiredKeys: [] },
+  ),
+);
+const bodies = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+  fc.record({ batch: fc.array(eventish, { maxLength: 12 }), sentAt: fc.string({ maxLength: 30 }), context: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['batch'] }).map((v) => JSON.stringify(v)),
+  eventish.map((v) => JSON.stringify(v)),
+);
+
+async function respond(request: ReturnType<typeof httpRequest>): Promise<APIGatewayProxyStructuredResultV2> {
+  return (await handler(request, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+}
+
+describe('ingest under malformed input', () => {
+  it('never answers 5xx and always explains a 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(paths, bodies, contentTypes, auth, fc.boolean(), async (path, body, contentType, authorization, gzip) => {
+        const request = httpRequest({ path, rawBody: body, headers: { 'content-type': contentType, authorization }, gzip });
+        const response = await respond(request);
+        expect(response.statusCode).toBeLessThan(500);
+        const json = JSON.parse(response.body ?? '') as { message?: string; rejected?: { reason: string }[] };
+        if (response.statusCode! >= 400) expect(json.message ?? json.rejected?.[0]?.reason).toEqual(expect.any(String));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never answers 5xx for random bytes sent as gzip or base64', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2_000 }), fc.boolean(), async (bytes, claimGzip) => {
+        const request = {
+          ...httpRequest({ headers: claimGzip ? { 'content-encoding': 'gzip' } : {} }),
+          body: Buffer.from(bytes).toString('base64'),
+          isBase64Encoded: true,
+        };
+        expect((await respond(request)).statusCode).toBeLessThan(500);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('accounts for every event of a batch: accepted + rejected = sent', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(eventish, fc.constant(trackEvent())), { minLength: 1, maxLength: 20 }), fc.boolean(), async (batch, gzip) => {
+        kinesis.resetHistory();
+        const response = await respond(httpRequest({ body: { batch }, gzip }));
+        const json = JSON.parse(response.body!) as { accepted: number; rejected: { index: number; reason: string }[] };
+        expect([200, 400]).toContain(response.statusCode);
+        expect(json.accepted + json.rejected.length).toBe(batch.length);
+        const written = kinesis.commandCalls(PutRecordsCommand).reduce((n, c) => n + (c.args[0].input.Records?.length ?? 0), 0);
+        expect(written).toBe(json.accepted);
+        expect(new Set(json.rejected.map((r) => r.index)).size).toBe(json.rejected.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
