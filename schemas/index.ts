@@ -1,8 +1,17 @@
 // Compiled validators for the Segment schemas. Compiled once at module load (cold start), reused per event.
-import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
-import { EVENT_TYPES, isEventType, schemaPath, type SchemaName } from './catalog.js';
+import { EVENT_TYPES, isEventType, type SchemaName } from './catalog.js';
+// Imported, not read from disk, so a bundler inlines them into the Lambda artifact.
+import alias from './segment/alias/1-0-0.json' with { type: 'json' };
+import batch from './segment/batch/1-0-0.json' with { type: 'json' };
+import common from './segment/common/1-0-0.json' with { type: 'json' };
+import envelope from './segment/envelope/1-0-0.json' with { type: 'json' };
+import group from './segment/group/1-0-0.json' with { type: 'json' };
+import identify from './segment/identify/1-0-0.json' with { type: 'json' };
+import page from './segment/page/1-0-0.json' with { type: 'json' };
+import screen from './segment/screen/1-0-0.json' with { type: 'json' };
+import track from './segment/track/1-0-0.json' with { type: 'json' };
 import type { BatchRequest, SegmentEvent } from './types.generated.js';
 
 export * from './catalog.js';
@@ -14,12 +23,11 @@ const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.defaul
 const ajv = new Ajv({ allErrors: false, strict: true, strictTypes: false, strictRequired: false });
 addFormats(ajv, ['date-time']);
 
-const load = (name: SchemaName): object => JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object;
-for (const name of ['common', ...EVENT_TYPES, 'batch', 'envelope'] as const) ajv.addSchema(load(name));
+const SCHEMAS: Record<SchemaName, { $id: string }> = { common, envelope, batch, track, page, screen, identify, group, alias };
+for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema);
 
 const compiled = (name: SchemaName): ValidateFunction => {
-  const schema = load(name) as { $id: string };
-  const validate = ajv.getSchema(schema.$id);
+  const validate = ajv.getSchema(SCHEMAS[name].$id);
   if (!validate) throw new Error(`schema ${name} did not compile`);
   return validate;
 };

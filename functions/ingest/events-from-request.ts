@@ -17,6 +17,8 @@ export interface Rejection {
 export interface PreparedEvent {
   index: number;
   event: SegmentEvent;
+  /** The event with server fields as UTF-8 JSON: the Kinesis record's data. */
+  data: Buffer;
 }
 
 export interface PreparedRequest {
@@ -66,17 +68,30 @@ export function eventsFromRequest(route: Route, body: unknown, facts: RequestFac
   items.forEach((item, index) => {
     const outcome = prepareEvent(item, batchFacts);
     if ('reason' in outcome) rejected.push({ index, messageId: outcome.messageId, reason: outcome.reason });
-    else events.push({ index, event: outcome.event });
+    else events.push({ index, ...outcome });
   });
   return { events, rejected };
 }
 
-function prepareEvent(item: unknown, facts: RequestFacts): { event: SegmentEvent } | { reason: string; messageId: string | null } {
+// The server may shorten an event by at most this much: it rewrites timestamp and receivedAt (at most
+// 64 characters each by schema) as 24-character ISO strings. A writeKey it removes is counted apart.
+const MAX_SERVER_SHRINK_BYTES = 2 * (64 - 24);
+
+function prepareEvent(
+  item: unknown,
+  facts: RequestFacts,
+): { event: SegmentEvent; data: Buffer } | { reason: string; messageId: string | null } {
   const messageId = isPlainObject(item) && typeof item['messageId'] === 'string' ? item['messageId'] : null;
   if (!isPlainObject(item)) return { reason: 'event must be a JSON object', messageId };
-  const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
-  if (bytes > MAX_EVENT_BYTES) return { reason: `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, messageId };
   const envelope = validateEnvelope(item);
   if (!envelope.ok) return { reason: envelope.reason, messageId };
-  return { event: withServerFields(envelope.value, facts) };
+  const event = withServerFields(envelope.value, facts);
+  const data = Buffer.from(JSON.stringify(event), 'utf8');
+  // The limit is on the event as the client sent it. Serialising it again costs as much as the rest of
+  // the work, so it is done only when the stored form is close enough to the limit to matter.
+  if (data.byteLength + MAX_SERVER_SHRINK_BYTES > MAX_EVENT_BYTES || item['writeKey'] !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
+    if (bytes > MAX_EVENT_BYTES) return { reason: `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, messageId };
+  }
+  return { event, data };
 }

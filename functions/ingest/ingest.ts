@@ -47,6 +47,7 @@ export function createIngest(deps: IngestDependencies) {
 
     const { events, rejected } = eventsFromRequest(route, body, {
       receivedAtMs,
+      receivedAt: new Date(receivedAtMs).toISOString(),
       writeKey,
       sourceIp: request.requestContext?.http?.sourceIp,
       userAgent: headers['user-agent'],
@@ -56,10 +57,7 @@ export function createIngest(deps: IngestDependencies) {
       return jsonResponse(400, { success: false, accepted: 0, rejected });
     }
 
-    const records = events.map(({ event }) => ({
-      data: Buffer.from(JSON.stringify(event), 'utf8'),
-      partitionKey: partitionKeyFor(event),
-    }));
+    const records = events.map(({ event, data }) => ({ data, partitionKey: partitionKeyFor(event) }));
     const deadline = now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
     let failed: number[];
     try {

@@ -7,6 +7,8 @@ import { correctedEventTime, parseTime } from './event-time.js';
 
 export interface RequestFacts {
   receivedAtMs: number;
+  /** receivedAtMs as ISO-8601, formatted once per request. */
+  receivedAt?: string;
   sourceIp: string | undefined;
   userAgent: string | undefined;
   writeKey: string;
@@ -27,24 +29,22 @@ export function deriveMessageId(writeKey: string, event: Record<string, unknown>
 }
 
 export function withServerFields(event: SegmentEvent, facts: RequestFacts): SegmentEvent {
+  const out = { ...event } as SegmentEvent & { writeKey?: unknown };
   // A write key is a credential: it is never stored with the event.
-  const { writeKey: _writeKey, ...clientEvent } = event as SegmentEvent & { writeKey?: unknown };
-  const sentAt = clientEvent.sentAt ?? facts.batchSentAt;
-  const original = clientEvent.originalTimestamp ?? clientEvent.timestamp;
+  delete out.writeKey;
+  const sentAt = out.sentAt ?? facts.batchSentAt;
+  const original = out.originalTimestamp ?? out.timestamp;
+  const receivedAt = facts.receivedAt ?? new Date(facts.receivedAtMs).toISOString();
   const timestampMs = correctedEventTime(facts.receivedAtMs, parseTime(original), parseTime(sentAt));
-  const receivedAt = new Date(facts.receivedAtMs).toISOString();
 
-  const context: EventContext = { ...facts.batchContext, ...clientEvent.context };
+  out.messageId ??= deriveMessageId(facts.writeKey, out);
+  const context: EventContext = facts.batchContext ? { ...facts.batchContext, ...out.context } : { ...out.context };
   if (context.ip === undefined && facts.sourceIp !== undefined) context.ip = facts.sourceIp;
   if (context.userAgent === undefined && facts.userAgent !== undefined) context.userAgent = facts.userAgent;
-
-  return {
-    ...clientEvent,
-    messageId: clientEvent.messageId ?? deriveMessageId(facts.writeKey, clientEvent),
-    context,
-    originalTimestamp: original ?? receivedAt,
-    ...(sentAt !== undefined ? { sentAt } : {}),
-    receivedAt,
-    timestamp: new Date(timestampMs).toISOString(),
-  } as SegmentEvent;
+  out.context = context;
+  out.originalTimestamp = original ?? receivedAt;
+  if (sentAt !== undefined) out.sentAt = sentAt;
+  out.receivedAt = receivedAt;
+  out.timestamp = timestampMs === facts.receivedAtMs ? receivedAt : new Date(timestampMs).toISOString();
+  return out;
 }

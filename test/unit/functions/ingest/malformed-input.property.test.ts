@@ -4,7 +4,6 @@ import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { gzipSync } from 'node:zlib';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type * as HandlerModule from '../../../../functions/ingest/handler.js';
 import { basicAuth, httpRequest, lambdaContext, trackEvent, WRITE_KEY } from '../../../helpers/factories.js';

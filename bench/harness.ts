@@ -1,0 +1,41 @@
+// The benchmark harness: each suite returns named figures; the runner prints them as a table and
+// writes bench/results.json, comparing with the previous run's figures when there are any.
+
+export interface Figure {
+  value: number;
+  unit: string;
+  /** What the figure is measured against (a floor, a ceiling or a competing approach), same unit. */
+  baseline?: number;
+  /** value / baseline. */
+  ratio?: number;
+  /** The target this figure is held to, in words, e.g. "≤ 3x the floor". */
+  target?: string;
+  /** Whether the target was met, when there is one. */
+  met?: boolean;
+}
+
+export type Figures = Record<string, Figure>;
+
+export interface Suite {
+  name: string;
+  run: () => Promise<Figures>;
+}
+
+export const figure = (value: number, unit: string, extra: Omit<Figure, 'value' | 'unit'> = {}): Figure => ({
+  value: round(value),
+  unit,
+  ...extra,
+  ...(extra.baseline !== undefined ? { baseline: round(extra.baseline), ratio: round(value / extra.baseline) } : {}),
+});
+
+export const round = (n: number): number => (Math.abs(n) >= 100 ? Math.round(n) : Math.round(n * 1000) / 1000);
+
+/** Runs fn repeatedly for at least minMs after a warm-up and returns the mean time per call in ns. */
+export async function timePerCall(fn: () => unknown | Promise<unknown>, { minMs = 1_500, warmupMs = 300 } = {}): Promise<number> {
+  const until = (ms: number) => performance.now() + ms;
+  for (const end = until(warmupMs); performance.now() < end; ) await fn();
+  let calls = 0;
+  const start = performance.now();
+  for (const end = until(minMs); performance.now() < end; calls++) await fn();
+  return ((performance.now() - start) * 1e6) / calls;
+}

@@ -1,0 +1,495 @@
+// Packages the service with the real framework (osls) for several stages, offline and without AWS
+// credentials, and checks the generated CloudFormation template.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const slsBin = join(repoRoot, 'node_modules', 'serverless', 'bin', 'serverless.js');
+
+// Segment HTTP Tracking API paths (/v1/import is Segment's alias of /v1/batch).
+const SEGMENT_PATHS = ['batch', 'import', 'track', 'page', 'screen', 'identify', 'group', 'alias'].map((p) => `/v1/${p}`);
+
+const KMS_KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** Each run: stage, extra CLI args. Runs happen one after the other (the esbuild plugin is CPU bound). */
+const RUNS = {
+  dev: { stage: 'dev', args: [] as string[] },
+  provisioned: { stage: 'provisioned', args: [] as string[] },
+  // CLI --param overrides beat stage params: exercises the customer-managed-key branch and an origin list.
+  overrides: {
+    stage: 'ci-overrides',
+    args: [
+      '--param', `writeKeysKmsKeyArn=${KMS_KEY_ARN}`,
+      '--param', 'allowedOrigins=https://a.example, https://b.example',
+      '--param', 'writeKeysParameter=clickstream-write-keys',
+      '--region', 'eu-west-1',
+    ],
+  },
+} as const;
+type RunName = keyof typeof RUNS;
+
+// ---------------------------------------------------------------------------------------------
+// Minimal CloudFormation model and helpers
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+interface CfnResource {
+  Type: string;
+  Properties?: JsonObject;
+  DependsOn?: string | string[];
+  Condition?: string;
+}
+interface CfnTemplate {
+  Conditions?: Record<string, Json>;
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, JsonObject>;
+}
+interface Packaged {
+  dir: string;
+  template: CfnTemplate;
+  seconds: number;
+}
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNoValue = (v: unknown): boolean => isObject(v) && v.Ref === 'AWS::NoValue';
+const toArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Evaluates a condition whose operands are literals (true for everything osls resolves at package time). */
+function evalCondition(template: CfnTemplate, node: Json): boolean {
+  if (isObject(node)) {
+    if ('Condition' in node) {
+      const name = node.Condition as string;
+      const def = template.Conditions?.[name];
+      if (def === undefined) throw new Error(`unknown condition ${name}`);
+      return evalCondition(template, def);
+    }
+    const [fn] = Object.keys(node);
+    const args = node[fn as string] as Json[];
+    switch (fn) {
+      case 'Fn::Equals': {
+        const [a, b] = args;
+        if (isObject(a) || isObject(b)) throw new Error(`non-literal Fn::Equals: ${JSON.stringify(node)}`);
+        return String(a) === String(b);
+      }
+      case 'Fn::Not':
+        return !evalCondition(template, args[0] as Json);
+      case 'Fn::And':
+        return args.every((a) => evalCondition(template, a));
+      case 'Fn::Or':
+        return args.some((a) => evalCondition(template, a));
+    }
+  }
+  throw new Error(`cannot evaluate condition ${JSON.stringify(node)}`);
+}
+
+/** The value CloudFormation would see: Fn::If picked by its condition, AWS::NoValue removed. */
+function effective(template: CfnTemplate, node: Json): Json | undefined {
+  if (Array.isArray(node)) {
+    return node.map((n) => effective(template, n)).filter((n): n is Json => n !== undefined);
+  }
+  if (!isObject(node)) return node;
+  if (isNoValue(node)) return undefined;
+  if ('Fn::If' in node) {
+    const [cond, whenTrue, whenFalse] = node['Fn::If'] as [string, Json, Json];
+    return effective(template, evalCondition(template, { Condition: cond }) ? whenTrue : whenFalse);
+  }
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(node)) {
+    const e = effective(template, v);
+    if (e !== undefined) out[k] = e;
+  }
+  return out;
+}
+
+function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function resource(template: CfnTemplate, logicalId: string): CfnResource {
+  const r = template.Resources[logicalId];
+  if (!r) throw new Error(`resource ${logicalId} not in template (has: ${Object.keys(template.Resources).join(', ')})`);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IAM policy walker: every policy document anywhere in the template, both Fn::If branches.
+
+const POLICY_DOCUMENT_KEYS = new Set(['PolicyDocument', 'AssumeRolePolicyDocument', 'KeyPolicy']);
+
+interface Statement {
+  where: string;
+  statement: JsonObject;
+}
+
+function collectStatements(template: CfnTemplate): Statement[] {
+  const found: Statement[] = [];
+  const addStatements = (node: Json | undefined, where: string): void => {
+    if (node === undefined || isNoValue(node)) return;
+    if (Array.isArray(node)) return node.forEach((n, i) => addStatements(n, `${where}[${i}]`));
+    if (isObject(node) && 'Fn::If' in node) {
+      const [, a, b] = node['Fn::If'] as [string, Json, Json];
+      addStatements(a, `${where}<if>`);
+      addStatements(b, `${where}<else>`);
+      return;
+    }
+    if (isObject(node)) found.push({ where, statement: node });
+  };
+  const visit = (node: Json | undefined, where: string): void => {
+    if (Array.isArray(node)) return node.forEach((n, i) => visit(n, `${where}[${i}]`));
+    if (!isObject(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (POLICY_DOCUMENT_KEYS.has(key) && isObject(value)) {
+        addStatements(value.Statement, `${where}.${key}.Statement`);
+      } else {
+        visit(value, `${where}.${key}`);
+      }
+    }
+  };
+  for (const [id, r] of Object.entries(template.Resources)) visit(r.Properties, id);
+  return found;
+}
+
+/** Literal string leaves of a value (intrinsics included), to spot a bare "*" anywhere in it. */
+function stringLeaves(node: Json | undefined): string[] {
+  if (typeof node === 'string') return [node];
+  if (Array.isArray(node)) return node.flatMap(stringLeaves);
+  if (isObject(node)) return Object.values(node).flatMap(stringLeaves);
+  return [];
+}
+
+/**
+ * Least-privilege findings for one statement. Allow statements: no "*" in any action, no NotAction /
+ * NotResource, no bare "*" resource, no anonymous principal without a condition.
+ * Deny statements only take permissions away, so wildcards there are fine; the framework itself adds
+ * one (deny non-TLS access to its deployment bucket: Action "s3:*", Principal "*").
+ */
+function wildcardFindings({ where, statement }: Statement): string[] {
+  if (statement.Effect === 'Deny') return [];
+  const problems: string[] = [];
+  if (statement.Effect !== 'Allow') problems.push(`Effect is ${JSON.stringify(statement.Effect)}`);
+  if ('NotAction' in statement) problems.push('Allow with NotAction');
+  if ('NotResource' in statement) problems.push('Allow with NotResource');
+  const actions = toArray(statement.Action as Json | Json[] | undefined);
+  if (actions.length === 0 && !('NotAction' in statement)) problems.push('no Action');
+  for (const action of actions) {
+    if (typeof action !== 'string') problems.push(`non-literal action ${JSON.stringify(action)}`);
+    else if (action.includes('*')) problems.push(`wildcard action ${action}`);
+  }
+  for (const leaf of stringLeaves(statement.Resource)) {
+    if (leaf.trim() === '*') problems.push('bare "*" resource');
+  }
+  const principals = stringLeaves(statement.Principal);
+  if (principals.includes('*') && !('Condition' in statement)) problems.push('anonymous principal without Condition');
+  return problems.map((p) => `${where}: ${p}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packaging
+
+/** Environment with no AWS credentials of any kind: package must work fully offline. */
+function offlineEnv(workFolder: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('AWS_') && k !== 'SLS_ESBUILD_WORK_FOLDER') env[k] = v;
+  }
+  return {
+    ...env,
+    AWS_SHARED_CREDENTIALS_FILE: join(workFolder, 'no-such-credentials'),
+    AWS_CONFIG_FILE: join(workFolder, 'no-such-config'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    // Own esbuild work folder (relative to the service dir) so a concurrent `npm run package` in the
+    // same checkout does not delete this run's bundle, nor this run theirs.
+    SLS_ESBUILD_WORK_FOLDER: join('.esbuild', workFolder),
+    SLS_DEPRECATION_DISABLE: '*',
+  };
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: repoRoot, env, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+async function packageStage(root: string, name: RunName): Promise<Packaged> {
+  const { stage, args } = RUNS[name];
+  const dir = join(root, name);
+  const started = performance.now();
+  await run(
+    process.execPath,
+    [slsBin, 'package', '--stage', stage, '--package', dir, ...args],
+    offlineEnv(`vitest-${process.pid}-${name}`),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as CfnTemplate;
+  return { dir, template, seconds };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('serverless.yml → CloudFormation', () => {
+  let root = '';
+  const packaged = {} as Record<RunName, Packaged>;
+
+  beforeAll(async () => {
+    if (!existsSync(join(repoRoot, 'functions', 'ingest', 'handler.ts'))) {
+      throw new Error('functions/ingest/handler.ts is missing: serverless.yml bundles it');
+    }
+    root = await mkdtemp(join(tmpdir(), 'clickstream-sls-'));
+    for (const name of Object.keys(RUNS) as RunName[]) {
+      packaged[name] = await packageStage(root, name);
+      console.log(`serverless package (${name}): ${packaged[name].seconds.toFixed(1)} s`);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  const ingestFunction = (t: CfnTemplate): JsonObject => resource(t, 'IngestLambdaFunction').Properties ?? {};
+  const rawStream = (t: CfnTemplate): JsonObject => effective(t, resource(t, 'RawEventsStream').Properties ?? {}) as JsonObject;
+
+  describe('ingest function', () => {
+    it('is nodejs22.x on arm64 with the ESM bundle handler, 256–512 MB, ~10 s', () => {
+      const fn = ingestFunction(packaged.dev.template);
+      expect(fn.Runtime).toBe('nodejs22.x');
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.Handler).toBe('functions/ingest/handler.handler');
+      expect(fn.MemorySize).toBeGreaterThanOrEqual(256);
+      expect(fn.MemorySize).toBeLessThanOrEqual(512);
+      expect(fn.Timeout).toBeGreaterThanOrEqual(5);
+      expect(fn.Timeout).toBeLessThanOrEqual(15);
+    });
+
+    it('gets the environment the handler reads', () => {
+      const env = (ingestFunction(packaged.dev.template).Environment as JsonObject).Variables as JsonObject;
+      expect(env).toMatchObject({
+        RAW_STREAM_NAME: { Ref: 'RawEventsStream' },
+        WRITE_KEYS_PARAMETER: '/clickstream/dev/write-keys',
+        ALLOWED_ORIGINS: '*',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(env.POWERTOOLS_SERVICE_NAME).toMatch(/^clickstream/);
+      // No secret in the template: only the parameter's name.
+      expect(JSON.stringify(env)).not.toMatch(/writeKey"?\s*:/i);
+    });
+
+    it('passes parameter overrides through to the environment', () => {
+      const env = (ingestFunction(packaged.overrides.template).Environment as JsonObject).Variables as JsonObject;
+      expect(env.WRITE_KEYS_PARAMETER).toBe('clickstream-write-keys');
+      expect(env.ALLOWED_ORIGINS).toBe('https://a.example, https://b.example');
+    });
+
+    it('ships a zip artifact with the .mjs bundle the Handler points at', async () => {
+      for (const name of ['dev', 'provisioned'] as const) {
+        const zip = join(packaged[name].dir, 'ingest.zip');
+        expect((await stat(zip)).size).toBeGreaterThan(1024);
+        // Zip central directory names are stored uncompressed.
+        const names = (await readFile(zip)).toString('latin1');
+        expect(names).toContain('functions/ingest/handler.mjs');
+      }
+    });
+  });
+
+  describe('HTTP API', () => {
+    it('routes every Segment path (POST) to the ingest function', () => {
+      const t = packaged.dev.template;
+      const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties ?? {});
+      expect(routes.map((r) => r.RouteKey).sort()).toEqual(SEGMENT_PATHS.map((p) => `POST ${p}`).sort());
+      for (const route of routes) {
+        const target = JSON.stringify(route.Target);
+        const integrationId = /"Ref":"(\w+)"/.exec(target)?.[1] ?? '';
+        const integration = resource(t, integrationId).Properties ?? {};
+        expect(JSON.stringify(integration.IntegrationUri)).toContain('IngestLambdaFunction');
+        expect(integration.PayloadFormatVersion).toBe('2.0');
+      }
+    });
+
+    it('answers CORS with the allowed origins and the headers the SDKs send', () => {
+      const cors = resource(packaged.dev.template, 'HttpApi').Properties?.CorsConfiguration as JsonObject;
+      expect(cors.AllowOrigins).toEqual(['*']);
+      const headers = (cors.AllowHeaders as string[]).map((h) => h.toLowerCase());
+      expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding']));
+      expect(cors.AllowMethods).toEqual(expect.arrayContaining(['POST', 'OPTIONS']));
+
+      const overridden = resource(packaged.overrides.template, 'HttpApi').Properties?.CorsConfiguration as JsonObject;
+      expect(overridden.AllowOrigins).toEqual(['https://a.example', 'https://b.example']);
+    });
+
+    it('throttles the $default stage and writes access logs without client IPs', () => {
+      const stage = resource(packaged.dev.template, 'HttpApiStage').Properties ?? {};
+      expect(stage.StageName).toBe('$default');
+      const settings = stage.DefaultRouteSettings as JsonObject;
+      expect(settings.ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
+      const logs = stage.AccessLogSettings as JsonObject;
+      expect(logs.Format).toContain('$context.requestId');
+      expect(logs.Format).not.toContain('sourceIp');
+      expect(resource(packaged.dev.template, 'HttpApiLogGroup').Properties?.RetentionInDays).toBe(14);
+    });
+  });
+
+  describe('raw Kinesis stream', () => {
+    it('defaults to ON_DEMAND with no ShardCount', () => {
+      const t = packaged.dev.template;
+      const stream = rawStream(t);
+      expect(stream.Name).toBe('clickstream-dev-events-raw');
+      expect(stream.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+      expect(stream).not.toHaveProperty('ShardCount');
+      expect(stream.RetentionPeriodHours).toBe(24);
+    });
+
+    it('is PROVISIONED with a ShardCount on the provisioned stage', () => {
+      const stream = rawStream(packaged.provisioned.template);
+      expect(stream.StreamModeDetails).toEqual({ StreamMode: 'PROVISIONED' });
+      expect(stream.ShardCount).toBe(2);
+    });
+
+    it('is encrypted with KMS (AWS managed key) on every stage', () => {
+      for (const p of Object.values(packaged)) {
+        expect(rawStream(p.template).StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+      }
+    });
+
+    it('exports the ingest URL and the stream name and ARN', () => {
+      const outputs = packaged.dev.template.Outputs ?? {};
+      expect(outputs).toHaveProperty('HttpApiUrl');
+      expect(outputs.RawStreamName?.Value).toEqual({ Ref: 'RawEventsStream' });
+      expect(outputs.RawStreamArn?.Value).toEqual({ 'Fn::GetAtt': ['RawEventsStream', 'Arn'] });
+    });
+  });
+
+  describe('IAM least privilege', () => {
+    it('gives every Lambda function its own role from this template, never the shared framework role', () => {
+      for (const p of Object.values(packaged)) {
+        const t = p.template;
+        const functions = resourcesOfType(t, 'AWS::Lambda::Function');
+        expect(functions.length).toBeGreaterThan(0);
+        const roles = functions.map(([id, fn]) => {
+          const role = fn.Properties?.Role as JsonObject;
+          const [roleId] = (role['Fn::GetAtt'] ?? []) as string[];
+          expect(roleId, `${id} role`).toBeTruthy();
+          expect(resource(t, roleId as string).Type).toBe('AWS::IAM::Role');
+          return roleId;
+        });
+        expect(new Set(roles).size, 'one role per function').toBe(roles.length);
+        expect(t.Resources).not.toHaveProperty('IamRoleLambdaExecution');
+      }
+    });
+
+    it('has no wildcard action and no bare "*" resource in any Allow statement of any policy', () => {
+      for (const p of Object.values(packaged)) {
+        const statements = collectStatements(p.template);
+        // The walker must actually see the policies (ingest role: logs, kinesis, ssm, kms-if, trust).
+        expect(statements.length).toBeGreaterThanOrEqual(5);
+        expect(statements.flatMap(wildcardFindings)).toEqual([]);
+        // A role attaching managed policies would escape this check: none are used.
+        for (const [id, role] of resourcesOfType(p.template, 'AWS::IAM::Role')) {
+          expect(role.Properties?.ManagedPolicyArns, `${id} ManagedPolicyArns`).toBeUndefined();
+        }
+      }
+    });
+
+    it('allows only wildcards that take permissions away (the framework deployment bucket TLS deny)', () => {
+      const denies = collectStatements(packaged.dev.template).filter((s) => s.statement.Effect === 'Deny');
+      for (const { where, statement } of denies) {
+        expect(statement.Condition, where).toMatchObject({ Bool: { 'aws:SecureTransport': false } });
+      }
+    });
+
+    it('scopes the ingest role to the raw stream, the write-keys parameter and its own log group', () => {
+      const statements = (t: CfnTemplate): JsonObject[] => {
+        const policies = effective(t, resource(t, 'IngestRole').Properties?.Policies ?? []) as JsonObject[];
+        return policies.flatMap((p) => toArray((p.PolicyDocument as JsonObject).Statement as Json) as JsonObject[]);
+      };
+      const byAction = (list: JsonObject[], action: string): JsonObject | undefined =>
+        list.find((s) => toArray(s.Action as Json).includes(action));
+
+      const dev = statements(packaged.dev.template);
+      for (const action of ['kinesis:PutRecords', 'kinesis:PutRecord', 'kinesis:DescribeStreamSummary']) {
+        expect(byAction(dev, action)?.Resource).toEqual({ 'Fn::GetAtt': ['RawEventsStream', 'Arn'] });
+      }
+      expect(byAction(dev, 'logs:PutLogEvents')?.Resource).toEqual({ 'Fn::GetAtt': ['IngestLogGroup', 'Arn'] });
+      expect(JSON.stringify(byAction(dev, 'ssm:GetParameter')?.Resource)).toContain(':parameter/clickstream/dev/write-keys"');
+      expect(byAction(dev, 'kms:Decrypt'), 'aws/ssm managed key needs no kms grant').toBeUndefined();
+
+      const overrides = statements(packaged.overrides.template);
+      expect(JSON.stringify(byAction(overrides, 'ssm:GetParameter')?.Resource)).toContain(':parameter/clickstream-write-keys"');
+      const decrypt = byAction(overrides, 'kms:Decrypt');
+      expect(decrypt?.Resource).toBe(KMS_KEY_ARN);
+      expect(JSON.stringify(decrypt?.Condition)).toContain('kms:ViaService');
+    });
+
+    it('the walker flags wildcards (self-test, so the checks above can fail)', () => {
+      const bad: CfnTemplate = {
+        Conditions: { C: { 'Fn::Equals': ['a', 'b'] } },
+        Resources: {
+          R: {
+            Type: 'AWS::IAM::Role',
+            Properties: {
+              Policies: [
+                {
+                  PolicyName: 'p',
+                  PolicyDocument: {
+                    Statement: [
+                      { Effect: 'Allow', Action: 'kinesis:*', Resource: 'arn:aws:kinesis:us-east-1:1:stream/s' },
+                      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['*'] },
+                      { Effect: 'Allow', NotAction: 'iam:*', Resource: 'arn:aws:s3:::b/*' },
+                      { 'Fn::If': ['C', { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::Sub': '*' } }, { Ref: 'AWS::NoValue' }] },
+                      { Effect: 'Deny', Action: '*', Resource: '*' },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        },
+      };
+      const findings = collectStatements(bad).flatMap(wildcardFindings);
+      expect(findings).toHaveLength(4);
+      expect(findings.join('\n')).toMatch(/wildcard action kinesis:\*/);
+      expect(findings.join('\n')).toMatch(/bare "\*" resource/);
+      expect(findings.join('\n')).toMatch(/NotAction/);
+      expect(findings.join('\n')).toMatch(/<if>.*bare/);
+    });
+  });
+
+  describe('packaged ingest bundle', () => {
+    // Catches what packaging alone cannot: a bundle that builds but fails at cold start, for example
+    // by reading files from disk that were never put in the zip.
+    it('loads from the zip alone and answers requests (401 without a key, 503 when Kinesis is unreachable)', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'clickstream-bundle-'));
+      try {
+        await run('unzip', ['-q', join(packaged.dev.dir, 'ingest.zip'), '-d', dir], process.env);
+        Object.assign(process.env, {
+          RAW_STREAM_NAME: 'events-raw',
+          WRITE_KEYS: 'wk_bundle_test',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:9', // discard port: nothing listens
+        });
+        const bundle = (await import(pathToFileURL(join(dir, 'functions/ingest/handler.mjs')).href)) as {
+          handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; headers?: Record<string, string> }>;
+        };
+        const { httpRequest, lambdaContext, basicAuth } = await import('../helpers/factories.js');
+        const anonymous = await bundle.handler(httpRequest({ headers: { authorization: '' } }), lambdaContext());
+        expect(anonymous.statusCode).toBe(401);
+        const authorised = await bundle.handler(httpRequest({ headers: { authorization: basicAuth('wk_bundle_test') } }), lambdaContext(2_000));
+        expect(authorised.statusCode).toBe(503);
+        expect(authorised.headers?.['retry-after']).toBeDefined();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
