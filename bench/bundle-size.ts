@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { figure, type Suite } from './harness.js';
 
-const FUNCTIONS = { ingest: 'functions/ingest/handler.ts' };
+const FUNCTIONS = { ingest: 'functions/ingest/handler.ts', enrich: 'functions/enrich/handler.ts' };
 
 async function bundleBytes(entry: string, external: string[]): Promise<number> {
   const result = await build({

@@ -4,9 +4,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleSize } from './bundle-size.js';
 import type { Figures, Suite } from './harness.js';
+import { enrichCpu } from './enrich-cpu.js';
 import { ingestCpu } from './ingest-cpu.js';
+import { ingestThroughput } from './ingest-throughput.js';
 
-const SUITES: Suite[] = [ingestCpu, bundleSize];
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, bundleSize];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
