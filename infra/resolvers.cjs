@@ -31,13 +31,19 @@ async function writeKeysParameterArnResource({ resolveVariable }) {
   return `parameter/${name.replace(/^\/+/, '')}`;
 }
 
-/** `rawStreamMode` param, validated so a typo fails at package time instead of mid-deploy. */
-async function rawStreamMode({ resolveVariable }) {
-  const mode = String(await resolveVariable('param:rawStreamMode')).trim().toUpperCase();
+/** A Kinesis stream mode param, validated so a typo fails at package time instead of mid-deploy. */
+async function streamMode(resolveVariable, paramName) {
+  const mode = String(await resolveVariable(`param:${paramName}`)).trim().toUpperCase();
   if (mode !== 'ON_DEMAND' && mode !== 'PROVISIONED') {
-    throw new Error(`param rawStreamMode must be ON_DEMAND or PROVISIONED, got "${mode}"`);
+    throw new Error(`param ${paramName} must be ON_DEMAND or PROVISIONED, got "${mode}"`);
   }
   return mode;
 }
 
-module.exports = { allowedOriginsList, writeKeysParameterArnResource, rawStreamMode };
+/** `rawStreamMode` param (events-raw). */
+const rawStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'rawStreamMode');
+
+/** `enrichedStreamMode` param (events-enriched; defaults to the raw stream's mode). */
+const enrichedStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'enrichedStreamMode');
+
+module.exports = { allowedOriginsList, writeKeysParameterArnResource, rawStreamMode, enrichedStreamMode };

@@ -3,6 +3,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { EVENT_TYPES, isEventType, type SchemaName } from './catalog.js';
 // Imported, not read from disk, so a bundler inlines them into the Lambda artifact.
+import badRow from './bad-row/1-0-0.json' with { type: 'json' };
+import enriched from './enriched/1-0-0.json' with { type: 'json' };
 import alias from './segment/alias/1-0-0.json' with { type: 'json' };
 import batch from './segment/batch/1-0-0.json' with { type: 'json' };
 import common from './segment/common/1-0-0.json' with { type: 'json' };
@@ -12,7 +14,7 @@ import identify from './segment/identify/1-0-0.json' with { type: 'json' };
 import page from './segment/page/1-0-0.json' with { type: 'json' };
 import screen from './segment/screen/1-0-0.json' with { type: 'json' };
 import track from './segment/track/1-0-0.json' with { type: 'json' };
-import type { BatchRequest, SegmentEvent } from './types.generated.js';
+import type { BadRow, BatchRequest, EnrichedEvent, SegmentEvent } from './types.generated.js';
 
 export * from './catalog.js';
 export type * from './types.generated.js';
@@ -25,6 +27,8 @@ addFormats(ajv, ['date-time']);
 
 const SCHEMAS: Record<SchemaName, { $id: string }> = { common, envelope, batch, track, page, screen, identify, group, alias };
 for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema);
+ajv.addSchema(enriched);
+ajv.addSchema(badRow);
 
 const compiled = (name: SchemaName): ValidateFunction => {
   const validate = ajv.getSchema(SCHEMAS[name].$id);
@@ -38,6 +42,15 @@ const eventValidators = Object.fromEntries(EVENT_TYPES.map((t) => [t, compiled(t
   (typeof EVENT_TYPES)[number],
   ValidateFunction
 >;
+
+// The pipeline's own outputs: compiled on first use, since only tests and tools check them per record.
+let enrichedValidator: ValidateFunction | undefined;
+let badRowValidator: ValidateFunction | undefined;
+const pipelineValidator = (schema: { $id: string }): ValidateFunction => {
+  const validate = ajv.getSchema(schema.$id);
+  if (!validate) throw new Error(`schema ${schema.$id} did not compile`);
+  return validate;
+};
 
 /** One readable line per schema violation, e.g. `/userId must be string`. */
 export function describeErrors(errors: ErrorObject[] | null | undefined): string {
@@ -76,3 +89,10 @@ export function validateEvent(event: unknown): Validation<SegmentEvent> {
   if (!isEventType(type)) return check(envelopeValidator, event);
   return check(eventValidators[type], event);
 }
+
+/** What the enrich stage writes to events-enriched (schemas/enriched). */
+export const validateEnrichedEvent = (event: unknown): Validation<EnrichedEvent> =>
+  check((enrichedValidator ??= pipelineValidator(enriched)), event);
+
+/** One line of a bad-rows object (schemas/bad-row). */
+export const validateBadRow = (row: unknown): Validation<BadRow> => check((badRowValidator ??= pipelineValidator(badRow)), row);

@@ -1,5 +1,6 @@
 // The one place SDK clients are built. Endpoints come from the standard AWS_ENDPOINT_URL_<SERVICE>
 // variables (set by the local stack, absent on AWS), so handlers carry no "if local" branches.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -31,3 +32,6 @@ export const s3Client = (opts: ClientOptions = {}): S3Client =>
   new S3Client({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts),
     forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
   });
+
+export const dynamoDbClient = (opts: ClientOptions = {}): DynamoDBClient =>
+  new DynamoDBClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });

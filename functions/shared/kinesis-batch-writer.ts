@@ -41,6 +41,8 @@ const RETRYABLE_ERROR_NAMES = new Set([
   'LimitExceededException',
   'ThrottlingException',
   'KMSThrottlingException',
+  'RequestLimitExceeded', // DynamoDB account-level throttling
+  'SlowDown', // S3 throttling
   'InternalFailure',
   'InternalFailureException',
   'ServiceUnavailable',
@@ -72,6 +74,7 @@ export function chunkForPutRecords(records: readonly StreamRecord[], indexes: re
   return chunks;
 }
 
+/** Whether another try may succeed: throttling, 5xx, or no answer at all. Used for every AWS call the functions retry. */
 export function isRetryableWriteError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };

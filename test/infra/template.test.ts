@@ -462,6 +462,145 @@ describe('serverless.yml → CloudFormation', () => {
     });
   });
 
+  describe('enrich stage', () => {
+    const enrichFunction = (t: CfnTemplate): JsonObject => resource(t, 'EnrichLambdaFunction').Properties ?? {};
+    const kinesisMappings = (t: CfnTemplate): [string, JsonObject][] =>
+      resourcesOfType(t, 'AWS::Lambda::EventSourceMapping')
+        .map(([id, r]): [string, JsonObject] => [id, r.Properties ?? {}])
+        .filter(([, p]) => {
+          const source = JSON.stringify(p.EventSourceArn);
+          const [streamId] = ((p.EventSourceArn as JsonObject)['Fn::GetAtt'] ?? []) as string[];
+          return source.includes(':kinesis:') || (streamId !== undefined && resource(t, streamId).Type === 'AWS::Kinesis::Stream');
+        });
+
+    it('is nodejs22.x on arm64 with the ESM bundle handler and the environment the handler reads', () => {
+      const fn = enrichFunction(packaged.dev.template);
+      expect(fn.Runtime).toBe('nodejs22.x');
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.Handler).toBe('functions/enrich/handler.handler');
+      expect((fn.Role as JsonObject)['Fn::GetAtt']).toEqual(['EnrichRole', 'Arn']);
+      const env = (fn.Environment as JsonObject).Variables as JsonObject;
+      expect(env).toMatchObject({
+        ENRICHED_STREAM_NAME: { Ref: 'EnrichedEventsStream' },
+        DEDUP_TABLE_NAME: { Ref: 'DedupTable' },
+        DEDUP_TTL_HOURS: '24',
+        LAKE_BUCKET_NAME: { Ref: 'LakeBucket' },
+        LATENESS_BOUND_SECONDS: '3600',
+      });
+    });
+
+    it('every Kinesis event source mapping bisects, reports item failures, bounds retries and age, and has an on-failure destination', () => {
+      for (const p of Object.values(packaged)) {
+        const t = p.template;
+        const mappings = kinesisMappings(t);
+        expect(mappings.length).toBeGreaterThan(0);
+        const retentionSeconds = Number(rawStream(t).RetentionPeriodHours) * 3_600;
+        for (const [id, m] of mappings) {
+          expect(m.BisectBatchOnFunctionError, id).toBe(true);
+          expect(m.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
+          // -1 (the default) would retry a failing batch until its records expire, blocking the shard.
+          expect(m.MaximumRetryAttempts, id).toBeGreaterThanOrEqual(0);
+          expect(m.MaximumRetryAttempts, id).toBeLessThanOrEqual(10_000);
+          // Gives up while the records are still in the stream, so the DLQ entry can be replayed.
+          expect(m.MaximumRecordAgeInSeconds, id).toBeGreaterThanOrEqual(60);
+          expect(m.MaximumRecordAgeInSeconds, id).toBeLessThan(retentionSeconds);
+          expect(m.ParallelizationFactor, id).toBeGreaterThanOrEqual(1);
+          expect(m.ParallelizationFactor, id).toBeLessThanOrEqual(10);
+          const destination = ((m.DestinationConfig as JsonObject)?.OnFailure as JsonObject)?.Destination as JsonObject;
+          const [queueId] = (destination?.['Fn::GetAtt'] ?? []) as string[];
+          expect(resource(t, queueId as string).Type, `${id} on-failure destination`).toBe('AWS::SQS::Queue');
+        }
+      }
+      const [, enrich] = kinesisMappings(packaged.dev.template).find(([, m]) => JSON.stringify(m.FunctionName).includes('EnrichLambdaFunction'))!;
+      expect(enrich).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': ['RawEventsStream', 'Arn'] },
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 250,
+        MaximumBatchingWindowInSeconds: 1,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['EnrichDeadLetterQueue', 'Arn'] } } },
+      });
+    });
+
+    it('has a dedup table with TTL, encryption at rest and point-in-time recovery, billed per request', () => {
+      const table = resource(packaged.dev.template, 'DedupTable').Properties ?? {};
+      expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.KeySchema).toEqual([{ AttributeName: 'messageId', KeyType: 'HASH' }]);
+      expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+      expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    });
+
+    it('has a DLQ that keeps messages 14 days, encrypted', () => {
+      const queue = resource(packaged.dev.template, 'EnrichDeadLetterQueue').Properties ?? {};
+      expect(queue.MessageRetentionPeriod).toBe(14 * 24 * 3_600);
+      expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);
+    });
+
+    it('has an events-enriched stream like events-raw: same mode, retention and encryption', () => {
+      for (const p of Object.values(packaged)) {
+        const t = p.template;
+        const enriched = effective(t, resource(t, 'EnrichedEventsStream').Properties ?? {}) as JsonObject;
+        const raw = rawStream(t);
+        expect(enriched.StreamModeDetails).toEqual(raw.StreamModeDetails);
+        expect(enriched.RetentionPeriodHours).toBe(raw.RetentionPeriodHours);
+        expect(enriched.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+        expect('ShardCount' in enriched).toBe('ShardCount' in raw);
+      }
+    });
+
+    it('has a lake bucket: encrypted, private, TLS only, bad-rows/ expiring', () => {
+      const t = packaged.dev.template;
+      const bucket = resource(t, 'LakeBucket');
+      expect(bucket.Type).toBe('AWS::S3::Bucket');
+      const props = bucket.Properties ?? {};
+      const sse = ((props.BucketEncryption as JsonObject).ServerSideEncryptionConfiguration as JsonObject[])[0]!;
+      expect((sse.ServerSideEncryptionByDefault as JsonObject).SSEAlgorithm).toBe('aws:kms');
+      expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      const rules = (props.LifecycleConfiguration as JsonObject).Rules as JsonObject[];
+      expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'bad-rows/', ExpirationInDays: 30, Status: 'Enabled' }));
+      const policy = resourcesOfType(t, 'AWS::S3::BucketPolicy').find(([, r]) => JSON.stringify(r.Properties?.Bucket) === '{"Ref":"LakeBucket"}');
+      const statements = toArray(((policy?.[1].Properties?.PolicyDocument as JsonObject).Statement as Json)) as JsonObject[];
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': false } } }));
+    });
+
+    it('scopes the enrich role to its streams, table, bad-rows prefix, DLQ and log group', () => {
+      const t = packaged.dev.template;
+      const policies = effective(t, resource(t, 'EnrichRole').Properties?.Policies ?? []) as JsonObject[];
+      const list = policies.flatMap((p) => toArray((p.PolicyDocument as JsonObject).Statement as Json) as JsonObject[]);
+      const resourceOf = (action: string) => list.find((s) => toArray(s.Action as Json).includes(action))?.Resource;
+      for (const action of ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards']) {
+        expect(resourceOf(action), action).toEqual({ 'Fn::GetAtt': ['RawEventsStream', 'Arn'] });
+      }
+      expect(resourceOf('kinesis:PutRecords')).toEqual({ 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] });
+      expect(resourceOf('kinesis:ListStreams'), 'ListStreams only takes "*" and the mapping does not need it').toBeUndefined();
+      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupTable', 'Arn'] });
+      expect(resourceOf('s3:PutObject')).toEqual({ 'Fn::Sub': '${LakeBucket.Arn}/bad-rows/*' });
+      expect(resourceOf('sqs:SendMessage')).toEqual({ 'Fn::GetAtt': ['EnrichDeadLetterQueue', 'Arn'] });
+      expect(resourceOf('logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': ['EnrichLogGroup', 'Arn'] });
+    });
+
+    it('loads the packaged enrich bundle from the zip alone and answers an empty batch', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'clickstream-enrich-bundle-'));
+      try {
+        await run('unzip', ['-q', join(packaged.dev.dir, 'enrich.zip'), '-d', dir], process.env);
+        Object.assign(process.env, {
+          ENRICHED_STREAM_NAME: 'events-enriched',
+          DEDUP_TABLE_NAME: 'dedup',
+          LAKE_BUCKET_NAME: 'lake',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          AWS_REGION: 'us-east-1',
+        });
+        const bundle = (await import(pathToFileURL(join(dir, 'functions/enrich/handler.mjs')).href)) as {
+          handler: (event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }>;
+        };
+        const { lambdaContext } = await import('../helpers/factories.js');
+        expect(await bundle.handler({ Records: [] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('packaged ingest bundle', () => {
     // Catches what packaging alone cannot: a bundle that builds but fails at cold start, for example
     // by reading files from disk that were never put in the zip.

@@ -1,0 +1,159 @@
+// Cross-batch dedup by messageId in DynamoDB: look the batch's ids up (BatchGetItem) before writing,
+// and mark them (conditional PutItem with a TTL) only after they are written to events-enriched.
+//
+// Check → write → mark: a crash between write and mark never loses an event; the retry may emit it
+// once more (at least once, with duplicates only on failures). It is race-free in normal operation
+// because a retried event keeps its ids, hence its partition key and shard, and Lambda processes a
+// shard's records of one partition key one batch at a time.
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+} from '@aws-sdk/client-dynamodb';
+import { isRetryableWriteError } from '../shared/kinesis-batch-writer.js';
+import { DedupTableError } from './errors.js';
+
+/** BatchGetItem reads at most 100 keys per call. */
+const MAX_KEYS_PER_GET = 100;
+/** Conditional marks in flight at once (the HTTP agent keeps 50 sockets). */
+const MARK_CONCURRENCY = 25;
+
+export interface LookupResult {
+  /** Ids marked within the dedup window: already written to events-enriched. */
+  seen: Set<string>;
+  /** Ids the table could not be asked about before the deadline. */
+  unresolved: Set<string>;
+}
+
+export interface MarkResult {
+  marked: number;
+  /** Ids someone else marked between our look-up and our mark: a duplicate was emitted. */
+  raced: string[];
+  /** Ids that could not be marked (written anyway; a later redelivery could emit them again). */
+  failed: string[];
+  lastError?: string;
+}
+
+export interface DedupStoreOptions {
+  client: DynamoDBClient;
+  table: string;
+  ttlSeconds: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export const DEDUP_KEY = 'messageId';
+export const DEDUP_EXPIRES_AT = 'expiresAt';
+
+export class DedupStore {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly options: DedupStoreOptions) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Which ids were marked within the window. TTL deletion lags (up to days), so an item only counts
+   * while its expiresAt is in the future. Throttled or unprocessed keys are retried until the deadline.
+   */
+  async lookup(ids: readonly string[], { deadline }: { deadline: number }): Promise<LookupResult> {
+    const seen = new Set<string>();
+    let pending = [...new Set(ids)];
+    const nowSeconds = Math.floor(this.now() / 1000);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        const delay = Math.floor(this.random() * Math.min(1_000, 25 * 2 ** attempt));
+        if (this.now() + delay >= deadline) break;
+        await this.sleep(delay);
+      }
+      const next: string[] = [];
+      for (let i = 0; i < pending.length; i += MAX_KEYS_PER_GET) {
+        const chunk = pending.slice(i, i + MAX_KEYS_PER_GET);
+        const remaining = deadline - this.now();
+        if (remaining <= 0) {
+          next.push(...chunk);
+          continue;
+        }
+        next.push(...(await this.getChunk(chunk, nowSeconds, seen, remaining)));
+      }
+      pending = next;
+    }
+    return { seen, unresolved: new Set(pending) };
+  }
+
+  /** Marks ids as written, each with a conditional put so a concurrent writer shows up as a race. */
+  async mark(ids: readonly string[], { deadline }: { deadline: number }): Promise<MarkResult> {
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const expiresAt = String(nowSeconds + this.options.ttlSeconds);
+    const result: MarkResult = { marked: 0, raced: [], failed: [] };
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        const remaining = deadline - this.now();
+        if (remaining <= 0) {
+          result.failed.push(id);
+          result.lastError = 'DeadlineExceeded';
+          continue;
+        }
+        try {
+          await this.options.client.send(
+            new PutItemCommand({
+              TableName: this.options.table,
+              Item: { [DEDUP_KEY]: { S: id }, [DEDUP_EXPIRES_AT]: { N: expiresAt } },
+              ConditionExpression: 'attribute_not_exists(#id) OR #exp <= :now',
+              ExpressionAttributeNames: { '#id': DEDUP_KEY, '#exp': DEDUP_EXPIRES_AT },
+              ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+            }),
+            { abortSignal: AbortSignal.timeout(remaining) },
+          );
+          result.marked++;
+        } catch (error) {
+          if (error instanceof ConditionalCheckFailedException) result.raced.push(id);
+          else {
+            result.failed.push(id);
+            result.lastError = error instanceof Error ? error.name : 'UnknownError';
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, ids.length) }, worker));
+    return result;
+  }
+
+  /** One BatchGetItem; returns the ids to ask again. */
+  private async getChunk(chunk: string[], nowSeconds: number, seen: Set<string>, timeoutMs: number): Promise<string[]> {
+    const { table } = this.options;
+    const request: KeysAndAttributes = {
+      Keys: chunk.map((id) => ({ [DEDUP_KEY]: { S: id } })),
+      // Strongly consistent: a mark written by the previous invocation on this shard must be visible.
+      ConsistentRead: true,
+      ProjectionExpression: '#id, #exp',
+      ExpressionAttributeNames: { '#id': DEDUP_KEY, '#exp': DEDUP_EXPIRES_AT },
+    };
+    try {
+      const response = await this.options.client.send(new BatchGetItemCommand({ RequestItems: { [table]: request } }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
+      for (const item of response.Responses?.[table] ?? []) {
+        const id = item[DEDUP_KEY]?.S;
+        const expiresAt = Number(item[DEDUP_EXPIRES_AT]?.N ?? '0');
+        if (id !== undefined && expiresAt > nowSeconds) seen.add(id);
+      }
+      return (response.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => key[DEDUP_KEY]?.S).filter((id): id is string => id !== undefined);
+    } catch (error) {
+      if (!isRetryableWriteError(error)) {
+        const name = error instanceof Error ? error.name : 'UnknownError';
+        throw new DedupTableError(`BatchGetItem on ${table} failed: ${name}`, table, { cause: error });
+      }
+      return chunk;
+    }
+  }
+}

@@ -1,0 +1,242 @@
+// One Kinesis batch, end to end, with the I/O done per batch rather than per record:
+//   1. decode, validate and enrich every record (CPU only), dropping repeats of a messageId in the batch;
+//   2. one dedup look-up for all the batch's ids (BatchGetItem, ≤ 100 ids per call);
+//   3. one KinesisBatchWriter.write of every new event to events-enriched;
+//   4. one S3 object with the batch's bad rows, and the conditional marks of the written ids, side by side.
+// Each record ends with an outcome keyed by sequence number; the handler turns the `retry` ones into
+// batchItemFailures through Powertools, so Lambda retries exactly those.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { validateEvent, type BadRow, type SegmentEvent } from '../../schemas/index.js';
+import { StreamWriteError } from '../shared/errors.js';
+import { MAX_RECORD_BYTES, type KinesisBatchWriter, type StreamRecord } from '../shared/kinesis-batch-writer.js';
+import { partitionKeyFor } from '../shared/partition-key.js';
+import { toBadRow, type BadRowWriter } from './bad-rows.js';
+import type { EnrichConfig } from './config.js';
+import type { DedupStore } from './dedup.js';
+import { enrichEvent } from './enrich-event.js';
+import { BadEventError, DedupTableError, EnrichmentError, RecordRetryError } from './errors.js';
+import { decodeJson, rawRecord, type RawRecord } from './kinesis-record.js';
+import { emfFields, type BatchCounters } from './metrics.js';
+import type { UserAgentParser } from './user-agent.js';
+import { createHash } from 'node:crypto';
+
+/** Time kept back from the look-up and the write for the bad-row upload and the marks that follow them. */
+export const FINISH_RESERVE_MS = 1_500;
+
+export type Outcome =
+  | { status: 'written' }
+  | { status: 'duplicate'; where: 'batch' | 'table' }
+  | { status: 'bad_row'; failureType: BadRow['failure_type'] }
+  | { status: 'retry'; reason: string };
+
+export interface BatchResult {
+  /** Outcome of every record, by sequence number. */
+  outcomes: Map<string, Outcome>;
+  counters: BatchCounters;
+  badRowsKey?: string;
+}
+
+export interface EnrichBatchDependencies {
+  writer: Pick<KinesisBatchWriter, 'write'>;
+  dedup: Pick<DedupStore, 'lookup' | 'mark'>;
+  badRows: Pick<BadRowWriter, 'write'>;
+  userAgents: Pick<UserAgentParser, 'parse'>;
+  config: Pick<EnrichConfig, 'latenessBoundSeconds' | 'maxEventBytes'>;
+  logger: Logger;
+  now?: () => number;
+}
+
+type Prepared =
+  | { kind: 'good'; raw: RawRecord; messageId: string; record: StreamRecord }
+  | { kind: 'bad'; raw: RawRecord; error: BadEventError };
+
+const messageIdOf = (value: unknown): string | null => {
+  const id = (value as { messageId?: unknown } | null)?.messageId;
+  return typeof id === 'string' ? id : null;
+};
+
+export function createBatchEnricher(deps: EnrichBatchDependencies) {
+  const now = deps.now ?? Date.now;
+  const { latenessBoundSeconds, maxEventBytes } = deps.config;
+
+  function prepare(raw: RawRecord, enrichedAt: string): Prepared {
+    try {
+      if (raw.data.byteLength > maxEventBytes) {
+        throw new BadEventError('size_violation', `record is ${raw.data.byteLength} bytes; the limit is ${maxEventBytes}`);
+      }
+      const value = decodeJson(raw.data);
+      const valid = validateEvent(value);
+      if (!valid.ok) throw new BadEventError('schema_violation', valid.reason, messageIdOf(value));
+      // Ingest always sets messageId; a producer writing to the stream directly may not. The record's
+      // bytes are the same on every redelivery, so their hash is a stable stand-in.
+      const messageId = valid.value.messageId ?? `enr-${createHash('sha256').update(raw.data).digest('hex').slice(0, 32)}`;
+      const event = { ...valid.value, messageId } as SegmentEvent & { messageId: string };
+      let data: Buffer;
+      try {
+        data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt })));
+      } catch (error) {
+        if (error instanceof BadEventError) throw error;
+        // A bug or an input enrichment cannot handle: a bad row to replay after the fix, never a blocked shard.
+        throw new EnrichmentError(`enrichment failed: ${error instanceof Error ? error.message : String(error)}`, messageId, { cause: error });
+      }
+      const partitionKey = partitionKeyFor(event);
+      if (data.byteLength + Buffer.byteLength(partitionKey) > MAX_RECORD_BYTES) {
+        throw new BadEventError('size_violation', `enriched event is ${data.byteLength} bytes; a Kinesis record is at most ${MAX_RECORD_BYTES}`, messageId);
+      }
+      return { kind: 'good', raw, messageId, record: { data, partitionKey } };
+    } catch (error) {
+      if (error instanceof BadEventError) return { kind: 'bad', raw, error };
+      throw error;
+    }
+  }
+
+  return async function enrichBatch(records: readonly KinesisStreamRecord[], { deadline }: { deadline: number }): Promise<BatchResult> {
+    const outcomes = new Map<string, Outcome>();
+    const counters: BatchCounters = {
+      records: records.length,
+      enriched: 0,
+      duplicatesInBatch: 0,
+      duplicatesSeen: 0,
+      badRows: 0,
+      retried: 0,
+      markFailures: 0,
+      duplicatesEmitted: 0,
+    };
+    if (records.length === 0) return { outcomes, counters };
+    const startedAt = new Date(now()).toISOString();
+
+    // 1. CPU phase, in sequence order.
+    const raws = records.map(rawRecord);
+    const prepared = raws.map((raw) => prepare(raw, startedAt));
+    const firstOfId = new Set<string>();
+    const candidates: Extract<Prepared, { kind: 'good' }>[] = [];
+    for (const p of prepared) {
+      if (p.kind !== 'good') continue;
+      if (firstOfId.has(p.messageId)) {
+        outcomes.set(p.raw.sequenceNumber, { status: 'duplicate', where: 'batch' });
+        counters.duplicatesInBatch++;
+        continue;
+      }
+      firstOfId.add(p.messageId);
+      candidates.push(p);
+    }
+
+    // 2. One dedup look-up for the whole batch.
+    const workDeadline = deadline - FINISH_RESERVE_MS;
+    const ids = candidates.map((c) => c.messageId);
+    let seen = new Set<string>();
+    let unresolved = new Set<string>();
+    try {
+      ({ seen, unresolved } = await deps.dedup.lookup(ids, { deadline: workDeadline }));
+    } catch (error) {
+      if (!(error instanceof DedupTableError)) throw error;
+      deps.logger.error('dedup table refused the look-up', error);
+      unresolved = new Set(ids);
+    }
+    const toWrite = candidates.filter((c) => {
+      if (seen.has(c.messageId)) {
+        outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'table' });
+        counters.duplicatesSeen++;
+        return false;
+      }
+      if (unresolved.has(c.messageId)) {
+        outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: 'dedup look-up did not answer in time' });
+        return false;
+      }
+      return true;
+    });
+
+    // 3. One write of every new event.
+    let failed = new Set<number>();
+    let writeError: string | undefined;
+    if (toWrite.length > 0) {
+      try {
+        const result = await deps.writer.write(
+          toWrite.map((c) => c.record),
+          { deadline: workDeadline },
+        );
+        failed = new Set(result.failed);
+        writeError = result.lastErrorCode;
+      } catch (error) {
+        if (!(error instanceof StreamWriteError)) throw error;
+        deps.logger.error('events-enriched refused the write', error);
+        failed = new Set(toWrite.map((_, i) => i));
+        writeError = error.message;
+      }
+    }
+    const written: string[] = [];
+    toWrite.forEach((c, i) => {
+      if (failed.has(i)) {
+        outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });
+      } else {
+        outcomes.set(c.raw.sequenceNumber, { status: 'written' });
+        written.push(c.messageId);
+      }
+    });
+
+    // 4. Bad rows and marks. Lambda retries a partially failed batch from its lowest failed sequence
+    // number, so bad records behind that point come back: they are left to that retry rather than
+    // stored twice (under this batch's key and the retry's).
+    const firstRetry = prepared.findIndex((p) => outcomes.get(p.raw.sequenceNumber)?.status === 'retry');
+    const bad: Extract<Prepared, { kind: 'bad' }>[] = [];
+    prepared.forEach((p, index) => {
+      if (p.kind !== 'bad') return;
+      if (firstRetry >= 0 && index > firstRetry) {
+        outcomes.set(p.raw.sequenceNumber, { status: 'retry', reason: 'bad row deferred behind an earlier retried record' });
+      } else {
+        bad.push(p);
+      }
+    });
+    const storeBadRows = async (): Promise<string | undefined> => {
+      if (bad.length === 0) return undefined;
+      const rows = bad.map((b) => toBadRow(b.raw, b.error, startedAt));
+      try {
+        const key = await deps.badRows.write(raws[0]!, rows, { deadline });
+        for (const b of bad) outcomes.set(b.raw.sequenceNumber, { status: 'bad_row', failureType: b.error.failureType });
+        return key;
+      } catch (error) {
+        // Never dropped: the records fail, Lambda retries them, and after the retries the DLQ names them.
+        deps.logger.error('bad rows could not be stored; their records will be retried', error as Error);
+        for (const b of bad) outcomes.set(b.raw.sequenceNumber, { status: 'retry', reason: 'bad-row upload failed' });
+        return undefined;
+      }
+    };
+    // Marked only now that the events are in events-enriched (see dedup.ts for why this order).
+    const [badRowsKey, marks] = await Promise.all([storeBadRows(), written.length > 0 ? deps.dedup.mark(written, { deadline }) : undefined]);
+
+    for (const outcome of outcomes.values()) {
+      if (outcome.status === 'written') counters.enriched++;
+      else if (outcome.status === 'bad_row') counters.badRows++;
+      else if (outcome.status === 'retry') counters.retried++;
+    }
+    counters.markFailures = marks?.failed.length ?? 0;
+    counters.duplicatesEmitted = marks?.raced.length ?? 0;
+    if (marks && marks.failed.length > 0) {
+      deps.logger.warn('written events could not be marked; a redelivery may emit them again', {
+        unmarked: marks.failed.length,
+        lastError: marks.lastError,
+      });
+    }
+    deps.logger.info('batch enriched', {
+      shardId: raws[0]!.shardId,
+      firstSequenceNumber: raws[0]!.sequenceNumber,
+      ...(badRowsKey ? { badRowsKey } : {}),
+      ...(writeError ? { lastWriteError: writeError } : {}),
+      ...emfFields(counters, now()),
+    });
+    return { outcomes, counters, ...(badRowsKey ? { badRowsKey } : {}) };
+  };
+}
+
+/**
+ * The Powertools record handler for a batch already processed: it throws for each record that has
+ * to be retried (or, defensively, that got no outcome), so only those are reported as failed.
+ */
+export const retryUnfinished =
+  (outcomes: ReadonlyMap<string, Outcome>) =>
+  async (record: KinesisStreamRecord): Promise<void> => {
+    const outcome = outcomes.get(record.kinesis.sequenceNumber);
+    if (outcome === undefined) throw new RecordRetryError(record.kinesis.sequenceNumber, 'no outcome recorded');
+    if (outcome.status === 'retry') throw new RecordRetryError(record.kinesis.sequenceNumber, outcome.reason);
+  };

@@ -1,0 +1,76 @@
+// The batch phase on its own, with in-memory collaborators: counters and the EMF summary line.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { describe, expect, it, vi } from 'vitest';
+import { createBatchEnricher, retryUnfinished } from '../../../../functions/enrich/enrich-batch.js';
+import { RecordRetryError } from '../../../../functions/enrich/errors.js';
+import { UserAgentParser } from '../../../../functions/enrich/user-agent.js';
+import { kinesisEvent, rawEvent, sequenceNumber } from '../../../helpers/factories.js';
+
+function setup(seen: string[] = []) {
+  const logger = new Logger({ logLevel: 'SILENT' });
+  const info = vi.spyOn(logger, 'info');
+  const marked: string[] = [];
+  const enrichBatch = createBatchEnricher({
+    writer: { write: async (records) => ({ failed: [], calls: records.length > 0 ? 1 : 0 }) },
+    dedup: {
+      lookup: async (ids) => ({ seen: new Set(ids.filter((id) => seen.includes(id))), unresolved: new Set<string>() }),
+      mark: async (ids) => {
+        marked.push(...ids);
+        return { marked: ids.length, raced: [], failed: [] };
+      },
+    },
+    badRows: { write: async () => 'bad-rows/key' },
+    userAgents: new UserAgentParser(),
+    config: { latenessBoundSeconds: 3_600, maxEventBytes: 65_536 },
+    logger,
+  });
+  return { enrichBatch, info, marked };
+}
+
+describe('enrichBatch counters', () => {
+  it('counts duplicates (in the batch and seen before) as such, not as errors, in an EMF log line', async () => {
+    const { enrichBatch, info, marked } = setup(['m-3']);
+    const events = [rawEvent({ messageId: 'm-1' }), rawEvent({ messageId: 'm-1' }), rawEvent({ messageId: 'm-3' }), rawEvent({ messageId: 'm-4' })];
+    const records = kinesisEvent(events).Records;
+    const { outcomes, counters } = await enrichBatch(records, { deadline: Date.now() + 10_000 });
+    expect(counters).toEqual({
+      records: 4,
+      enriched: 2,
+      duplicatesInBatch: 1,
+      duplicatesSeen: 1,
+      badRows: 0,
+      retried: 0,
+      markFailures: 0,
+      duplicatesEmitted: 0,
+    });
+    expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['written', 'duplicate', 'duplicate', 'written']);
+    expect(marked).toEqual(['m-1', 'm-4']);
+    const [message, fields] = info.mock.calls.at(-1)! as [string, Record<string, unknown>];
+    expect(message).toBe('batch enriched');
+    expect(fields).toMatchObject({ duplicatesInBatch: 1, duplicatesSeen: 1, enriched: 2 });
+    const emf = (fields['_aws'] as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!;
+    expect(emf.Namespace).toBe('Clickstream');
+    expect(emf.Dimensions).toEqual([['service']]);
+    expect(emf.Metrics.map((m) => m.Name)).toContain('duplicatesSeen');
+  });
+
+  it('gives a messageId to an event without one, stable across redeliveries', async () => {
+    const { enrichBatch, marked } = setup();
+    const records = kinesisEvent([rawEvent({ messageId: undefined })]).Records;
+    await enrichBatch(records, { deadline: Date.now() + 10_000 });
+    await enrichBatch(records, { deadline: Date.now() + 10_000 });
+    expect(marked).toHaveLength(2);
+    expect(marked[0]).toMatch(/^enr-[0-9a-f]{32}$/);
+    expect(marked[1]).toBe(marked[0]);
+  });
+});
+
+describe('retryUnfinished', () => {
+  it('throws a RecordRetryError for retry outcomes and for records without an outcome', async () => {
+    const [a, b, c] = kinesisEvent([rawEvent(), rawEvent(), rawEvent()]).Records as [never, never, never];
+    const handle = retryUnfinished(new Map([[sequenceNumber(0), { status: 'written' as const }], [sequenceNumber(1), { status: 'retry' as const, reason: 'x' }]]));
+    await expect(handle(a)).resolves.toBeUndefined();
+    await expect(handle(b)).rejects.toBeInstanceOf(RecordRetryError);
+    await expect(handle(c)).rejects.toThrow(/no outcome/);
+  });
+});
