@@ -1,4 +1,5 @@
 // User agent → browser, OS, device and bot flag, with ua-parser-js and isbot. Parsing is the costliest
+// ua-parser-js is pinned to 1.x: it is MIT; 2.x is AGPL-3.0, which a deployable product can't impose on its users.
 // step of enrichment (see bench/enrich-cpu.ts) and real traffic repeats a few hundred user agents, so
 // results are kept in a small LRU cache.
 import { isbot } from 'isbot';
@@ -10,7 +11,7 @@ export type UserAgentFields = Pick<
   'browser_name' | 'browser_version' | 'os_name' | 'os_version' | 'device_type' | 'device_vendor' | 'device_model' | 'is_bot'
 >;
 
-// ua-parser-js reports no device type for desktops; these OS names mean one (ua-parser-js v2 names).
+// ua-parser-js reports no device type for desktops; these OS names mean one.
 const DESKTOP_OS = new Set(['Windows', 'macOS', 'Mac OS', 'Linux', 'Ubuntu', 'Debian', 'Fedora', 'Mint', 'Arch', 'Gentoo',
   'Slackware', 'SUSE', 'openSUSE', 'Red Hat', 'CentOS', 'Chrome OS', 'Chromium OS', 'FreeBSD', 'OpenBSD', 'NetBSD', 'Solaris']);
 

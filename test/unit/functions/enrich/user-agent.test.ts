@@ -42,7 +42,7 @@ describe('parseUserAgent', () => {
 
   it('Chrome on Android: mobile, with vendor and model', () => {
     expect(parseUserAgent(UA.chromeAndroid)).toMatchObject({
-      browser_name: 'Mobile Chrome',
+      browser_name: 'Chrome',
       browser_version: '131.0.6778.81',
       os_name: 'Android',
       os_version: '14',
