@@ -1,7 +1,7 @@
 // User agent → browser, OS, device and bot flag, with ua-parser-js and isbot. Parsing is the costliest
-// ua-parser-js is pinned to 1.x: it is MIT; 2.x is AGPL-3.0, which a deployable product can't impose on its users.
 // step of enrichment (see bench/enrich-cpu.ts) and real traffic repeats a few hundred user agents, so
 // results are kept in a small LRU cache.
+// ua-parser-js is pinned to 1.x: it is MIT; 2.x is AGPL-3.0, which a deployable product can't impose on its users.
 import { isbot } from 'isbot';
 import { UAParser } from 'ua-parser-js';
 import type { Enrichment } from '../../schemas/index.js';
