@@ -2,14 +2,13 @@
 // with in-memory stubs for Kinesis, DynamoDB and S3, beside the floor: base64 decode + JSON.parse +
 // JSON.stringify of each record. Also the share of that time spent parsing user agents, with and
 // without the LRU cache, on a mix of 60 distinct user agents (real traffic: a few hundred, long tail).
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createBatchEnricher } from '../functions/enrich/enrich-batch.js';
 import { parseUserAgent, UserAgentParser } from '../functions/enrich/user-agent.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
 import { kinesisEvent } from '../test/helpers/factories.js';
 import { demoEvents } from './events.js';
-import { figure, timePerCall, type Suite } from './harness.js';
+import { figure, stubKinesisClient, timePerCall, type Suite } from './harness.js';
 
 const BATCH_SIZE = 250; // the enrichBatchSize default in serverless.yml
 
@@ -36,12 +35,7 @@ function rawEvents(count: number): Record<string, unknown>[] {
 export const enrichCpu: Suite = {
   name: 'enrich-cpu',
   async run() {
-    const stubClient = {
-      send: async (command: { input: { Records: unknown[] } }) => ({
-        FailedRecordCount: 0,
-        Records: command.input.Records.map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
-      }),
-    } as unknown as KinesisClient;
+    const stubClient = stubKinesisClient();
     const events = rawEvents(BATCH_SIZE);
     const records = kinesisEvent(events).Records;
     const batchWith = (userAgents: UserAgentParser) =>

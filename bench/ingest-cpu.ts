@@ -1,25 +1,19 @@
 // Ingest handler CPU cost per event (validation, server fields, serialisation), in-process with a
 // stub Kinesis client, beside the floor: JSON.parse of the same request + JSON.stringify of each event.
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createIngest } from '../functions/ingest/ingest.js';
 import { WriteKeyVerifier } from '../functions/ingest/write-keys.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
 import { httpRequest, lambdaContext, WRITE_KEY } from '../test/helpers/factories.js';
 import { demoEvents } from './events.js';
-import { figure, timePerCall, type Suite } from './harness.js';
+import { figure, stubKinesisClient, timePerCall, type Suite } from './harness.js';
 
 const BATCH_SIZE = 100;
 
 export const ingestCpu: Suite = {
   name: 'ingest-cpu',
   async run() {
-    const stubClient = {
-      send: async (command: { input: { Records: unknown[] } }) => ({
-        FailedRecordCount: 0,
-        Records: command.input.Records.map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
-      }),
-    } as unknown as KinesisClient;
+    const stubClient = stubKinesisClient();
     const writer = new KinesisBatchWriter({ client: stubClient, stream: 'events-raw' });
     const verifier = new WriteKeyVerifier([WRITE_KEY]);
     const ingest = createIngest({ writer, verifier: async () => verifier, logger: new Logger({ logLevel: 'SILENT' }) });
