@@ -1,0 +1,30 @@
+/**
+ * The single place that points the AWS SDK at the local emulators.
+ * Handlers honour only the standard SDK variables, so they never need an "if local" branch.
+ */
+
+export const LOCAL_REGION = 'us-east-1';
+
+/** kinesis-mock namespaces streams under this account unless the access key id is a 12-digit account id. */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface LocalServiceEndpoints {
+  kinesis: string;
+  s3?: string | null;
+  dynamodb?: string | null;
+}
+
+/** Environment variables that make any AWS SDK v3 client in a local process talk to the emulators. */
+export function localAwsEnvironment(endpoints: LocalServiceEndpoints): Record<string, string> {
+  const environment: Record<string, string> = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    // Not 12 digits on purpose: kinesis-mock would read a 12-digit key id as a different account.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+  };
+  if (endpoints.s3) environment.AWS_ENDPOINT_URL_S3 = endpoints.s3;
+  if (endpoints.dynamodb) environment.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
+  return environment;
+}

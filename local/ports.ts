@@ -1,0 +1,30 @@
+import { createServer } from 'node:net';
+
+/** Asks the OS for a port that is free right now on 127.0.0.1 (for child processes that cannot listen on port 0). */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      if (address === null || typeof address === 'string') {
+        probe.close();
+        reject(new Error('could not read the probe socket address'));
+        return;
+      }
+      probe.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Rejects when something already listens on `port` on any interface (a child would otherwise fail or, worse, we would talk to a stranger). */
+export async function assertPortFree(port: number, purpose: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(Object.assign(new Error(`${purpose} port ${port} is already in use (${error.code})`), { code: error.code })),
+    );
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
+}

@@ -1,0 +1,91 @@
+// `npm start`: the whole pipeline on this machine, no AWS account. Flags:
+//   --port <n>          ingest API port (default 4000)
+//   --kinesis-port <n>  Kinesis emulator plain-HTTP port (default 4568, kinesis-mock's own default)
+//   --data-dir <path>   state that survives restarts (default .local/data)
+//   --shards <n>        shards per stream when a stream is first created (default 2)
+//   --rate <n>          demo events per second (default 5)
+//   --no-demo           no generated traffic
+//   --duration <s>      run for s seconds, then shut down cleanly
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDemoTraffic, type DemoTraffic } from './demo/traffic.js';
+import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from './stack.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: 'string', default: '4000' },
+    'kinesis-port': { type: 'string', default: '4568' },
+    'data-dir': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'data') },
+    shards: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '5' },
+    'no-demo': { type: 'boolean', default: false },
+    duration: { type: 'string' },
+  },
+  strict: true,
+});
+
+function numberFlag(name: string, value: string | undefined, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < minimum) {
+    console.error(`--${name} must be a number >= ${minimum}, got "${value}"`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+const ingestPort = numberFlag('port', flags.port, 0)!;
+const kinesisPort = numberFlag('kinesis-port', flags['kinesis-port'], 0)!;
+const shardCount = numberFlag('shards', flags.shards, 1)!;
+const rate = numberFlag('rate', flags.rate, 0)!;
+const durationSeconds = numberFlag('duration', flags.duration, 1);
+const dataDir = resolve(flags['data-dir']);
+const endpointsFile = join(REPOSITORY_ROOT, '.local', 'endpoints.json');
+
+let stack: LocalStack;
+try {
+  stack = await startLocalStack({ dataDir, ingestPort, kinesisPort, shardCount, endpointsFile });
+} catch (error) {
+  console.error(`Could not start the local stack: ${(error as Error).message}`);
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error('Pick other ports with --port / --kinesis-port (0 = any free port).');
+  process.exit(1);
+}
+const { endpoints } = stack;
+const demo: DemoTraffic | undefined = flags['no-demo'] || rate === 0 ? undefined : startDemoTraffic({ ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey, rate });
+
+console.log(`
+Clickstream pipeline running locally
+  ingest API   ${endpoints.ingestUrl}/v1/batch  (Segment HTTP API)
+  write key    ${endpoints.writeKey}
+  Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}
+  data dir     ${dataDir}
+  endpoints    ${endpointsFile}
+  demo traffic ${demo ? `${rate} events/s` : 'off'}
+
+Send an event:
+  WRITEKEY=${endpoints.writeKey}
+  curl -s -u "$WRITEKEY:" -H 'content-type: application/json' ${endpoints.ingestUrl}/v1/batch \\
+    -d '{"batch":[{"type":"track","event":"Signed Up","userId":"user-1","properties":{"plan":"pro"}}]}'
+
+Ctrl-C stops everything without losing accepted events.
+`);
+
+let shuttingDown = false;
+async function shutDown(reason: string): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  console.log(`\n${reason}: stopping (HTTP intake, in-flight requests, then the emulator once its data is on disk)...`);
+  await demo?.stop();
+  await stack.stop();
+  console.log(`Stopped.${demo ? ` Demo events accepted: ${demo.accepted}.` : ''}`);
+  process.exit(0);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // A terminal Ctrl-C can arrive twice (tsx relays it too); the first one already started the shutdown.
+    if (shuttingDown) return;
+    void shutDown(signal);
+  });
+}
+if (durationSeconds !== undefined) setTimeout(() => void shutDown(`--duration ${durationSeconds}s elapsed`), durationSeconds * 1000);
