@@ -8,6 +8,8 @@ import { enrichCpu } from './enrich-cpu.js';
 import { ingestCpu } from './ingest-cpu.js';
 import { ingestThroughput } from './ingest-throughput.js';
 
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
+
 const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, bundleSize];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 

@@ -11,6 +11,10 @@ import { parseArgs } from 'node:util';
 import { startDemoTraffic, type DemoTraffic } from './demo/traffic.js';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from './stack.js';
 
+// The lockfile pins an SDK that supports Node 20; its notice about future releases needing Node 22 is
+// in the README, not repeated on every start.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 const { values: flags } = parseArgs({
   options: {
     port: { type: 'string', default: '4000' },
