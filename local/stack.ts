@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { LOCAL_REGION, localAwsEnvironment } from './aws-env.js';
 import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './http-gateway.js';
 import { createLocalKinesisClient } from './kinesis-client.js';
 import { startKinesisEmulator, type KinesisEmulator } from './kinesis-emulator.js';
+import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator.js';
+import { importHandler, startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './event-source-mapping.js';
+import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './s3-emulator.js';
 import { readHttpApiConfigFile, type HttpApiConfig } from './serverless-config.js';
+import { localFunctionEnvironment, localResourceName, readServerlessProject, type ServerlessProject } from './serverless-resources.js';
+import { streamEventSources } from './stream-event-sources.js';
 import { DEFAULT_SHARD_COUNT, ensurePipelineStreams, LOCAL_STREAM_NAMES } from './streams.js';
 
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,8 +34,10 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Ingest API port; 0 picks a free one. */
   ingestPort?: number;
-  /** Kinesis emulator plain-HTTP port; 0 picks a free one. */
+  /** Emulator ports; 0 picks a free one. A restart in the same process must reuse them (see loadHandlers). */
   kinesisPort?: number;
+  dynamodbPort?: number;
+  s3Port?: number;
   shardCount?: number;
   allowedOrigins?: string[];
   persistIntervalMs?: number;
@@ -43,14 +50,15 @@ export interface LocalStack {
   endpoints: LocalEndpoints;
   dataDir: string;
   kinesisPort: number;
-  /** Stops HTTP intake, waits for in-flight requests, then stops the emulator once its state is on disk. */
+  dynamodbPort: number;
+  s3Port: number;
+  /** One local Lambda event source mapping per stream consumer in serverless.yml. */
+  mappings: EventSourceMapping[];
+  /** Stops HTTP intake and in-flight requests, then the consumers (checkpoints saved), then the emulators once their state is on disk. */
   stop(): Promise<void>;
 }
 
 const WRITE_KEY_FILE = 'write-key';
-
-/** The handler modules are imported once per process, with the environment of the first stack that loads them. */
-let handlersLoadedWith: { environment: string; handlers: Record<string, HttpApiHandler> } | undefined;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
@@ -59,30 +67,49 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const allowedOrigins = options.allowedOrigins ?? ['*'];
   const httpApi = readHttpApiConfigFile(options.serverlessYmlPath ?? join(REPOSITORY_ROOT, 'serverless.yml'));
 
-  const emulator = await startKinesisEmulator({
-    dataDir: join(dataDir, 'kinesis'),
-    plainPort: options.kinesisPort ?? 0,
-    ...(options.persistIntervalMs === undefined ? {} : { persistIntervalMs: options.persistIntervalMs }),
-  });
-  let gateway: HttpGateway | undefined;
-  try {
-    const kinesis = createLocalKinesisClient(emulator.endpoint);
-    try {
-      await ensurePipelineStreams(kinesis, options.shardCount ?? DEFAULT_SHARD_COUNT);
-    } finally {
-      kinesis.destroy();
-    }
+  const project = readServerlessProject(options.serverlessYmlPath ?? join(REPOSITORY_ROOT, 'serverless.yml'));
 
-    const handlers = await loadHttpApiHandlers(httpApi, {
-      ...localAwsEnvironment({ kinesis: emulator.endpoint }),
+  const emulators: { stop(): Promise<void> }[] = [];
+  const mappings: EventSourceMapping[] = [];
+  let gateway: HttpGateway | undefined;
+  const stopAll = async () => {
+    await gateway?.close();
+    await Promise.all(mappings.map((m) => m.stop()));
+    await Promise.all(emulators.map((e) => e.stop()));
+  };
+  let kinesis: KinesisEmulator;
+  let dynamodb: DynamoDbEmulator;
+  let s3: S3Emulator;
+  try {
+    kinesis = await startKinesisEmulator({
+      dataDir: join(dataDir, 'kinesis'),
+      plainPort: options.kinesisPort ?? 0,
+      ...(options.persistIntervalMs === undefined ? {} : { persistIntervalMs: options.persistIntervalMs }),
+    });
+    emulators.push(kinesis);
+    dynamodb = await startDynamoDbEmulator({ dataDir: join(dataDir, 'dynamodb'), port: options.dynamodbPort ?? 0 });
+    emulators.push(dynamodb);
+    s3 = await startS3Emulator({ dataDir: join(dataDir, 's3'), port: options.s3Port ?? 0 });
+    emulators.push(s3);
+
+    await createResources(project, { kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint }, options.shardCount);
+    const awsEnvironment = localAwsEnvironment({ kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint });
+    const handlers = await loadHandlers(httpApi, project, awsEnvironment, {
       RAW_STREAM_NAME: LOCAL_STREAM_NAMES.raw,
       WRITE_KEYS: writeKey,
       ALLOWED_ORIGINS: allowedOrigins.join(','),
       POWERTOOLS_SERVICE_NAME: 'ingest',
     });
-    gateway = await startHttpGateway({ config: httpApi, handlers, allowedOrigins, port: options.ingestPort ?? 0 });
+    for (const source of streamEventSources(project)) {
+      const handler = handlers.stream[source.function.functionKey];
+      if (!handler) throw new Error(`no handler loaded for stream consumer ${source.function.functionKey}`);
+      mappings.push(
+        await startEventSourceMapping({ source, handler, kinesis: createLocalKinesisClient(kinesis.endpoint), dataDir, logger: quietLogger }),
+      );
+    }
+    gateway = await startHttpGateway({ config: httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
   } catch (error) {
-    await emulator.stop();
+    await stopAll().catch(() => undefined);
     throw error;
   }
 
@@ -91,10 +118,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dashboardUrl: null,
     writeKey,
     region: LOCAL_REGION,
-    kinesis: emulator.endpoint,
-    s3: null,
-    dynamodb: null,
-    lakeBucket: null,
+    kinesis: kinesis.endpoint,
+    s3: s3.endpoint,
+    dynamodb: dynamodb.endpoint,
+    lakeBucket: localResourceName('LakeBucket'),
     streams: { ...LOCAL_STREAM_NAMES },
   };
   if (options.endpointsFile) {
@@ -102,23 +129,43 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
   }
 
-  const runningGateway = gateway;
   let stopping: Promise<void> | undefined;
   return {
     endpoints,
     dataDir,
-    kinesisPort: emulator.plainPort,
-    stop: () => (stopping ??= stopInOrder(runningGateway, emulator, options.endpointsFile)),
+    kinesisPort: kinesis.plainPort,
+    dynamodbPort: dynamodb.port,
+    s3Port: s3.port,
+    mappings,
+    stop: () =>
+      (stopping ??= (async () => {
+        // A stale endpoints file would send tools to ports nobody serves.
+        if (options.endpointsFile) rmSync(options.endpointsFile, { force: true });
+        await stopAll();
+      })()),
   };
 }
 
-async function stopInOrder(gateway: HttpGateway, emulator: KinesisEmulator, endpointsFile: string | undefined): Promise<void> {
-  // A stale endpoints file would send tools to ports nobody serves.
-  if (endpointsFile) rmSync(endpointsFile, { force: true });
+// Consumers log through Powertools already; the mapping's own notes stay out of the banner's way.
+const quietLogger = { info: () => undefined, warn: console.warn, error: console.error };
+
+/** The streams, the dedup table and the lake bucket, as serverless.yml declares them. */
+async function createResources(
+  project: ServerlessProject,
+  endpoints: { kinesis: string; dynamodb: string; s3: string },
+  shardCount = DEFAULT_SHARD_COUNT,
+): Promise<void> {
+  const kinesis = createLocalKinesisClient(endpoints.kinesis);
+  const dynamodb = createLocalDynamoDbClient(endpoints.dynamodb);
+  const s3 = createLocalS3Client(endpoints.s3);
   try {
-    await gateway.close();
+    await ensurePipelineStreams(kinesis, shardCount);
+    await ensureTableFromTemplate(dynamodb, project, 'DedupTable');
+    await ensureBucketFromTemplate(s3, project, 'LakeBucket');
   } finally {
-    await emulator.stop();
+    kinesis.destroy();
+    dynamodb.destroy();
+    s3.destroy();
   }
 }
 
@@ -134,32 +181,44 @@ function loadOrCreateWriteKey(dataDir: string): string {
   return writeKey;
 }
 
+interface LoadedHandlers {
+  http: Record<string, HttpApiHandler>;
+  stream: Record<string, StreamHandler>;
+}
+
+/** The handler modules are imported once per process, with the environment of the first stack that loads them. */
+let handlersLoadedWith: { environment: string; handlers: LoadedHandlers } | undefined;
+
 /**
- * Imports each HTTP API function's module named by its serverless.yml `handler:` after setting the
+ * Imports every function's module named by its serverless.yml `handler:`, each right after setting the
  * environment it reads at cold start. Module caching makes that once per process, so a second stack
- * with a different environment would silently talk to the first one's emulator: refuse it instead.
+ * with a different environment would silently talk to the first one's emulators: refuse it instead.
  */
-async function loadHttpApiHandlers(httpApi: HttpApiConfig, environment: Record<string, string>): Promise<Record<string, HttpApiHandler>> {
-  const fingerprint = JSON.stringify(environment);
+async function loadHandlers(
+  httpApi: HttpApiConfig,
+  project: ServerlessProject,
+  awsEnvironment: Record<string, string>,
+  ingestEnvironment: Record<string, string>,
+): Promise<LoadedHandlers> {
+  const fingerprint = JSON.stringify({ awsEnvironment, ingestEnvironment });
   if (handlersLoadedWith) {
     if (handlersLoadedWith.environment !== fingerprint) {
       throw new Error(
-        'the Lambda handlers are already loaded in this process with another environment (Kinesis port or write key); ' +
-          'restart on the same data dir with the same kinesisPort, or use one process per stack',
+        'the Lambda handlers are already loaded in this process with another environment (emulator ports or write key); ' +
+          'restart on the same data dir with the same ports, or use one process per stack',
       );
     }
     return handlersLoadedWith.handlers;
   }
-  Object.assign(process.env, environment);
-  const handlers: Record<string, HttpApiHandler> = {};
+  Object.assign(process.env, awsEnvironment, ingestEnvironment);
+  const handlers: LoadedHandlers = { http: {}, stream: {} };
   for (const lambda of httpApi.functions.values()) {
-    const separator = lambda.handler.lastIndexOf('.');
-    const modulePath = join(REPOSITORY_ROOT, `${lambda.handler.slice(0, separator)}.ts`);
-    const exportName = lambda.handler.slice(separator + 1);
-    const module = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
-    const handler = module[exportName];
-    if (typeof handler !== 'function') throw new Error(`${modulePath} does not export a function named "${exportName}"`);
-    handlers[lambda.functionKey] = handler as HttpApiHandler;
+    handlers.http[lambda.functionKey] = await importHandler<HttpApiHandler>(REPOSITORY_ROOT, lambda.handler);
+  }
+  for (const source of streamEventSources(project)) {
+    const { functionKey, handler } = source.function;
+    Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey });
+    handlers.stream[functionKey] = await importHandler(REPOSITORY_ROOT, handler);
   }
   handlersLoadedWith = { environment: fingerprint, handlers };
   return handlers;

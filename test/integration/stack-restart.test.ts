@@ -37,7 +37,13 @@ it('keeps the records written just before a stop, and the write key, across a re
   running = undefined;
 
   // Same Kinesis port: the ingest handler module, loaded once per process, keeps its client's endpoint.
-  const second = await startLocalStack({ dataDir, kinesisPort: first.kinesisPort, persistIntervalMs: 2_000 });
+  const second = await startLocalStack({
+    dataDir,
+    kinesisPort: first.kinesisPort,
+    dynamodbPort: first.dynamodbPort,
+    s3Port: first.s3Port,
+    persistIntervalMs: 2_000,
+  });
   running = second;
   expect(second.endpoints.writeKey).toBe(first.endpoints.writeKey);
   expect(second.endpoints.writeKey).toMatch(/^wk_[A-Za-z0-9_-]{24}$/);
