@@ -82,6 +82,8 @@ export interface EventSourceMappingStats {
 
 export interface EventSourceMapping {
   uuid: string;
+  /** The function and stream it connects, as serverless.yml declares them. */
+  source: StreamEventSource;
   settings: StreamMappingSettings;
   deadLetterQueue: DeadLetterQueue | undefined;
   stats(): EventSourceMappingStats;
@@ -124,6 +126,7 @@ export async function startEventSourceMapping(options: EventSourceMappingOptions
   await mapping.start();
   return {
     uuid: mapping.uuid,
+    source: options.source,
     settings: mapping.settings,
     deadLetterQueue: mapping.deadLetterQueue,
     stats: () => mapping.stats(),

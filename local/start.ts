@@ -6,6 +6,7 @@
 //   --rate <n>          demo events per second (default 5)
 //   --no-demo           no generated traffic
 //   --duration <s>      run for s seconds, then shut down cleanly
+//   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoTraffic, type DemoTraffic } from './demo/traffic.js';
@@ -24,6 +25,7 @@ const { values: flags } = parseArgs({
     rate: { type: 'string', default: '5' },
     'no-demo': { type: 'boolean', default: false },
     duration: { type: 'string' },
+    'log-level': { type: 'string', default: 'WARN' },
   },
   strict: true,
 });
@@ -37,6 +39,9 @@ function numberFlag(name: string, value: string | undefined, minimum: number): n
   }
   return parsed;
 }
+
+// The handlers log as on AWS (Powertools JSON); at the default WARN only problems reach the terminal.
+process.env['POWERTOOLS_LOG_LEVEL'] = flags['log-level'].toUpperCase();
 
 const ingestPort = numberFlag('port', flags.port, 0)!;
 const kinesisPort = numberFlag('kinesis-port', flags['kinesis-port'], 0)!;
@@ -62,6 +67,8 @@ Clickstream pipeline running locally
   ingest API   ${endpoints.ingestUrl}/v1/batch  (Segment HTTP API)
   write key    ${endpoints.writeKey}
   Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}
+  DynamoDB     ${endpoints.dynamodb}  S3 ${endpoints.s3}  lake bucket: ${endpoints.lakeBucket}
+  consumers    ${stack.mappings.map((m) => `${m.source.function.functionKey} λ ← ${m.source.streamName}`).join(', ') || 'none'}
   data dir     ${dataDir}
   endpoints    ${endpointsFile}
   demo traffic ${demo ? `${rate} events/s` : 'off'}
