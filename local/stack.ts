@@ -217,7 +217,10 @@ async function loadHandlers(
   }
   for (const source of streamEventSources(project)) {
     const { functionKey, handler } = source.function;
+    // The local run's log level (npm start --log-level) wins over the stage's.
+    const logLevel = process.env['POWERTOOLS_LOG_LEVEL'];
     Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey });
+    if (logLevel) process.env['POWERTOOLS_LOG_LEVEL'] = logLevel;
     handlers.stream[functionKey] = await importHandler(REPOSITORY_ROOT, handler);
   }
   handlersLoadedWith = { environment: fingerprint, handlers };
