@@ -7,10 +7,12 @@ import type { Figures, Suite } from './harness.js';
 import { enrichCpu } from './enrich-cpu.js';
 import { ingestCpu } from './ingest-cpu.js';
 import { ingestThroughput } from './ingest-throughput.js';
+import { enrichThroughput } from './enrich-throughput.js';
+import { lake } from './lake.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
 
-const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, bundleSize];
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, bundleSize];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

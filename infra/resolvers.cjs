@@ -1,5 +1,7 @@
-/* global module */
+/* global module, require, __dirname */
 'use strict';
+const { readdirSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
 // Small value transformations that the Serverless variable syntax cannot express.
 // Loaded by osls through `${file(./infra/resolvers.cjs):<name>}` (CommonJS because osls
 // `require`s it; the package itself is "type": "module", hence the .cjs suffix).
@@ -46,4 +48,68 @@ const rawStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'rawS
 /** `enrichedStreamMode` param (events-enriched; defaults to the raw stream's mode). */
 const enrichedStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'enrichedStreamMode');
 
-module.exports = { allowedOriginsList, writeKeysParameterArnResource, rawStreamMode, enrichedStreamMode };
+/**
+ * Glue database name for the stage: Glue and Athena want lower case letters, digits and underscores
+ * ("clickstream-ci-overrides" → "clickstream_ci_overrides").
+ */
+async function glueDatabaseName({ resolveVariable }) {
+  const service = String(await resolveVariable('self:service'));
+  const stage = String(await resolveVariable('sls:stage'));
+  return `${service}_${stage}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/**
+ * `firehoseBufferSizeMB` param, checked: with record format conversion Firehose refuses a buffer under
+ * 64 MiB (Firehose developer guide, "Convert input data format", API section); 128 is its maximum.
+ */
+async function firehoseBufferSizeMB({ resolveVariable }) {
+  const size = Number(await resolveVariable('param:firehoseBufferSizeMB'));
+  if (!Number.isInteger(size) || size < 64 || size > 128) {
+    throw new Error(`param firehoseBufferSizeMB must be an integer from 64 to 128 (Parquet conversion needs >= 64), got ${size}`);
+  }
+  return size;
+}
+
+/** "top_pages" → "TopPages" */
+const pascal = (name) => name.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+
+/**
+ * One AWS::Athena::NamedQuery per analytics/athena/*.sql, read at package time, so the SQL lives in its
+ * file only. The description is the file's first comment line. Returned as a CloudFormation fragment
+ * for serverless.yml `resources:`.
+ */
+async function athenaNamedQueries() {
+  const dir = join(__dirname, '..', 'analytics', 'athena');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  if (files.length === 0) throw new Error(`no .sql file in ${dir}`);
+  const Resources = {};
+  for (const file of files) {
+    const name = file.slice(0, -'.sql'.length);
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`analytics/athena/${file}: name query files in snake_case`);
+    const sql = readFileSync(join(dir, file), 'utf8');
+    const summary = /^--\s*(.+)$/m.exec(sql);
+    if (!summary || !sql.startsWith('--')) throw new Error(`analytics/athena/${file} must start with a header comment`);
+    if (sql.includes('${')) throw new Error(`analytics/athena/${file}: "\${" would be read as a Serverless variable`);
+    Resources[`AthenaQuery${pascal(name)}`] = {
+      Type: 'AWS::Athena::NamedQuery',
+      Properties: {
+        Name: name,
+        Description: summary[1].trim().slice(0, 1024),
+        Database: { Ref: 'GlueDatabase' },
+        WorkGroup: { Ref: 'AthenaWorkGroup' },
+        QueryString: sql,
+      },
+    };
+  }
+  return { Resources };
+}
+
+module.exports = {
+  allowedOriginsList,
+  writeKeysParameterArnResource,
+  rawStreamMode,
+  enrichedStreamMode,
+  glueDatabaseName,
+  firehoseBufferSizeMB,
+  athenaNamedQueries,
+};

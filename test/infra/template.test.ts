@@ -6,7 +6,11 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAthenaQueries } from '../../analytics/athena/queries.js';
+import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../functions/firehose-transform/hive-json-serde.js';
+import { BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const slsBin = join(repoRoot, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -595,6 +599,176 @@ describe('serverless.yml → CloudFormation', () => {
         };
         const { lambdaContext } = await import('../helpers/factories.js');
         expect(await bundle.handler({ Records: [] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('lake stage: Firehose, Glue, Athena', () => {
+    const props = (t: CfnTemplate, id: string): JsonObject => effective(t, resource(t, id).Properties ?? {}) as JsonObject;
+    const firehose = (t: CfnTemplate) => props(t, 'EventsDeliveryStream');
+    const destination = (t: CfnTemplate) => firehose(t).ExtendedS3DestinationConfiguration as JsonObject;
+    const tableInput = (t: CfnTemplate, id: string) => props(t, id).TableInput as JsonObject;
+    const policyStatements = (t: CfnTemplate, roleId: string): JsonObject[] =>
+      (effective(t, resource(t, roleId).Properties?.Policies ?? []) as JsonObject[]).flatMap(
+        (p) => toArray((p.PolicyDocument as JsonObject).Statement as Json) as JsonObject[],
+      );
+    const statementFor = (list: JsonObject[], action: string) => list.find((s) => toArray(s.Action as Json).includes(action));
+
+    it('reads events-enriched through Firehose with the transform Lambda as processor', () => {
+      const t = packaged.dev.template;
+      expect(firehose(t)).toMatchObject({
+        DeliveryStreamType: 'KinesisStreamAsSource',
+        KinesisStreamSourceConfiguration: { KinesisStreamARN: { 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] }, RoleARN: { 'Fn::GetAtt': ['FirehoseRole', 'Arn'] } },
+      });
+      const processing = destination(t).ProcessingConfiguration as JsonObject;
+      expect(processing.Enabled).toBe(true);
+      const [processor] = processing.Processors as JsonObject[];
+      const parameters = Object.fromEntries((processor!.Parameters as JsonObject[]).map((p) => [p.ParameterName, p.ParameterValue]));
+      expect(processor!.Type).toBe('Lambda');
+      expect(parameters.LambdaArn).toEqual({ 'Fn::GetAtt': ['FirehoseTransformLambdaFunction', 'Arn'] });
+      // The transform's input per invocation, far below the 6 MB Lambda payload limit (it is 0.2-3 MB).
+      expect(Number(parameters.BufferSizeInMBs)).toBeLessThanOrEqual(1);
+      expect(resource(t, 'FirehoseTransformLambdaFunction').Properties?.Handler).toBe('functions/firehose-transform/handler.handler');
+    });
+
+    it('converts to Parquet (Snappy) with the Glue events table and the declared timestamp encoding', () => {
+      const t = packaged.dev.template;
+      const conversion = destination(t).DataFormatConversionConfiguration as JsonObject;
+      expect(conversion.Enabled).toBe(true);
+      expect(conversion.InputFormatConfiguration).toEqual({ Deserializer: { HiveJsonSerDe: { TimestampFormats: [...HIVE_JSON_TIMESTAMP_FORMATS] } } });
+      expect(((conversion.OutputFormatConfiguration as JsonObject).Serializer as JsonObject).ParquetSerDe).toMatchObject({ Compression: 'SNAPPY' });
+      expect(conversion.SchemaConfiguration).toMatchObject({ DatabaseName: { Ref: 'GlueDatabase' }, TableName: { Ref: 'EventsTable' }, VersionId: 'LATEST' });
+      expect(destination(t).CompressionFormat).toBe('UNCOMPRESSED');
+      // Format conversion refuses a buffer under 64 MiB.
+      for (const p of Object.values(packaged)) expect((destination(p.template).BufferingHints as JsonObject).SizeInMBs).toBeGreaterThanOrEqual(64);
+    });
+
+    it('partitions dynamically by dt/hour from the transform and writes failures under errors/<type>/', () => {
+      const d = destination(packaged.dev.template);
+      expect(d.DynamicPartitioningConfiguration).toMatchObject({ Enabled: true });
+      expect(d.Prefix).toBe(`${EVENTS_TABLE.prefix}dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/`);
+      expect(d.ErrorOutputPrefix).toBe('errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/');
+      expect(d.BucketARN).toEqual({ 'Fn::GetAtt': ['LakeBucket', 'Arn'] });
+      expect(d.CloudWatchLoggingOptions).toEqual({ Enabled: true, LogGroupName: { Ref: 'FirehoseLogGroup' }, LogStreamName: { Ref: 'FirehoseDeliveryLogStream' } });
+      expect(d.EncryptionConfiguration).toEqual({ NoEncryption: 'NoEncryption' }); // the bucket's SSE-KMS default applies
+    });
+
+    it('has Glue columns equal to the ones derived from schemas/', () => {
+      for (const p of Object.values(packaged)) {
+        const events = tableInput(p.template, 'EventsTable');
+        expect((events.StorageDescriptor as JsonObject).Columns).toEqual(glueColumns(EVENTS_TABLE.columns));
+        expect(events.PartitionKeys).toEqual(glueColumns(EVENTS_TABLE.partitionKeys));
+        const badRows = tableInput(p.template, 'BadRowsTable');
+        expect((badRows.StorageDescriptor as JsonObject).Columns).toEqual(glueColumns(BAD_ROWS_TABLE.columns));
+        expect(badRows.PartitionKeys).toEqual(glueColumns(BAD_ROWS_TABLE.partitionKeys));
+      }
+      const t = packaged.dev.template;
+      expect(tableInput(t, 'EventsTable').Name).toBe(EVENTS_TABLE.name);
+      expect(tableInput(t, 'BadRowsTable').Name).toBe(BAD_ROWS_TABLE.name);
+      expect((tableInput(t, 'EventsTable').StorageDescriptor as JsonObject).Location).toEqual({ 'Fn::Sub': `s3://\${LakeBucket}/${EVENTS_TABLE.prefix}` });
+      expect((tableInput(t, 'BadRowsTable').StorageDescriptor as JsonObject).Location).toEqual({ 'Fn::Sub': `s3://\${LakeBucket}/${BAD_ROWS_TABLE.prefix}` });
+      expect(((tableInput(t, 'EventsTable').StorageDescriptor as JsonObject).SerdeInfo as JsonObject).SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
+      expect(((tableInput(t, 'BadRowsTable').StorageDescriptor as JsonObject).SerdeInfo as JsonObject).SerializationLibrary).toBe('org.apache.hive.hcatalog.data.JsonSerDe');
+    });
+
+    it('projects partitions (no crawler, no MSCK REPAIR): dt a date from 2024-01-01 to NOW, hour 00-23', () => {
+      const t = packaged.dev.template;
+      const events = tableInput(t, 'EventsTable').Parameters as JsonObject;
+      expect(events).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.format': 'yyyy-MM-dd',
+        'projection.dt.range': '2024-01-01,NOW',
+        'projection.hour.type': 'integer',
+        'projection.hour.range': '0,23',
+        'projection.hour.digits': '2',
+        'storage.location.template': { 'Fn::Sub': 's3://${LakeBucket}/events/dt=${!dt}/hour=${!hour}/' },
+      });
+      expect(tableInput(t, 'BadRowsTable').Parameters).toMatchObject({
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.range': '2024-01-01,NOW',
+        'storage.location.template': { 'Fn::Sub': 's3://${LakeBucket}/bad-rows/dt=${!dt}/' },
+      });
+      expect(resourcesOfType(t, 'AWS::Glue::Crawler')).toEqual([]);
+    });
+
+    it('has an Athena workgroup that enforces its encrypted result location and a per-query scan cutoff', () => {
+      const t = packaged.dev.template;
+      const config = props(t, 'AthenaWorkGroup').WorkGroupConfiguration as JsonObject;
+      expect(config.EnforceWorkGroupConfiguration).toBe(true);
+      expect(config.BytesScannedCutoffPerQuery).toBeGreaterThanOrEqual(10_000_000); // Athena's minimum
+      const result = config.ResultConfiguration as JsonObject;
+      expect(result.OutputLocation).toEqual({ 'Fn::Sub': 's3://${AthenaResultsBucket}/results/' });
+      expect((result.EncryptionConfiguration as JsonObject).EncryptionOption).toMatch(/^(SSE_S3|SSE_KMS|CSE_KMS)$/);
+      const bucket = props(t, 'AthenaResultsBucket');
+      expect(bucket.BucketEncryption).toBeDefined();
+      expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(((bucket.LifecycleConfiguration as JsonObject).Rules as JsonObject[]).some((r) => Number(r.ExpirationInDays) > 0)).toBe(true);
+    });
+
+    it('has one named query per analytics/athena/*.sql file, with the file as its text', async () => {
+      const queries = await loadAthenaQueries();
+      const named = resourcesOfType(packaged.dev.template, 'AWS::Athena::NamedQuery').map(([, r]) => r.Properties ?? {});
+      expect(named.map((q) => q.Name).sort()).toEqual(queries.map((q) => q.name).sort());
+      for (const query of queries) {
+        const resourceProps = named.find((q) => q.Name === query.name)!;
+        expect(resourceProps.QueryString, query.name).toBe(query.sql);
+        expect(resourceProps.Description).toBe(query.summary);
+        expect(resourceProps.Database).toEqual({ Ref: 'GlueDatabase' });
+        expect(resourceProps.WorkGroup).toEqual({ Ref: 'AthenaWorkGroup' });
+      }
+    });
+
+    it('names the Glue database for the stage in Glue\'s alphabet', () => {
+      expect((props(packaged.dev.template, 'GlueDatabase').DatabaseInput as JsonObject).Name).toBe('clickstream_dev');
+      expect((props(packaged.overrides.template, 'GlueDatabase').DatabaseInput as JsonObject).Name).toBe('clickstream_ci_overrides');
+    });
+
+    it('scopes the Firehose role to events-enriched, the transform, the events table, events/ and errors/, and its log stream', () => {
+      const t = packaged.dev.template;
+      const list = policyStatements(t, 'FirehoseRole');
+      for (const action of ['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards']) {
+        expect(statementFor(list, action)?.Resource, action).toEqual({ 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] });
+      }
+      expect(JSON.stringify(statementFor(list, 'lambda:InvokeFunction')?.Resource)).toContain('FirehoseTransformLambdaFunction');
+      expect(JSON.stringify(statementFor(list, 'glue:GetTable')?.Resource)).toContain(':table/${GlueDatabase}/${EventsTable}');
+      expect(statementFor(list, 's3:PutObject')?.Resource).toEqual([{ 'Fn::Sub': '${LakeBucket.Arn}/events/*' }, { 'Fn::Sub': '${LakeBucket.Arn}/errors/*' }]);
+      expect(JSON.stringify(statementFor(list, 'logs:PutLogEvents')?.Resource)).toContain(':log-stream:${FirehoseDeliveryLogStream}');
+      expect(statementFor(list, 'kms:GenerateDataKey'), 'no customer key by default').toBeUndefined();
+      const trust = ((props(t, 'FirehoseRole').AssumeRolePolicyDocument as JsonObject).Statement as JsonObject[])[0]!;
+      expect(trust.Principal).toEqual({ Service: 'firehose.amazonaws.com' });
+      expect(trust.Condition).toEqual({ StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } });
+    });
+
+    it('lets the transform role write its logs and nothing else', () => {
+      const list = policyStatements(packaged.dev.template, 'FirehoseTransformRole');
+      expect(list.flatMap((s) => toArray(s.Action as Json))).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(list[0]!.Resource).toEqual({ 'Fn::GetAtt': ['FirehoseTransformLogGroup', 'Arn'] });
+    });
+
+    it('refuses a Firehose buffer under 64 MB at package time', async () => {
+      const resolvers = createRequire(import.meta.url)('../../infra/resolvers.cjs') as Record<string, (arg: { resolveVariable: (v: string) => Promise<unknown> }) => Promise<unknown>>;
+      const withParam = (value: unknown) => ({ resolveVariable: async () => value });
+      await expect(resolvers.firehoseBufferSizeMB!(withParam(32))).rejects.toThrow(/64 to 128/);
+      await expect(resolvers.firehoseBufferSizeMB!(withParam(128))).resolves.toBe(128);
+    });
+
+    it('loads the packaged transform bundle from the zip alone and transforms a record', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'clickstream-transform-bundle-'));
+      try {
+        await run('unzip', ['-q', join(packaged.dev.dir, 'firehoseTransform.zip'), '-d', dir], process.env);
+        process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+        const bundle = (await import(pathToFileURL(join(dir, 'functions/firehose-transform/handler.mjs')).href)) as {
+          handler: (event: unknown, context: unknown) => Promise<{ records: { result: string; metadata?: unknown }[] }>;
+        };
+        const { lambdaContext } = await import('../helpers/factories.js');
+        const { enrichedEvent, firehoseEvent } = await import('../helpers/lake.js');
+        const result = await bundle.handler(firehoseEvent([enrichedEvent(), '{']), lambdaContext());
+        expect(result.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
+        expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '10' } });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -1,0 +1,105 @@
+// The lake on a laptop: the same layout as s3://<lake>/ under a directory, read and written with DuckDB
+// using the schema-derived column types (schemas/lake-tables.ts). Used by the Athena query tests and the
+// lake bench now, and meant for the local Firehose and `npm run query`.
+//   <root>/events/dt=YYYY-MM-DD/hour=HH/<file>.parquet   rows as the Firehose transform emits them
+//   <root>/bad-rows/dt=YYYY-MM-DD/<file>.jsonl           bad rows as the enrich stage writes them
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { BAD_ROWS_TABLE, EVENTS_TABLE, type HiveType, type LakeTable } from '../../schemas/lake-tables.js';
+import type { FlatRow } from '../../functions/firehose-transform/hive-json-serde.js';
+import { toDuckDbSql } from './dialect.js';
+import type { AthenaQuery } from './queries.js';
+
+const DUCKDB_TYPES: Record<HiveType, string> = {
+  string: 'VARCHAR',
+  bigint: 'BIGINT',
+  int: 'INTEGER',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMP',
+};
+
+export const duckDbType = (type: HiveType): string => DUCKDB_TYPES[type];
+
+const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+const struct = (entries: [string, string][]): string => `{${entries.map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
+
+/** Path of an events object, as Firehose names the prefix: events/dt=YYYY-MM-DD/hour=HH/. */
+export const eventsObjectPath = (root: string, dt: string, hour: string, file: string): string =>
+  join(root, EVENTS_TABLE.prefix, `dt=${dt}`, `hour=${hour}`, file);
+
+/**
+ * Writes rows of `table` (as the Firehose transform emits them: timestamps in epoch ms, NULLs left out)
+ * to one Snappy Parquet file with the table's column types, the way Firehose's conversion does.
+ * Partition columns are not in the file: they are in its path.
+ */
+export async function writeParquet(connection: DuckDBConnection, table: LakeTable, rows: readonly FlatRow[], file: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const staging = `${file}.${randomUUID()}.jsonl`;
+  await writeFile(staging, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  try {
+    // Timestamps arrive as epoch milliseconds (TimestampFormats: millis), so they are read as BIGINT first.
+    const readTypes = table.columns.map((c): [string, string] => [c.name, c.type === 'timestamp' ? 'BIGINT' : duckDbType(c.type)]);
+    const select = table.columns
+      .map((c) => (c.type === 'timestamp' ? `epoch_ms(${ident(c.name)}) AS ${ident(c.name)}` : ident(c.name)))
+      .join(', ');
+    await connection.run(
+      `COPY (SELECT ${select} FROM read_json(${literal(staging)}, format = 'newline_delimited', columns = ${struct(readTypes)}))
+       TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy)`,
+    );
+  } finally {
+    await rm(staging, { force: true });
+  }
+}
+
+async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<boolean> {
+  const reader = await connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${literal(pattern)})`);
+  return Number(reader.getRowObjectsJS()[0]?.['n'] ?? 0) > 0;
+}
+
+/** An empty relation with the table's columns, for a lake that has no object of it yet. */
+const emptyRelation = (table: LakeTable): string =>
+  `SELECT ${[...table.columns, ...table.partitionKeys].map((c) => `CAST(NULL AS ${duckDbType(c.type)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
+
+/** Views `events` and `bad_rows` over a local lake directory, typed like the Glue tables. */
+export async function createLakeViews(connection: DuckDBConnection, root: string): Promise<void> {
+  const hiveTypes = (t: LakeTable) => struct(t.partitionKeys.map((k): [string, string] => [k.name, duckDbType(k.type)]));
+
+  const events = join(root, EVENTS_TABLE.prefix, 'dt=*', 'hour=*', '*.parquet');
+  const eventsSql = (await hasFiles(connection, events))
+    ? `SELECT * FROM read_parquet(${literal(events)}, hive_partitioning = true, hive_types = ${hiveTypes(EVENTS_TABLE)}, union_by_name = true)`
+    : emptyRelation(EVENTS_TABLE);
+  await connection.run(`CREATE OR REPLACE VIEW ${EVENTS_TABLE.name} AS ${eventsSql}`);
+
+  const badRows = join(root, BAD_ROWS_TABLE.prefix, 'dt=*', '*.jsonl');
+  const columns = struct(BAD_ROWS_TABLE.columns.map((c): [string, string] => [c.name, duckDbType(c.type)]));
+  const badRowsSql = (await hasFiles(connection, badRows))
+    ? `SELECT * FROM read_json(${literal(badRows)}, format = 'newline_delimited', columns = ${columns}, hive_partitioning = true, hive_types = ${hiveTypes(BAD_ROWS_TABLE)})`
+    : emptyRelation(BAD_ROWS_TABLE);
+  await connection.run(`CREATE OR REPLACE VIEW ${BAD_ROWS_TABLE.name} AS ${badRowsSql}`);
+}
+
+type Plain = string | number | boolean | null | Date | Plain[] | { [key: string]: Plain };
+
+const plain = (value: unknown): Plain => {
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value instanceof Date || value === null || typeof value !== 'object') return value as Plain;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+};
+
+/** Runs an Athena query on the local views, after the documented dialect substitutions. */
+export async function runAthenaQueryLocally(
+  connection: DuckDBConnection,
+  query: AthenaQuery,
+  values: Record<string, string>,
+): Promise<Record<string, Plain>[]> {
+  const missing = query.parameters.filter((p) => values[p] === undefined);
+  if (missing.length > 0) throw new Error(`${query.name} needs ${missing.join(', ')}`);
+  const bound: DuckDBValue[] = query.parameters.map((p) => values[p]!);
+  const reader = await connection.runAndReadAll(toDuckDbSql(query.sql), bound);
+  return reader.getRowObjectsJS().map((row) => plain(row) as Record<string, Plain>);
+}

@@ -1,0 +1,102 @@
+// The lake stage: Firehose transform CPU per event (decode, schemas/enriched validation, flattening, the
+// Hive JSON SerDe check, encode) beside the floor of base64 decode + JSON.parse + JSON.stringify + base64
+// encode; and the bytes per event of the Parquet the lake stores (written with DuckDB, Snappy, the
+// schema-derived column types, as Firehose's conversion does) against the same events as JSON lines.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeParquet } from '../analytics/athena/duckdb-lake.js';
+import { enrichEvent } from '../functions/enrich/enrich-event.js';
+import { UserAgentParser } from '../functions/enrich/user-agent.js';
+import type { FlatRow } from '../functions/firehose-transform/hive-json-serde.js';
+import { createRecordTransformer } from '../functions/firehose-transform/transform-records.js';
+import type { EnrichedEvent, SegmentEvent } from '../schemas/index.js';
+import { EVENTS_TABLE } from '../schemas/lake-tables.js';
+import { firehoseEvent } from '../test/helpers/lake.js';
+import { demoEvents } from './events.js';
+import { figure, timePerCall, type Suite } from './harness.js';
+
+/** About 1 MB of enriched events: what Firehose hands the transform per invocation (BufferSizeInMBs 1). */
+const BATCH_SIZE = 500;
+/** One Parquet object's worth of events (Firehose closes files at 128 MB or 300 s; far fewer here). */
+const FILE_EVENTS = 20_000;
+
+const USER_AGENTS = Array.from({ length: 20 }, (_, i) => [
+  `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${115 + i}.0.0.0 Safari/537.36`,
+  `Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${115 + i}.0.6778.81 Mobile Safari/537.36`,
+  `Mozilla/5.0 (iPhone; CPU iPhone OS 18_${i % 7} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.${i % 7} Mobile/15E148 Safari/604.1`,
+]).flat();
+
+function enrichedEvents(count: number): EnrichedEvent[] {
+  const userAgents = new UserAgentParser(1_000);
+  return demoEvents(count, { users: 5_000 }).map((e, i) => {
+    const timestamp = e['timestamp'] as string;
+    const receivedAt = new Date(Date.parse(timestamp) + 300 + (i % 7) * 1_000).toISOString();
+    const raw = {
+      ...e,
+      receivedAt,
+      originalTimestamp: timestamp,
+      sentAt: timestamp,
+      context: { ...(e['context'] as object), ip: `198.51.${(i >> 8) & 255}.${i & 255}`, userAgent: USER_AGENTS[i % USER_AGENTS.length] },
+    } as unknown as SegmentEvent & { messageId: string };
+    return enrichEvent(raw, { latenessBoundSeconds: 3_600, userAgents, arrivalMs: Date.parse(receivedAt), enrichedAt: receivedAt });
+  });
+}
+
+export const lake: Suite = {
+  name: 'lake',
+  async run() {
+    const silent = { warn: () => undefined, info: () => undefined };
+    const transform = createRecordTransformer({ logger: silent });
+
+    // Transform CPU, one Firehose invocation's worth of records at a time.
+    const records = firehoseEvent(enrichedEvents(BATCH_SIZE)).records;
+    const check = transform(records);
+    if (check.ok !== BATCH_SIZE) throw new Error(`bench batch was not fully transformed: ${JSON.stringify(check.failures.slice(0, 3))}`);
+    const perEvent = (await timePerCall(() => transform(records))) / BATCH_SIZE;
+    const floor =
+      (await timePerCall(() => {
+        for (const r of records) Buffer.from(JSON.stringify(JSON.parse(Buffer.from(r.data, 'base64').toString('utf8')))).toString('base64');
+      })) / BATCH_SIZE;
+    const inputBytes = records.reduce((n, r) => n + Buffer.from(r.data, 'base64').byteLength, 0) / BATCH_SIZE;
+
+    // Storage: the same events as JSON lines (what an unconverted lake would hold) and as Parquet.
+    const events = enrichedEvents(FILE_EVENTS);
+    const jsonLinesBytes = events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
+    const rows: FlatRow[] = [];
+    for (let i = 0; i < events.length; i += BATCH_SIZE) {
+      for (const r of transform(firehoseEvent(events.slice(i, i + BATCH_SIZE)).records).response.records) {
+        rows.push(JSON.parse(Buffer.from(r.data!, 'base64').toString('utf8')) as FlatRow);
+      }
+    }
+    const rowsJsonLinesBytes = rows.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)) + 1, 0);
+    const dir = await mkdtemp(join(tmpdir(), 'clickstream-bench-lake-'));
+    let parquetBytes: number;
+    try {
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      const file = join(dir, 'events.parquet');
+      await writeParquet(connection, EVENTS_TABLE, rows, file);
+      parquetBytes = (await stat(file)).size;
+      connection.closeSync();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    return {
+      'lake.transform_cpu_per_event': figure(perEvent / 1000, 'µs/event', {
+        baseline: floor / 1000,
+        target: '≤ 5x the decode + JSON.parse + JSON.stringify + encode floor',
+        met: perEvent / floor <= 5,
+      }),
+      'lake.transform_bytes_per_event_in': figure(inputBytes, 'bytes'),
+      'lake.parquet_bytes_per_event': figure(parquetBytes / FILE_EVENTS, 'bytes', {
+        baseline: jsonLinesBytes / FILE_EVENTS,
+        target: '≤ 1/5 of the enriched events as JSON lines',
+        met: parquetBytes / jsonLinesBytes <= 0.2,
+      }),
+      'lake.flat_json_bytes_per_event': figure(rowsJsonLinesBytes / FILE_EVENTS, 'bytes'),
+    };
+  },
+};

@@ -1,0 +1,358 @@
+// Runs every analytics/athena/*.sql on DuckDB over a lake written the way the pipeline writes it: enriched
+// events go through the real Firehose transform, its rows are written as Parquet with the schema-derived
+// column types into events/dt=…/hour=…/, bad rows as JSON lines into bad-rows/dt=…/. The answers are
+// checked against the same questions computed in TypeScript over the source events.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toBadRow } from '../../../functions/enrich/bad-rows.js';
+import { BadEventError } from '../../../functions/enrich/errors.js';
+import type { FlatRow } from '../../../functions/firehose-transform/hive-json-serde.js';
+import { createRecordTransformer } from '../../../functions/firehose-transform/transform-records.js';
+import { DUCKDB_SUBSTITUTIONS, toDuckDbSql } from '../../../analytics/athena/dialect.js';
+import { createLakeViews, eventsObjectPath, runAthenaQueryLocally, writeParquet } from '../../../analytics/athena/duckdb-lake.js';
+import { loadAthenaQueries, type AthenaQuery } from '../../../analytics/athena/queries.js';
+import { EVENTS_TABLE } from '../../../schemas/lake-tables.js';
+import type { EnrichedEvent } from '../../../schemas/index.js';
+import { enrichedEvent, firehoseEvent } from '../../helpers/lake.js';
+
+const RANGE = { from_dt: '2026-11-21', to_dt: '2026-11-22' };
+const MINUTE = 60_000;
+const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15';
+const BOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+const PAGES = ['/', '/pricing', '/docs', '/blog/launch', '/signup'];
+
+/** Deterministic pseudo-random numbers (mulberry32), so the scenario is the same on every run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Traffic of 40 visitors over 2026-11-21..23: page views, funnel steps, bots, campaigns, late arrivals. */
+function scenario(): EnrichedEvent[] {
+  const rnd = random(20261122);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+  const events: EnrichedEvent[] = [];
+  let n = 0;
+  for (let v = 0; v < 40; v++) {
+    const bot = v % 9 === 4;
+    const identified = v % 5 === 0 ? `user-${v}` : undefined;
+    const campaign = v % 4 === 1 ? { utm: `?utm_source=newsletter&utm_medium=email&utm_campaign=nov-${v % 3}` } : { utm: '' };
+    const referrer = v % 3 === 0 ? 'https://www.google.com/' : v % 3 === 1 ? undefined : 'https://news.ycombinator.com/';
+    let t = Date.parse('2026-11-21T00:00:00.000Z') + Math.floor(rnd() * 60 * 60 * MINUTE); // within the first 60 h
+    const funnel = v % 3 !== 2 ? Math.floor(rnd() * 4) : 0; // how far this visitor gets: 0..3 steps
+    const plan: { type: 'page' | 'track'; what: string }[] = [];
+    const views = 1 + Math.floor(rnd() * 6);
+    for (let i = 0; i < views; i++) plan.push({ type: 'page', what: pick(PAGES) });
+    if (funnel >= 1) plan.push({ type: 'page', what: '/pricing' });
+    if (funnel >= 2) plan.push({ type: 'track', what: 'Signup Started' });
+    if (funnel >= 3) plan.push({ type: 'track', what: 'Signed Up' });
+    if (v % 7 === 3) plan.push({ type: 'track', what: 'Signup Started' }); // a step 2 with no step 1 before it
+    for (const [i, step] of plan.entries()) {
+      // Mostly seconds to minutes apart; sometimes a long pause (a new session); once in a while over a day.
+      const r = rnd();
+      t += r < 0.75 ? Math.floor(rnd() * 10 * MINUTE) : r < 0.95 ? 31 * MINUTE + Math.floor(rnd() * 120 * MINUTE) : 26 * 60 * MINUTE;
+      const late = (v + i) % 11 === 0;
+      const lateness = late ? 2 * 60 * MINUTE + Math.floor(rnd() * 60 * MINUTE) : 200 + Math.floor(rnd() * 3_000);
+      const url = `https://www.example.com${step.type === 'page' ? step.what : '/signup'}${i === 0 ? campaign.utm : ''}`;
+      events.push(
+        enrichedEvent({
+          type: step.type,
+          ...(step.type === 'page' ? { name: step.what, event: undefined } : { event: step.what }),
+          messageId: `msg-${String(n++).padStart(4, '0')}`,
+          anonymousId: `anon-${v}`,
+          ...(identified && i > 0 ? { userId: identified } : {}),
+          timestamp: new Date(t).toISOString(),
+          originalTimestamp: new Date(t).toISOString(),
+          receivedAt: new Date(t + lateness).toISOString(),
+          properties: step.type === 'page' ? { path: step.what } : { plan: 'pro' },
+          context: {
+            ip: `198.51.100.${v}`,
+            userAgent: bot ? BOT : BROWSER,
+            locale: 'en-US',
+            page: { url, path: step.type === 'page' ? step.what : '/signup', ...(i === 0 && referrer ? { referrer } : { referrer: 'https://www.example.com/' }) },
+            library: { name: 'analytics.js', version: '5.2.0' },
+          },
+        }),
+      );
+    }
+  }
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same questions in TypeScript, over the source events (not over the lake).
+
+const inRange = (e: EnrichedEvent) => e.enrichment.event_date >= RANGE.from_dt && e.enrichment.event_date <= RANGE.to_dt;
+const visitorOf = (e: EnrichedEvent) => String(e.anonymousId ?? e.userId);
+const timeOf = (e: EnrichedEvent) => Date.parse(e.timestamp);
+const countBy = <K>(items: readonly EnrichedEvent[], key: (e: EnrichedEvent) => K) => {
+  const groups = new Map<K, EnrichedEvent[]>();
+  for (const e of items) groups.set(key(e), [...(groups.get(key(e)) ?? []), e]);
+  return groups;
+};
+const distinct = (items: readonly EnrichedEvent[], key: (e: EnrichedEvent) => unknown) => new Set(items.map(key).filter((k) => k !== undefined && k !== null)).size;
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function expectedTopPages(events: EnrichedEvent[]) {
+  const views = events.filter((e) => inRange(e) && e.type === 'page' && !e.enrichment.is_bot);
+  return [...countBy(views, (e) => e.enrichment.page_path ?? e.context?.page?.path ?? '(unknown)')]
+    .map(([page, es]) => ({ page, views: distinct(es, (e) => e.messageId), visitors: distinct(es, visitorOf) }))
+    .sort((a, b) => b.views - a.views || (a.page < b.page ? -1 : 1));
+}
+
+function expectedVisitorsPerDay(events: EnrichedEvent[]) {
+  const humans = events.filter((e) => inRange(e) && !e.enrichment.is_bot);
+  return [...countBy(humans, (e) => e.enrichment.event_date)]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([day, es]) => ({ day, visitors: distinct(es, visitorOf), identified_users: distinct(es, (e) => e.userId), events: distinct(es, (e) => e.messageId) }));
+}
+
+function expectedSessions(events: EnrichedEvent[]) {
+  const humans = events.filter((e) => inRange(e) && !e.enrichment.is_bot);
+  const visits: { day: string; visitor: string; start: number; end: number; events: number }[] = [];
+  for (const [visitor, es] of countBy(humans, visitorOf)) {
+    const sorted = [...es].sort((a, b) => timeOf(a) - timeOf(b) || (a.messageId < b.messageId ? -1 : 1));
+    for (const e of sorted) {
+      const last = visits.at(-1);
+      if (last && last.visitor === visitor && timeOf(e) - last.end <= 30 * MINUTE) {
+        last.end = timeOf(e);
+        last.events++;
+      } else visits.push({ day: new Date(timeOf(e)).toISOString().slice(0, 10), visitor, start: timeOf(e), end: timeOf(e), events: 1 });
+    }
+  }
+  const byDay = new Map<string, typeof visits>();
+  for (const s of visits) byDay.set(s.day, [...(byDay.get(s.day) ?? []), s]);
+  return [...byDay]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([day, ss]) => ({
+      day,
+      sessions: ss.length,
+      visitors: new Set(ss.map((s) => s.visitor)).size,
+      avg_duration_seconds: round(ss.reduce((sum, s) => sum + (s.end - s.start) / 1000, 0) / ss.length, 1),
+      avg_events_per_session: round(ss.reduce((sum, s) => sum + s.events, 0) / ss.length, 2),
+      bounce_rate: round(ss.filter((s) => s.events === 1).length / ss.length, 4),
+    }));
+}
+
+function expectedFunnel(events: EnrichedEvent[]) {
+  const humans = events.filter((e) => inRange(e) && !e.enrichment.is_bot);
+  const DAY = 24 * 60 * MINUTE;
+  let [s1, s2, s3] = [0, 0, 0];
+  for (const es of countBy(humans, visitorOf).values()) {
+    const first = (pred: (e: EnrichedEvent) => boolean) => Math.min(...es.filter(pred).map(timeOf));
+    const t1 = first((e) => e.type === 'page' && (e.enrichment.page_path ?? e.context?.page?.path) === '/pricing');
+    if (!Number.isFinite(t1)) continue;
+    s1++;
+    const t2 = first((e) => e.type === 'track' && e.event === 'Signup Started' && timeOf(e) >= t1 && timeOf(e) <= t1 + DAY);
+    if (!Number.isFinite(t2)) continue;
+    s2++;
+    const t3 = first((e) => e.type === 'track' && e.event === 'Signed Up' && timeOf(e) >= t2 && timeOf(e) <= t1 + DAY);
+    if (Number.isFinite(t3)) s3++;
+  }
+  return [
+    { step: 1, step_name: 'page /pricing', visitors: s1, share_of_step_1: 1 },
+    { step: 2, step_name: 'track Signup Started', visitors: s2, share_of_step_1: round(s2 / s1, 4) },
+    { step: 3, step_name: 'track Signed Up', visitors: s3, share_of_step_1: round(s3 / s1, 4) },
+  ];
+}
+
+function expectedReferrers(events: EnrichedEvent[]) {
+  const entrances = events.filter((e) => {
+    const { referrer_host: r, page_host: p, is_bot } = e.enrichment;
+    return inRange(e) && e.type === 'page' && !is_bot && (r === null || p === null || r !== p);
+  });
+  const key = (e: EnrichedEvent) => {
+    const x = e.enrichment;
+    return JSON.stringify([x.referrer_host ?? '(direct)', x.utm_source ?? '(none)', x.utm_medium ?? '(none)', x.utm_campaign ?? '(none)']);
+  };
+  return [...countBy(entrances, key)]
+    .map(([k, es]) => {
+      const [referrer, utm_source, utm_medium, utm_campaign] = JSON.parse(k) as string[];
+      return { referrer, utm_source, utm_medium, utm_campaign, visitors: distinct(es, visitorOf), page_views: distinct(es, (e) => e.messageId) };
+    })
+    .sort((a, b) => b.visitors - a.visitors || b.page_views - a.page_views || JSON.stringify(Object.values(a).slice(0, 4)).localeCompare(JSON.stringify(Object.values(b).slice(0, 4))));
+}
+
+function expectedBotShare(events: EnrichedEvent[]) {
+  return [...countBy(events.filter(inRange), (e) => e.enrichment.event_date)]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([day, es]) => {
+      const bots = es.filter((e) => e.enrichment.is_bot);
+      return {
+        day,
+        events: distinct(es, (e) => e.messageId),
+        bot_events: distinct(bots, (e) => e.messageId),
+        bot_event_share: round(distinct(bots, (e) => e.messageId) / distinct(es, (e) => e.messageId), 4),
+        visitors: distinct(es, visitorOf),
+        bot_visitors: distinct(bots, visitorOf),
+      };
+    });
+}
+
+function expectedLateEvents(events: EnrichedEvent[]) {
+  return [...countBy(events.filter(inRange), (e) => e.enrichment.event_date)]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([day, es]) => ({
+      day,
+      events: es.length,
+      late_events: es.filter((e) => e.enrichment.is_late).length,
+      max_lateness_seconds: Math.max(...es.map((e) => e.enrichment.lateness_seconds)),
+      arrived_after_their_day: es.filter((e) => e.receivedAt.slice(0, 10) > day).length,
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Athena analyses on DuckDB over a Parquet lake', () => {
+  let root = '';
+  let instance: DuckDBInstance;
+  let connection: DuckDBConnection;
+  let queries: AthenaQuery[];
+  const events = scenario();
+  const run = (name: string) => runAthenaQueryLocally(connection, queries.find((q) => q.name === name)!, RANGE);
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'clickstream-lake-'));
+    queries = await loadAthenaQueries();
+    instance = await DuckDBInstance.create(':memory:');
+    connection = await instance.connect();
+
+    // Events: through the real transform, then one Parquet object per partition key, as Firehose writes.
+    const transform = createRecordTransformer({ logger: { warn: () => undefined, info: () => undefined } });
+    const { response, failures } = transform(firehoseEvent(events).records);
+    expect(failures).toEqual([]);
+    const partitions = new Map<string, FlatRow[]>();
+    for (const record of response.records) {
+      const { dt, hour } = record.metadata!.partitionKeys as { dt: string; hour: string };
+      const row = JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow;
+      partitions.set(`${dt}/${hour}`, [...(partitions.get(`${dt}/${hour}`) ?? []), row]);
+    }
+    for (const [key, rows] of partitions) {
+      const [dt, hour] = key.split('/') as [string, string];
+      await writeParquet(connection, EVENTS_TABLE, rows, eventsObjectPath(root, dt, hour, 'firehose-1.parquet'));
+    }
+    // Firehose is at least once: a retried delivery wrote a few rows a second time, in another object.
+    const [dt, hour] = [...partitions.keys()][0]!.split('/') as [string, string];
+    await writeParquet(connection, EVENTS_TABLE, partitions.get(`${dt}/${hour}`)!.slice(0, 3), eventsObjectPath(root, dt, hour, 'firehose-retry.parquet'));
+
+    // Bad rows, as the enrich stage writes them, one replayed batch among them.
+    const badRow = (n: number, type: 'invalid_json' | 'schema_violation', arrival: string, reason: string) =>
+      JSON.stringify(
+        toBadRow(
+          { sequenceNumber: String(4_965_813_241 + n), shardId: 'shardId-000000000000', stream: 'clickstream-dev-events-raw', arrivalMs: Date.parse(arrival), data: Buffer.from(type === 'invalid_json' ? '{"type":' : `{"type":"track","messageId":"bad-${n}"}`) },
+          new BadEventError(type, reason, type === 'invalid_json' ? null : `bad-${n}`),
+          new Date(Date.parse(arrival) + 500).toISOString(),
+        ),
+      );
+    await mkdir(join(root, 'bad-rows', 'dt=2026-11-21'), { recursive: true });
+    await mkdir(join(root, 'bad-rows', 'dt=2026-11-22'), { recursive: true });
+    const day22 = [badRow(1, 'schema_violation', '2026-11-22T09:00:00.000Z', '(event) needs one of userId, anonymousId'), badRow(2, 'schema_violation', '2026-11-22T11:00:00.000Z', '/event must be string'), badRow(3, 'invalid_json', '2026-11-22T12:00:00.000Z', 'record data is not JSON')];
+    await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-1.jsonl'), day22.join('\n') + '\n');
+    await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-2.jsonl'), day22[0] + '\n'); // replayed
+    await writeFile(join(root, 'bad-rows', 'dt=2026-11-21', 'shardId-000000000000-0.jsonl'), badRow(0, 'invalid_json', '2026-11-21T08:00:00.000Z', 'record data is not valid UTF-8') + '\n');
+
+    await createLakeViews(connection, root);
+  }, 60_000);
+
+  afterAll(async () => {
+    connection?.closeSync();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('has a scenario that exercises the questions (late, bots, sessions, a funnel, another day outside the range)', () => {
+    expect(events.length).toBeGreaterThan(150);
+    expect(events.some((e) => e.enrichment.is_bot)).toBe(true);
+    expect(events.some((e) => e.enrichment.is_late)).toBe(true);
+    expect(events.some((e) => !inRange(e))).toBe(true);
+    expect(expectedFunnel(events)[2]!.visitors).toBeGreaterThan(0);
+  });
+
+  it('reads the Parquet files with the Glue column types', async () => {
+    const described = (await connection.runAndReadAll('DESCRIBE events')).getRowObjectsJS();
+    const types = Object.fromEntries(described.map((r) => [r['column_name'], r['column_type']]));
+    expect(types).toMatchObject({ event_time: 'TIMESTAMP', event_hour: 'INTEGER', lateness_seconds: 'BIGINT', is_bot: 'BOOLEAN', dt: 'VARCHAR', hour: 'INTEGER', properties: 'VARCHAR' });
+    const rows = (await connection.runAndReadAll('SELECT count(*) AS n, count(DISTINCT message_id) AS ids FROM events')).getRowObjectsJS();
+    expect(rows[0]).toEqual({ n: BigInt(events.length + 3), ids: BigInt(events.length) });
+  });
+
+  it('runs every analytics/athena/*.sql file', async () => {
+    expect(queries.map((q) => q.name).sort()).toEqual([
+      'bad_rows_by_failure_type', 'bot_share', 'funnel', 'late_events', 'referrers_and_campaigns', 'sessions', 'top_pages', 'unique_visitors_per_day',
+    ]);
+    for (const query of queries) {
+      const rows = await runAthenaQueryLocally(connection, query, RANGE);
+      expect(rows.length, query.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('applies only the documented substitutions', () => {
+    const late = queries.find((q) => q.name === 'late_events')!.sql;
+    expect(toDuckDbSql(late)).toContain('approx_quantile(lateness_seconds, 0.5)');
+    expect(DUCKDB_SUBSTITUTIONS).toHaveLength(1);
+    for (const q of queries.filter((q) => q.name !== 'late_events')) expect(toDuckDbSql(q.sql), q.name).toBe(q.sql);
+  });
+
+  it('top_pages', async () => {
+    expect(await run('top_pages')).toEqual(expectedTopPages(events));
+  });
+
+  it('unique_visitors_per_day', async () => {
+    expect(await run('unique_visitors_per_day')).toEqual(expectedVisitorsPerDay(events));
+  });
+
+  it('sessions (30-minute gap)', async () => {
+    const expected = expectedSessions(events);
+    const actual = await run('sessions');
+    expect(actual.map(({ day, sessions, visitors, bounce_rate }) => ({ day, sessions, visitors, bounce_rate }))).toEqual(
+      expected.map(({ day, sessions, visitors, bounce_rate }) => ({ day, sessions, visitors, bounce_rate })),
+    );
+    actual.forEach((row, i) => {
+      expect(row['avg_duration_seconds']).toBeCloseTo(expected[i]!.avg_duration_seconds, 0);
+      expect(row['avg_events_per_session']).toBeCloseTo(expected[i]!.avg_events_per_session, 1);
+    });
+  });
+
+  it('funnel (/pricing → Signup Started → Signed Up within 24 h)', async () => {
+    expect(await run('funnel')).toEqual(expectedFunnel(events));
+  });
+
+  it('referrers_and_campaigns', async () => {
+    const sortKey = (r: Record<string, unknown>) => JSON.stringify([r['referrer'], r['utm_source'], r['utm_medium'], r['utm_campaign']]);
+    const bySortKey = (a: Record<string, unknown>, b: Record<string, unknown>) => sortKey(a).localeCompare(sortKey(b));
+    expect((await run('referrers_and_campaigns')).sort(bySortKey)).toEqual(expectedReferrers(events).sort(bySortKey));
+  });
+
+  it('bot_share', async () => {
+    expect(await run('bot_share')).toEqual(expectedBotShare(events));
+  });
+
+  it('late_events', async () => {
+    const actual = await run('late_events');
+    expect(actual.map(({ day, events: n, late_events, max_lateness_seconds, arrived_after_their_day }) => ({ day, events: n, late_events, max_lateness_seconds, arrived_after_their_day }))).toEqual(
+      expectedLateEvents(events),
+    );
+    for (const row of actual) {
+      expect(row['p50_lateness_seconds'] as number).toBeLessThanOrEqual(row['p95_lateness_seconds'] as number);
+      expect(row['p95_lateness_seconds'] as number).toBeLessThanOrEqual(row['max_lateness_seconds'] as number);
+    }
+  });
+
+  it('bad_rows_by_failure_type counts a replayed bad row once', async () => {
+    const rows = await run('bad_rows_by_failure_type');
+    expect(rows.map(({ day, failure_type, bad_rows, message_ids }) => ({ day, failure_type, bad_rows, message_ids }))).toEqual([
+      { day: '2026-11-21', failure_type: 'invalid_json', bad_rows: 1, message_ids: 0 },
+      { day: '2026-11-22', failure_type: 'schema_violation', bad_rows: 2, message_ids: 2 },
+      { day: '2026-11-22', failure_type: 'invalid_json', bad_rows: 1, message_ids: 0 },
+    ]);
+    expect(rows[1]!['latest_reason']).toBe('/event must be string');
+    expect(rows[1]!['last_failed_at']).toEqual(new Date('2026-11-22T11:00:00.500Z'));
+  });
+});
