@@ -28,7 +28,7 @@ const USER_AGENTS = Array.from({ length: 20 }, (_, i) => [
   `Mozilla/5.0 (iPhone; CPU iPhone OS 18_${i % 7} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.${i % 7} Mobile/15E148 Safari/604.1`,
 ]).flat();
 
-function enrichedEvents(count: number): EnrichedEvent[] {
+export function enrichedEvents(count: number): EnrichedEvent[] {
   const userAgents = new UserAgentParser(1_000);
   return demoEvents(count, { users: 5_000 }).map((e, i) => {
     const timestamp = e['timestamp'] as string;

@@ -9,11 +9,12 @@ import { ingestCpu } from './ingest-cpu.js';
 import { ingestThroughput } from './ingest-throughput.js';
 import { enrichThroughput } from './enrich-throughput.js';
 import { lake } from './lake.js';
+import { lakeLocal } from './lake-local.js';
 import { trackerSize } from './tracker-size.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
 
-const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, bundleSize, trackerSize];
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

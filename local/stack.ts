@@ -7,7 +7,10 @@ import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './http-
 import { createLocalKinesisClient } from './kinesis-client.js';
 import { startKinesisEmulator, type KinesisEmulator } from './kinesis-emulator.js';
 import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator.js';
+import { deliveryStreamDefinitions } from './delivery-streams.js';
 import { importHandler, startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './event-source-mapping.js';
+import { startLocalFirehose, type FirehoseProcessorHandler, type LocalFirehose } from './firehose.js';
+import { S3_DATA_SUBDIR } from './lake-location.js';
 import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './s3-emulator.js';
 import { readHttpApiConfigFile, type HttpApiConfig } from './serverless-config.js';
 import { localFunctionEnvironment, localResourceName, readServerlessProject, type ServerlessProject } from './serverless-resources.js';
@@ -27,6 +30,8 @@ export interface LocalEndpoints {
   dynamodb: string | null;
   lakeBucket: string | null;
   streams: { raw: string; enriched: string; aggregates: string; anomalies: string };
+  /** The stack's data dir: the lake is <dataDir>/s3/<lakeBucket>/ (npm run query reads it from there). */
+  dataDir: string;
 }
 
 export interface LocalStackOptions {
@@ -44,6 +49,8 @@ export interface LocalStackOptions {
   serverlessYmlPath?: string;
   /** Where to write the endpoints file (removed again on stop); omitted means not written (tests). */
   endpointsFile?: string;
+  /** Local Firehose buffering (default 1 MB / 5 s); tests use a shorter interval. */
+  firehose?: { bufferSizeBytes?: number; bufferIntervalMs?: number };
 }
 
 export interface LocalStack {
@@ -54,7 +61,10 @@ export interface LocalStack {
   s3Port: number;
   /** One local Lambda event source mapping per stream consumer in serverless.yml. */
   mappings: EventSourceMapping[];
-  /** Stops HTTP intake and in-flight requests, then the consumers (checkpoints saved), then the emulators once their state is on disk. */
+  /** One local delivery loop per Firehose delivery stream in the template. */
+  firehose: LocalFirehose;
+  /** Stops HTTP intake and in-flight requests, then the consumers (checkpoints saved), then the local Firehose
+   * (buffers stored, checkpoints saved), then the emulators once their state is on disk. */
   stop(): Promise<void>;
 }
 
@@ -72,9 +82,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const emulators: { stop(): Promise<void> }[] = [];
   const mappings: EventSourceMapping[] = [];
   let gateway: HttpGateway | undefined;
+  let firehose: LocalFirehose | undefined;
   const stopAll = async () => {
     await gateway?.close();
     await Promise.all(mappings.map((m) => m.stop()));
+    // After the consumers, so what they wrote last still reaches the lake; before the emulators it reads and writes.
+    await firehose?.stop();
     await Promise.all(emulators.map((e) => e.stop()));
   };
   let kinesis: KinesisEmulator;
@@ -89,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     emulators.push(kinesis);
     dynamodb = await startDynamoDbEmulator({ dataDir: join(dataDir, 'dynamodb'), port: options.dynamodbPort ?? 0 });
     emulators.push(dynamodb);
-    s3 = await startS3Emulator({ dataDir: join(dataDir, 's3'), port: options.s3Port ?? 0 });
+    s3 = await startS3Emulator({ dataDir: join(dataDir, S3_DATA_SUBDIR), port: options.s3Port ?? 0 });
     emulators.push(s3);
 
     await createResources(project, { kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint }, options.shardCount);
@@ -107,6 +120,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await startEventSourceMapping({ source, handler, kinesis: createLocalKinesisClient(kinesis.endpoint), dataDir, logger: quietLogger }),
       );
     }
+    firehose = await startLocalFirehose({
+      definitions: deliveryStreamDefinitions(project),
+      processors: handlers.firehose,
+      kinesis: createLocalKinesisClient(kinesis.endpoint),
+      s3: createLocalS3Client(s3.endpoint),
+      dataDir,
+      ...options.firehose,
+      logger: quietLogger,
+    });
     gateway = await startHttpGateway({ config: httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
   } catch (error) {
     await stopAll().catch(() => undefined);
@@ -123,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamodb: dynamodb.endpoint,
     lakeBucket: localResourceName('LakeBucket'),
     streams: { ...LOCAL_STREAM_NAMES },
+    dataDir,
   };
   if (options.endpointsFile) {
     mkdirSync(dirname(options.endpointsFile), { recursive: true });
@@ -137,6 +160,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamodbPort: dynamodb.port,
     s3Port: s3.port,
     mappings,
+    firehose,
     stop: () =>
       (stopping ??= (async () => {
         // A stale endpoints file would send tools to ports nobody serves.
@@ -184,6 +208,8 @@ function loadOrCreateWriteKey(dataDir: string): string {
 interface LoadedHandlers {
   http: Record<string, HttpApiHandler>;
   stream: Record<string, StreamHandler>;
+  /** Firehose transform Lambdas, by function key. */
+  firehose: Record<string, FirehoseProcessorHandler>;
 }
 
 /** The handler modules are imported once per process, with the environment of the first stack that loads them. */
@@ -211,17 +237,23 @@ async function loadHandlers(
     return handlersLoadedWith.handlers;
   }
   Object.assign(process.env, awsEnvironment, ingestEnvironment);
-  const handlers: LoadedHandlers = { http: {}, stream: {} };
+  const handlers: LoadedHandlers = { http: {}, stream: {}, firehose: {} };
   for (const lambda of httpApi.functions.values()) {
     handlers.http[lambda.functionKey] = await importHandler<HttpApiHandler>(REPOSITORY_ROOT, lambda.handler);
   }
-  for (const source of streamEventSources(project)) {
-    const { functionKey, handler } = source.function;
-    // The local run's log level (npm start --log-level) wins over the stage's.
-    const logLevel = process.env['POWERTOOLS_LOG_LEVEL'];
+  // The local run's log level (npm start --log-level) wins over the stage's.
+  const logLevel = process.env['POWERTOOLS_LOG_LEVEL'];
+  const importWithEnvironment = async <T>(functionKey: string, handler: string): Promise<T> => {
     Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey });
     if (logLevel) process.env['POWERTOOLS_LOG_LEVEL'] = logLevel;
-    handlers.stream[functionKey] = await importHandler(REPOSITORY_ROOT, handler);
+    return importHandler<T>(REPOSITORY_ROOT, handler);
+  };
+  for (const source of streamEventSources(project)) {
+    const { functionKey, handler } = source.function;
+    handlers.stream[functionKey] = await importWithEnvironment<StreamHandler>(functionKey, handler);
+  }
+  for (const { processor } of deliveryStreamDefinitions(project)) {
+    if (processor) handlers.firehose[processor.functionKey] = await importWithEnvironment<FirehoseProcessorHandler>(processor.functionKey, processor.handler);
   }
   handlersLoadedWith = { environment: fingerprint, handlers };
   return handlers;

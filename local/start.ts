@@ -5,6 +5,8 @@
 //   --shards <n>        shards per stream when a stream is first created (default 2)
 //   --rate <n>          demo events per second (default 5)
 //   --no-demo           no generated traffic
+//   --spike-at <s|off>  demo traffic spike (5x for a minute) this many seconds in (default 480)
+//   --seed <n>          demo traffic seed (default 42): the same seed gives the same visits
 //   --duration <s>      run for s seconds, then shut down cleanly
 //   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
 import { join, resolve } from 'node:path';
@@ -24,6 +26,8 @@ const { values: flags } = parseArgs({
     shards: { type: 'string', default: '2' },
     rate: { type: 'string', default: '5' },
     'no-demo': { type: 'boolean', default: false },
+    'spike-at': { type: 'string', default: '480' },
+    seed: { type: 'string', default: '42' },
     duration: { type: 'string' },
     'log-level': { type: 'string', default: 'WARN' },
   },
@@ -48,6 +52,8 @@ const kinesisPort = numberFlag('kinesis-port', flags['kinesis-port'], 0)!;
 const shardCount = numberFlag('shards', flags.shards, 1)!;
 const rate = numberFlag('rate', flags.rate, 0)!;
 const durationSeconds = numberFlag('duration', flags.duration, 1);
+const spikeAtSeconds = flags['spike-at'] === 'off' ? null : numberFlag('spike-at', flags['spike-at'], 0)!;
+const seed = numberFlag('seed', flags.seed, 0)!;
 const dataDir = resolve(flags['data-dir']);
 const endpointsFile = join(REPOSITORY_ROOT, '.local', 'endpoints.json');
 
@@ -60,7 +66,7 @@ try {
   process.exit(1);
 }
 const { endpoints } = stack;
-const demo: DemoTraffic | undefined = flags['no-demo'] || rate === 0 ? undefined : startDemoTraffic({ ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey, rate });
+const demo: DemoTraffic | undefined = flags['no-demo'] || rate === 0 ? undefined : startDemoTraffic({ ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey, rate, seed, spikeAtSeconds });
 
 console.log(`
 Clickstream pipeline running locally
@@ -69,9 +75,11 @@ Clickstream pipeline running locally
   Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}
   DynamoDB     ${endpoints.dynamodb}  S3 ${endpoints.s3}  lake bucket: ${endpoints.lakeBucket}
   consumers    ${stack.mappings.map((m) => `${m.source.function.functionKey} λ ← ${m.source.streamName}`).join(', ') || 'none'}
+  firehose     ${stack.firehose.deliveryStreams.map((d) => `${d.definition.name} ← ${d.definition.source.streamName} → s3://${d.definition.bucket}/${d.definition.prefix.split('/')[0]}/ (${d.bufferSizeBytes / 1024 / 1024} MB / ${d.bufferIntervalMs / 1000} s)`).join(', ') || 'none'}
+  query        npm run query -- --named top_pages
   data dir     ${dataDir}
   endpoints    ${endpointsFile}
-  demo traffic ${demo ? `${rate} events/s` : 'off'}
+  demo traffic ${demo ? `${rate} events/s, seed ${seed}, ${demo.spike ? `spike ${demo.spike.factor}x at ${new Date(demo.spike.startMs).toISOString().slice(11, 19)}Z` : 'no spike'}` : 'off'}
 
 Send an event:
   WRITEKEY=${endpoints.writeKey}
@@ -85,10 +93,13 @@ let shuttingDown = false;
 async function shutDown(reason: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
-  console.log(`\n${reason}: stopping (HTTP intake, in-flight requests, then the emulator once its data is on disk)...`);
+  console.log(`\n${reason}: stopping (HTTP intake, in-flight requests, the consumers, the Firehose buffers, then the emulators once their data is on disk)...`);
   await demo?.stop();
+  if (demo) console.log(demo.statusLine());
   await stack.stop();
-  console.log(`Stopped.${demo ? ` Demo events accepted: ${demo.accepted}.` : ''}`);
+  const lake = stack.firehose.stats().map((s) => `${s.deliveryStream}: ${s.recordsDelivered} rows in ${s.objectsWritten} objects, ${Object.values(s.failedRecords).reduce((a, b) => a + b, 0)} to errors/`);
+  console.log(`Stopped.${demo ? ` Demo events accepted: ${demo.accepted}.` : ''}${lake.length ? ` Lake this run: ${lake.join('; ')}.` : ''}`);
+  if (lake.length) console.log(`Query it: npm run query -- --named top_pages${dataDir === resolve(join(REPOSITORY_ROOT, '.local', 'data')) ? '' : ` --data-dir ${dataDir}`}`);
   process.exit(0);
 }
 

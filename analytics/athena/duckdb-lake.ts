@@ -1,6 +1,6 @@
 // The lake on a laptop: the same layout as s3://<lake>/ under a directory, read and written with DuckDB
 // using the schema-derived column types (schemas/lake-tables.ts). Used by the Athena query tests and the
-// lake bench now, and meant for the local Firehose and `npm run query`.
+// lake bench, the local Firehose (writeParquet) and `npm run query` (over s3rver's directory).
 //   <root>/events/dt=YYYY-MM-DD/hour=HH/<file>.parquet   rows as the Firehose transform emits them
 //   <root>/bad-rows/dt=YYYY-MM-DD/<file>.jsonl           bad rows as the enrich stage writes them
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
@@ -64,22 +64,45 @@ async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<
 const emptyRelation = (table: LakeTable): string =>
   `SELECT ${[...table.columns, ...table.partitionKeys].map((c) => `CAST(NULL AS ${duckDbType(c.type)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
 
-/** Views `events` and `bad_rows` over a local lake directory, typed like the Glue tables. */
-export async function createLakeViews(connection: DuckDBConnection, root: string): Promise<void> {
+export interface LakeViewOptions {
+  /**
+   * What follows each object's key in its file name: '' for a plain directory, '._S3rver_object' for the
+   * directory of an s3rver bucket (s3rver stores object <key> as the file <key>._S3rver_object).
+   */
+  objectSuffix?: string;
+  /**
+   * Parquet tables without columns in schemas/lake-tables.ts yet (the Flink outputs), each read from
+   * <root>/<folder>/ with its hive partitions when the folder has objects. Name → folder.
+   */
+  untypedParquetTables?: Record<string, string>;
+}
+
+/** Views `events` and `bad_rows` (and the untyped tables that have data) over a local lake directory, typed like the Glue tables. */
+export async function createLakeViews(connection: DuckDBConnection, root: string, options: LakeViewOptions = {}): Promise<string[]> {
+  const suffix = options.objectSuffix ?? '';
   const hiveTypes = (t: LakeTable) => struct(t.partitionKeys.map((k): [string, string] => [k.name, duckDbType(k.type)]));
 
-  const events = join(root, EVENTS_TABLE.prefix, 'dt=*', 'hour=*', '*.parquet');
+  const events = join(root, EVENTS_TABLE.prefix, 'dt=*', 'hour=*', `*.parquet${suffix}`);
   const eventsSql = (await hasFiles(connection, events))
     ? `SELECT * FROM read_parquet(${literal(events)}, hive_partitioning = true, hive_types = ${hiveTypes(EVENTS_TABLE)}, union_by_name = true)`
     : emptyRelation(EVENTS_TABLE);
   await connection.run(`CREATE OR REPLACE VIEW ${EVENTS_TABLE.name} AS ${eventsSql}`);
 
-  const badRows = join(root, BAD_ROWS_TABLE.prefix, 'dt=*', '*.jsonl');
+  const badRows = join(root, BAD_ROWS_TABLE.prefix, 'dt=*', `*.jsonl${suffix}`);
   const columns = struct(BAD_ROWS_TABLE.columns.map((c): [string, string] => [c.name, duckDbType(c.type)]));
   const badRowsSql = (await hasFiles(connection, badRows))
     ? `SELECT * FROM read_json(${literal(badRows)}, format = 'newline_delimited', columns = ${columns}, hive_partitioning = true, hive_types = ${hiveTypes(BAD_ROWS_TABLE)})`
     : emptyRelation(BAD_ROWS_TABLE);
   await connection.run(`CREATE OR REPLACE VIEW ${BAD_ROWS_TABLE.name} AS ${badRowsSql}`);
+
+  const views = [EVENTS_TABLE.name, BAD_ROWS_TABLE.name];
+  for (const [name, folder] of Object.entries(options.untypedParquetTables ?? {})) {
+    const objects = join(root, folder, '**', `*${suffix}`);
+    if (!(await hasFiles(connection, objects))) continue;
+    await connection.run(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${literal(objects)}, hive_partitioning = true, union_by_name = true)`);
+    views.push(name);
+  }
+  return views;
 }
 
 type Plain = string | number | boolean | null | Date | Plain[] | { [key: string]: Plain };

@@ -49,6 +49,7 @@ interface CfnResource {
   Condition?: string;
 }
 interface CfnTemplate {
+  Parameters?: Record<string, JsonObject>;
   Conditions?: Record<string, Json>;
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, JsonObject>;
@@ -63,7 +64,17 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 const isNoValue = (v: unknown): boolean => isObject(v) && v.Ref === 'AWS::NoValue';
 const toArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Evaluates a condition whose operands are literals (true for everything osls resolves at package time). */
+/** A template parameter's value when deployed without overrides (osls passes none): its Default. */
+function parameterDefault(template: CfnTemplate, node: Json): Json | undefined {
+  if (!isObject(node) || typeof node.Ref !== 'string') return undefined;
+  const parameter = template.Parameters?.[node.Ref];
+  return parameter === undefined ? undefined : (parameter.Default ?? '');
+}
+
+/**
+ * Evaluates a condition whose operands are literals (everything osls resolves at package time) or
+ * template parameters (their defaults, which osls sets from its params).
+ */
 function evalCondition(template: CfnTemplate, node: Json): boolean {
   if (isObject(node)) {
     if ('Condition' in node) {
@@ -76,7 +87,7 @@ function evalCondition(template: CfnTemplate, node: Json): boolean {
     const args = node[fn as string] as Json[];
     switch (fn) {
       case 'Fn::Equals': {
-        const [a, b] = args;
+        const [a, b] = args.map((arg) => parameterDefault(template, arg) ?? arg);
         if (isObject(a) || isObject(b)) throw new Error(`non-literal Fn::Equals: ${JSON.stringify(node)}`);
         return String(a) === String(b);
       }
@@ -91,13 +102,15 @@ function evalCondition(template: CfnTemplate, node: Json): boolean {
   throw new Error(`cannot evaluate condition ${JSON.stringify(node)}`);
 }
 
-/** The value CloudFormation would see: Fn::If picked by its condition, AWS::NoValue removed. */
+/** The value CloudFormation would see: Fn::If picked by its condition, AWS::NoValue removed, parameters at their defaults. */
 function effective(template: CfnTemplate, node: Json): Json | undefined {
   if (Array.isArray(node)) {
     return node.map((n) => effective(template, n)).filter((n): n is Json => n !== undefined);
   }
   if (!isObject(node)) return node;
   if (isNoValue(node)) return undefined;
+  const parameterValue = parameterDefault(template, node);
+  if (parameterValue !== undefined) return parameterValue;
   if ('Fn::If' in node) {
     const [cond, whenTrue, whenFalse] = node['Fn::If'] as [string, Json, Json];
     return effective(template, evalCondition(template, { Condition: cond }) ? whenTrue : whenFalse);
@@ -652,7 +665,7 @@ describe('serverless.yml → CloudFormation', () => {
       expect(d.ErrorOutputPrefix).toBe('errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/');
       expect(d.BucketARN).toEqual({ 'Fn::GetAtt': ['LakeBucket', 'Arn'] });
       expect(d.CloudWatchLoggingOptions).toEqual({ Enabled: true, LogGroupName: { Ref: 'FirehoseLogGroup' }, LogStreamName: { Ref: 'FirehoseDeliveryLogStream' } });
-      expect(d.EncryptionConfiguration).toEqual({ NoEncryption: 'NoEncryption' }); // the bucket's SSE-KMS default applies
+      expect(d.EncryptionConfiguration).toEqual({ NoEncryptionConfig: 'NoEncryption' }); // the bucket's SSE-KMS default applies
     });
 
     it('has Glue columns equal to the ones derived from schemas/', () => {
@@ -707,6 +720,50 @@ describe('serverless.yml → CloudFormation', () => {
       expect(bucket.BucketEncryption).toBeDefined();
       expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
       expect(((bucket.LifecycleConfiguration as JsonObject).Rules as JsonObject[]).some((r) => Number(r.ExpirationInDays) > 0)).toBe(true);
+    });
+
+    it('versions the lake and logs S3 access to the lake, results and deployment buckets (SSE-S3 log bucket, logging service only)', () => {
+      const t = packaged.dev.template;
+      const lake = props(t, 'LakeBucket');
+      expect(lake.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      const lakeRules = (lake.LifecycleConfiguration as JsonObject).Rules as JsonObject[];
+      expect(lakeRules.some((r) => Number((r.NoncurrentVersionExpiration as JsonObject | undefined)?.NoncurrentDays) > 0), 'noncurrent versions expire').toBe(true);
+      for (const [id, prefix] of [['LakeBucket', 'lake/'], ['AthenaResultsBucket', 'athena-results/'], ['ServerlessDeploymentBucket', 'deployment/']] as const) {
+        expect(props(t, id).LoggingConfiguration, id).toMatchObject({ DestinationBucketName: { Ref: 'AccessLogsBucket' }, LogFilePrefix: prefix });
+      }
+      const deployment = props(t, 'ServerlessDeploymentBucket');
+      expect(deployment.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(deployment.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+
+      const logs = props(t, 'AccessLogsBucket');
+      // S3 cannot deliver server access logs into an SSE-KMS bucket.
+      const sse = ((logs.BucketEncryption as JsonObject).ServerSideEncryptionConfiguration as JsonObject[])[0]!;
+      expect((sse.ServerSideEncryptionByDefault as JsonObject).SSEAlgorithm).toBe('AES256');
+      expect(logs.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      const policy = resourcesOfType(t, 'AWS::S3::BucketPolicy').find(([, r]) => JSON.stringify(r.Properties?.Bucket) === '{"Ref":"AccessLogsBucket"}');
+      const allows = (toArray((policy?.[1].Properties?.PolicyDocument as JsonObject).Statement as Json) as JsonObject[]).filter((st) => st.Effect === 'Allow');
+      expect(allows).toHaveLength(1);
+      expect(allows[0]).toMatchObject({
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      });
+      expect(((allows[0]!.Condition as JsonObject).ArnLike as JsonObject)['aws:SourceArn']).toHaveLength(3);
+    });
+
+    it('takes the optional KMS key ARNs as stack parameters that refuse anything but a key ARN', () => {
+      for (const p of Object.values(packaged)) {
+        for (const name of ['WriteKeysKmsKeyArn', 'LakeKmsKeyArn']) {
+          const parameter = p.template.Parameters?.[name];
+          expect(parameter?.Type, name).toBe('String');
+          const pattern = new RegExp(parameter!.AllowedPattern as string);
+          expect(pattern.test(''), `${name} may be empty`).toBe(true);
+          expect(pattern.test(KMS_KEY_ARN)).toBe(true);
+          expect(pattern.test('alias/aws/s3')).toBe(false);
+          expect(pattern.test(String(parameter!.Default)), `${name} default`).toBe(true);
+        }
+      }
+      expect(packaged.overrides.template.Parameters?.WriteKeysKmsKeyArn?.Default).toBe(KMS_KEY_ARN);
     });
 
     it('has one named query per analytics/athena/*.sql file, with the file as its text', async () => {

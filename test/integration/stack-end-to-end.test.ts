@@ -1,6 +1,7 @@
 // The whole local stack as `npm start` runs it: events posted over HTTP, some repeated across separate
 // requests and some invalid, end up on events-enriched exactly once each or as bad rows with reasons,
-// and posted = enriched + bad rows + rejected at ingest.
+// and posted = enriched + bad rows + rejected at ingest. Then the lake, through the local Firehose and
+// `npm run query`: every accepted event once in `events`, the invalid ones in `bad_rows`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis-client.js';
 import { createLocalS3Client } from '../../local/s3-emulator.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { runQueryCli } from '../../local/query.js';
+import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../local/stack.js';
 import { readBadRows } from './bad-rows.js';
 import { basicAuth, readAllRecords } from './kinesis-records.js';
 
@@ -17,7 +19,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'clickstream-e2e-'));
-  stack = await startLocalStack({ dataDir, shardCount: 2 });
+  stack = await startLocalStack({ dataDir, shardCount: 2, firehose: { bufferIntervalMs: 1_000 } });
 }, 120_000);
 
 afterAll(async () => {
@@ -34,7 +36,7 @@ async function post(batch: unknown[]): Promise<{ status: number; body: { accepte
   return { status: response.status, body: (await response.json()) as never };
 }
 
-it('delivers each posted event exactly once to events-enriched, or to bad rows with a reason', { timeout: 120_000 }, async () => {
+it('delivers each posted event exactly once to events-enriched and the lake (events), or to bad rows with a reason', { timeout: 120_000 }, async () => {
   const run = Date.now().toString(36);
   const valid = Array.from({ length: 30 }, (_, i) => ({
     type: i % 3 === 0 ? 'track' : 'page',
@@ -81,6 +83,26 @@ it('delivers each posted event exactly once to events-enriched, or to bad rows w
 
     const posted = new Set([...valid, ...invalidAtEnrich, ...rejectedAtIngest].map((e) => e.messageId));
     expect(posted.size).toBe(new Set(ids).size + new Set(bad.map((b) => b.row.message_id)).size + first.body.rejected.length);
+
+    // The lake, as an analyst sees it with `npm run query`.
+    const query = async (sql: string): Promise<Record<string, unknown>[]> => {
+      let out = '';
+      let err = '';
+      const code = await runQueryCli(['--data-dir', stack.dataDir, '--json', sql], { stdout: (t) => (out += t), stderr: (t) => (err += t) }, REPOSITORY_ROOT);
+      if (code !== 0) throw new Error(err);
+      return out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    };
+    const ourEvents = `SELECT count(*) AS total, count(DISTINCT message_id) AS distinct_ids FROM events WHERE message_id LIKE 'e2e-${run}-%'`;
+    const lakeDeadline = Date.now() + 30_000;
+    while ((await query(ourEvents))[0]!['distinct_ids'] !== valid.length && Date.now() < lakeDeadline) await sleep(500);
+    await sleep(1_500); // a late duplicate would be stored by now
+    expect(await query(ourEvents)).toEqual([{ total: valid.length, distinct_ids: valid.length }]);
+    const lakeIds = (await query(`SELECT message_id FROM events WHERE message_id LIKE 'e2e-${run}-%' ORDER BY 1`)).map((r) => r['message_id']);
+    expect(lakeIds).toEqual(valid.map((e) => e.messageId).sort());
+    const badInLake = await query(`SELECT message_id, failure_type FROM bad_rows WHERE message_id LIKE 'e2e-${run}-%' ORDER BY 1`);
+    expect(badInLake).toEqual(invalidAtEnrich.map((e) => ({ message_id: e.messageId, failure_type: 'schema_violation' })));
+    const firehose = stack.firehose.stats()[0]!;
+    expect(firehose.failedRecords).toEqual({ 'processing-failed': 0, 'format-conversion-failed': 0, 'partitioning-failed': 0 });
   } finally {
     kinesis.destroy();
     s3.destroy();
