@@ -270,6 +270,23 @@ describe('serverless.yml → CloudFormation', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
+  /**
+   * Unzips a function's packaged artifact alone, imports its handler with the given cold-start
+   * environment, and hands it to `use`. Catches what packaging cannot: a bundle that builds but fails
+   * at cold start, e.g. by reading files from disk that were never put in the zip.
+   */
+  async function withPackagedHandler<H>(functionKey: string, handlerFile: string, environment: Record<string, string>, use: (handler: H) => Promise<void>) {
+    const dir = await mkdtemp(join(tmpdir(), `clickstream-${functionKey}-bundle-`));
+    try {
+      await run('unzip', ['-q', join(packaged.dev.dir, `${functionKey}.zip`), '-d', dir], process.env);
+      Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'SILENT', ...environment });
+      const bundle = (await import(pathToFileURL(join(dir, handlerFile)).href)) as { handler: H };
+      await use(bundle.handler);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   const ingestFunction = (t: CfnTemplate): JsonObject => resource(t, 'IngestLambdaFunction').Properties ?? {};
   const rawStream = (t: CfnTemplate): JsonObject => effective(t, resource(t, 'RawEventsStream').Properties ?? {}) as JsonObject;
 
@@ -597,24 +614,15 @@ describe('serverless.yml → CloudFormation', () => {
     });
 
     it('loads the packaged enrich bundle from the zip alone and answers an empty batch', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'clickstream-enrich-bundle-'));
-      try {
-        await run('unzip', ['-q', join(packaged.dev.dir, 'enrich.zip'), '-d', dir], process.env);
-        Object.assign(process.env, {
-          ENRICHED_STREAM_NAME: 'events-enriched',
-          DEDUP_TABLE_NAME: 'dedup',
-          LAKE_BUCKET_NAME: 'lake',
-          POWERTOOLS_LOG_LEVEL: 'SILENT',
-          AWS_REGION: 'us-east-1',
-        });
-        const bundle = (await import(pathToFileURL(join(dir, 'functions/enrich/handler.mjs')).href)) as {
-          handler: (event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }>;
-        };
-        const { lambdaContext } = await import('../helpers/factories.js');
-        expect(await bundle.handler({ Records: [] }, lambdaContext())).toEqual({ batchItemFailures: [] });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      await withPackagedHandler<(event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }>>(
+        'enrich',
+        'functions/enrich/handler.mjs',
+        { ENRICHED_STREAM_NAME: 'events-enriched', DEDUP_TABLE_NAME: 'dedup', LAKE_BUCKET_NAME: 'lake', AWS_REGION: 'us-east-1' },
+        async (handler) => {
+          const { lambdaContext } = await import('../helpers/factories.js');
+          expect(await handler({ Records: [] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+        },
+      );
     });
   });
 
@@ -814,52 +822,36 @@ describe('serverless.yml → CloudFormation', () => {
     });
 
     it('loads the packaged transform bundle from the zip alone and transforms a record', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'clickstream-transform-bundle-'));
-      try {
-        await run('unzip', ['-q', join(packaged.dev.dir, 'firehoseTransform.zip'), '-d', dir], process.env);
-        process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-        const bundle = (await import(pathToFileURL(join(dir, 'functions/firehose-transform/handler.mjs')).href)) as {
-          handler: (event: unknown, context: unknown) => Promise<{ records: { result: string; metadata?: unknown }[] }>;
-        };
+      type Transform = (event: unknown, context: unknown) => Promise<{ records: { result: string; metadata?: unknown }[] }>;
+      await withPackagedHandler<Transform>('firehoseTransform', 'functions/firehose-transform/handler.mjs', {}, async (handler) => {
         const { lambdaContext } = await import('../helpers/factories.js');
         const { enrichedEvent, firehoseEvent } = await import('../helpers/lake.js');
-        const result = await bundle.handler(firehoseEvent([enrichedEvent(), '{']), lambdaContext());
+        const result = await handler(firehoseEvent([enrichedEvent(), '{']), lambdaContext());
         expect(result.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
         expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '10' } });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 
   describe('packaged ingest bundle', () => {
-    // Catches what packaging alone cannot: a bundle that builds but fails at cold start, for example
-    // by reading files from disk that were never put in the zip.
     it('loads from the zip alone and answers requests (401 without a key, 503 when Kinesis is unreachable)', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'clickstream-bundle-'));
-      try {
-        await run('unzip', ['-q', join(packaged.dev.dir, 'ingest.zip'), '-d', dir], process.env);
-        Object.assign(process.env, {
-          RAW_STREAM_NAME: 'events-raw',
-          WRITE_KEYS: 'wk_bundle_test',
-          POWERTOOLS_LOG_LEVEL: 'SILENT',
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:9', // discard port: nothing listens
-        });
-        const bundle = (await import(pathToFileURL(join(dir, 'functions/ingest/handler.mjs')).href)) as {
-          handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; headers?: Record<string, string> }>;
-        };
+      type Ingest = (event: unknown, context: unknown) => Promise<{ statusCode: number; headers?: Record<string, string> }>;
+      const environment = {
+        RAW_STREAM_NAME: 'events-raw',
+        WRITE_KEYS: 'wk_bundle_test',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:9', // discard port: nothing listens
+      };
+      await withPackagedHandler<Ingest>('ingest', 'functions/ingest/handler.mjs', environment, async (handler) => {
         const { httpRequest, lambdaContext, basicAuth } = await import('../helpers/factories.js');
-        const anonymous = await bundle.handler(httpRequest({ headers: { authorization: '' } }), lambdaContext());
+        const anonymous = await handler(httpRequest({ headers: { authorization: '' } }), lambdaContext());
         expect(anonymous.statusCode).toBe(401);
-        const authorised = await bundle.handler(httpRequest({ headers: { authorization: basicAuth('wk_bundle_test') } }), lambdaContext(2_000));
+        const authorised = await handler(httpRequest({ headers: { authorization: basicAuth('wk_bundle_test') } }), lambdaContext(2_000));
         expect(authorised.statusCode).toBe(503);
         expect(authorised.headers?.['retry-after']).toBeDefined();
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 });
