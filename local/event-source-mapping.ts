@@ -14,21 +14,14 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  ExpiredIteratorException,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  InvalidArgumentException,
-  ResourceNotFoundException,
-  type _Record,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
+import { BackgroundTasks } from './background-tasks.js';
 import { CheckpointStore } from './checkpoints.js';
 import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from './dead-letter-queue.js';
 import type { StreamEventSource, StreamMappingSettings } from './stream-event-sources.js';
+import { ShardReader } from './shard-reader.js';
 import { listShardIds, localStreamArn } from './streams.js';
 
 /** A Lambda handler as a Kinesis event source mapping calls it. */
@@ -157,11 +150,9 @@ class LocalEventSourceMapping {
   readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
   readonly idlePollMs: number;
   readonly retryBackoffMs: number;
-  stopping = false;
+  private readonly tasks = new BackgroundTasks();
   readonly counters = { recordsIn: 0, batches: 0, retries: 0, bisections: 0, deadLetters: 0, deadLetteredRecords: 0, redeliveriesSkipped: 0 };
   private readonly pollers = new Map<string, ShardPoller>();
-  private readonly running = new Set<Promise<void>>();
-  private readonly wakers = new Set<() => void>();
   private stopped: Promise<void> | undefined;
 
   constructor(readonly options: EventSourceMappingOptions) {
@@ -194,9 +185,7 @@ class LocalEventSourceMapping {
 
   stop(): Promise<void> {
     return (this.stopped ??= (async () => {
-      this.stopping = true;
-      for (const wake of [...this.wakers]) wake();
-      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      await this.tasks.stopAndWait();
       this.checkpoints.save();
     })());
   }
@@ -213,24 +202,19 @@ class LocalEventSourceMapping {
     };
   }
 
-  /** Resolves after `ms`, or at once when the mapping stops. */
+  get stopping(): boolean {
+    return this.tasks.stopping;
+  }
+
+  /** Resolves after `ms`, or at once when stopping. */
   sleep(ms: number): Promise<void> {
-    if (this.stopping || ms <= 0) return Promise.resolve();
-    return new Promise((resolveSleep) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.wakers.delete(wake);
-        resolveSleep();
-      };
-      const timer = setTimeout(wake, ms);
-      this.wakers.add(wake);
-    });
+    return this.tasks.sleep(ms);
   }
 
   private track(task: Promise<void>): void {
-    this.running.add(task);
-    void task.finally(() => this.running.delete(task));
+    this.tasks.track(task);
   }
+
 
   private async discoveryLoop(): Promise<void> {
     while (!this.stopping) {
@@ -365,13 +349,11 @@ class LocalEventSourceMapping {
 
 /** One shard: reads in order, forms batches, invokes, checkpoints. One batch in flight at a time. */
 class ShardPoller {
-  private iterator: string | undefined;
+  private readonly reader: ShardReader;
   private closed = false;
   private buffer: PolledRecord[] = [];
   /** When the oldest buffered record was read: the batch window runs from there. */
   private bufferedSince = 0;
-  /** Highest sequence number read: anything at or below it is an emulator re-delivery. */
-  private highestRead: bigint | undefined;
   /** Batches to (re)invoke before reading on: bisected halves and retries, in sequence order. */
   private readonly pending: Batch[] = [];
   private recordsIn = 0;
@@ -382,8 +364,17 @@ class ShardPoller {
     private readonly mapping: LocalEventSourceMapping,
     readonly shardId: string,
   ) {
-    const checkpoint = mapping.checkpoints.get(shardId);
-    this.highestRead = checkpoint === undefined ? undefined : BigInt(checkpoint);
+    const { settings, options } = mapping;
+    this.reader = new ShardReader({
+      kinesis: options.kinesis,
+      streamName: options.source.streamName,
+      shardId,
+      after: mapping.checkpoints.get(shardId),
+      startingPosition: settings.startingPosition,
+      startingPositionTimestamp: settings.startingPositionTimestamp,
+      logger: mapping.logger,
+      label: mapping.label,
+    });
   }
 
   stats(): ShardStats {
@@ -508,89 +499,24 @@ class ShardPoller {
 
   /** One GetRecords call for what the batch still lacks. */
   private async read(): Promise<{ count: number; caughtUp: boolean }> {
-    const { kinesis } = this.mapping.options;
     const wanted = Math.min(GET_RECORDS_LIMIT, this.mapping.settings.batchSize - this.buffer.length);
     if (wanted <= 0) return { count: 0, caughtUp: false };
-    try {
-      this.iterator ??= await this.newIterator();
-      if (this.iterator === undefined) {
-        this.closed = true;
-        return { count: 0, caughtUp: true };
-      }
-      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: wanted }));
-      this.iterator = page.NextShardIterator;
-      if (this.iterator === undefined) this.closed = true;
-      this.millisBehindLatest = page.MillisBehindLatest ?? null;
-      let count = 0;
-      for (const record of page.Records ?? []) {
-        const polled = toPolledRecord(record);
-        if (this.highestRead !== undefined && polled.sequence <= this.highestRead) {
-          this.mapping.counters.redeliveriesSkipped++;
-          continue;
-        }
-        this.highestRead = polled.sequence;
-        if (this.buffer.length === 0) this.bufferedSince = Date.now();
-        this.buffer.push(polled);
-        this.lastArrivalMs = polled.arrivalMs;
-        count++;
-      }
-      this.recordsIn += count;
-      this.mapping.counters.recordsIn += count;
-      return { count, caughtUp: (page.Records ?? []).length === 0 && (page.MillisBehindLatest ?? 0) === 0 };
-    } catch (error) {
-      if (error instanceof ExpiredIteratorException) {
-        // A new iterator after the last record read: the buffer keeps what was read but not yet processed.
-        this.iterator = undefined;
-        return { count: 0, caughtUp: false };
-      }
-      if (this.mapping.stopping) return { count: 0, caughtUp: true };
-      this.mapping.logger.warn(`${this.mapping.label} ${this.shardId} GetRecords failed; retrying: ${(error as Error).message}`);
-      this.iterator = undefined;
-      await this.mapping.sleep(1_000);
-      return { count: 0, caughtUp: false };
+    const skippedBefore = this.reader.redeliveriesSkipped;
+    const { records, caughtUp, closed } = await this.reader.read(wanted);
+    this.mapping.counters.redeliveriesSkipped += this.reader.redeliveriesSkipped - skippedBefore;
+    this.millisBehindLatest = this.reader.millisBehindLatest;
+    if (closed) this.closed = true;
+    for (const record of records) {
+      if (this.buffer.length === 0) this.bufferedSince = Date.now();
+      this.buffer.push({ ...record, data: record.data.toString('base64') });
+      this.lastArrivalMs = record.arrivalMs;
     }
-  }
-
-  private async newIterator(): Promise<string | undefined> {
-    const { kinesis, source } = this.mapping.options;
-    const { startingPosition, startingPositionTimestamp } = this.mapping.settings;
-    const base = { StreamName: source.streamName, ShardId: this.shardId };
-    let input: GetShardIteratorCommandInput;
-    if (this.highestRead !== undefined) {
-      input = { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.highestRead.toString() };
-    } else if (startingPosition === 'AT_TIMESTAMP') {
-      input = { ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date((startingPositionTimestamp ?? 0) * 1000) };
-    } else {
-      input = { ...base, ShardIteratorType: startingPosition };
-    }
-    try {
-      return (await kinesis.send(new GetShardIteratorCommand(input))).ShardIterator;
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) {
-        this.mapping.logger.warn(`${this.mapping.label} ${this.shardId} no longer exists; its poller stops`);
-        return undefined;
-      }
-      if (error instanceof InvalidArgumentException && input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER') {
-        // The checkpoint names a record the stream does not have (its data was deleted): start over as configured.
-        this.mapping.logger.warn(`${this.mapping.label} ${this.shardId} checkpoint ${input.StartingSequenceNumber} is unknown to the stream; reading from ${startingPosition}`);
-        this.highestRead = undefined;
-        return this.newIterator();
-      }
-      throw error;
-    }
+    this.recordsIn += records.length;
+    this.mapping.counters.recordsIn += records.length;
+    return { count: records.length, caughtUp };
   }
 }
 
-function toPolledRecord(record: _Record): PolledRecord {
-  const sequenceNumber = record.SequenceNumber!;
-  return {
-    sequenceNumber,
-    sequence: BigInt(sequenceNumber),
-    partitionKey: record.PartitionKey ?? '',
-    data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
-    arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? Date.now(),
-  };
-}
 
 /** Roughly what a record adds to the invocation payload: its base64 data plus the envelope. */
 function recordPayloadBytes(record: PolledRecord): number {

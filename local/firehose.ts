@@ -38,6 +38,7 @@ import { join } from 'node:path';
 import { writeParquet } from '../analytics/athena/duckdb-lake.js';
 import { assertFirehoseCompatible, type FlatRow } from '../functions/firehose-transform/hive-json-serde.js';
 import { LOCAL_REGION } from './aws-env.js';
+import { BackgroundTasks } from './background-tasks.js';
 import { CheckpointStore } from './checkpoints.js';
 import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf, type DeliveryStreamDefinition } from './delivery-streams.js';
 import { ShardReader, type ShardRecord } from './shard-reader.js';
@@ -531,7 +532,7 @@ class DeliveryLoop {
   readonly checkpoints: CheckpointStore;
   readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
   readonly label: string;
-  stopping = false;
+  private readonly tasks = new BackgroundTasks();
   aborted = false;
   readonly counters = {
     recordsIn: 0,
@@ -546,8 +547,6 @@ class DeliveryLoop {
     rangesRedelivered: 0,
   };
   private readonly shards = new Map<string, ShardDelivery>();
-  private readonly running = new Set<Promise<void>>();
-  private readonly wakers = new Set<() => void>();
   private finished: Promise<void> | undefined;
 
   constructor(
@@ -586,9 +585,7 @@ class DeliveryLoop {
   private finish(abort: boolean): Promise<void> {
     return (this.finished ??= (async () => {
       this.aborted = abort;
-      this.stopping = true;
-      for (const wake of [...this.wakers]) wake();
-      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      await this.tasks.stopAndWait();
       if (!abort) this.checkpoints.save();
       this.converter.close();
     })());
@@ -618,24 +615,19 @@ class DeliveryLoop {
     };
   }
 
-  /** Resolves after `ms`, or at once when the loop stops. */
+  get stopping(): boolean {
+    return this.tasks.stopping;
+  }
+
+  /** Resolves after `ms`, or at once when stopping. */
   sleep(ms: number): Promise<void> {
-    if (this.stopping || ms <= 0) return Promise.resolve();
-    return new Promise((resolveSleep) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.wakers.delete(wake);
-        resolveSleep();
-      };
-      const timer = setTimeout(wake, ms);
-      this.wakers.add(wake);
-    });
+    return this.tasks.sleep(ms);
   }
 
   private track(task: Promise<void>): void {
-    this.running.add(task);
-    void task.finally(() => this.running.delete(task));
+    this.tasks.track(task);
   }
+
 
   private async discoverShards(): Promise<void> {
     for (const shardId of await listShardIds(this.options.kinesis, this.options.definition.source.streamName)) {

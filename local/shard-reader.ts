@@ -1,4 +1,4 @@
-// Reads one shard of a stream in the emulator in order, the way local/event-source-mapping.ts does: an
+// Reads one shard of a stream in the emulator in order, for the event source mapping and the local Firehose: an
 // iterator after the checkpoint (or at the starting position), a fresh one when it expires, and records at
 // or below the highest sequence number already read skipped, because kinesis-mock sometimes returns a
 // record twice across iterators (kinesis-mock#1186). Sequence numbers are compared as BigInt.
@@ -35,7 +35,9 @@ export interface ShardReaderOptions {
   shardId: string;
   /** Read after this sequence number (the checkpoint); otherwise from `startingPosition`. */
   after?: string | undefined;
-  startingPosition?: 'TRIM_HORIZON' | 'LATEST';
+  startingPosition?: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** Epoch seconds, for AT_TIMESTAMP. */
+  startingPositionTimestamp?: number | undefined;
   logger: Pick<Console, 'warn'>;
   label: string;
 }
@@ -88,10 +90,14 @@ export class ShardReader {
   private async newIterator(): Promise<string | undefined> {
     const { kinesis, streamName, shardId, startingPosition = 'TRIM_HORIZON' } = this.options;
     const base = { StreamName: streamName, ShardId: shardId };
-    const input: GetShardIteratorCommandInput =
-      this.highestRead === undefined
-        ? { ...base, ShardIteratorType: startingPosition }
-        : { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.highestRead.toString() };
+    let input: GetShardIteratorCommandInput;
+    if (this.highestRead !== undefined) {
+      input = { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.highestRead.toString() };
+    } else if (startingPosition === 'AT_TIMESTAMP') {
+      input = { ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date((this.options.startingPositionTimestamp ?? 0) * 1000) };
+    } else {
+      input = { ...base, ShardIteratorType: startingPosition };
+    }
     try {
       return (await kinesis.send(new GetShardIteratorCommand(input))).ShardIterator;
     } catch (error) {
