@@ -1,0 +1,76 @@
+-- Append-only aggregate rows to the aggregates stream; `kind` says which dimensions and counts a row carries.
+-- 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''' writes window bounds the way the events write theirs (UTC, Z).
+
+INSERT INTO aggregates_sink (kind, window_start, window_end, events, page_views, screen_views, track_events,
+                             other_events, bot_events, error_events, unique_visitors, sessions_started)
+SELECT
+  'total_minute',
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  events, page_views, screen_views, track_events, other_events, bot_events, error_events, unique_visitors, sessions_started
+FROM minute_totals;
+
+INSERT INTO aggregates_sink (kind, window_start, window_end, page_host, page_path, events, page_views, track_events,
+                             other_events, bot_events, unique_visitors)
+SELECT
+  'page_minute',
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  page_host, page_path, events, page_views, track_events, other_events, bot_events, unique_visitors
+FROM minute_pages;
+
+INSERT INTO aggregates_sink (kind, window_start, window_end, referrer_host, events, page_views, unique_visitors)
+SELECT
+  'referrer_minute',
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  referrer_host,
+  COUNT(DISTINCT message_id),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type = 'page'),
+  COUNT(DISTINCT visitor_id)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(`event_time`), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, referrer_host;
+
+INSERT INTO aggregates_sink (kind, window_start, window_end, utm_source, events, page_views, unique_visitors)
+SELECT
+  'utm_source_minute',
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  utm_source,
+  COUNT(DISTINCT message_id),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type = 'page'),
+  COUNT(DISTINCT visitor_id)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(`event_time`), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, utm_source;
+
+INSERT INTO aggregates_sink (kind, window_start, window_end, device_type, events, page_views, bot_events, unique_visitors)
+SELECT
+  'device_minute',
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  device_type,
+  COUNT(DISTINCT message_id),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type = 'page'),
+  COUNT(DISTINCT message_id) FILTER (WHERE is_bot),
+  COUNT(DISTINCT visitor_id)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(`event_time`), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, device_type;
+
+-- Sessions per visitor: window_start/window_end are the first and last event (not the SESSION window's end, which
+-- is the last event plus the gap); emitted once the gap has passed in event time.
+INSERT INTO aggregates_sink (kind, window_start, window_end, visitor_id, events, page_views, duration_seconds,
+                             entry_page, exit_page)
+SELECT
+  'session',
+  DATE_FORMAT(MIN(`event_time`), 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(MAX(`event_time`), 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  visitor_id,
+  COUNT(DISTINCT message_id),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type IN ('page', 'screen')),
+  CAST(TIMESTAMPDIFF(SECOND, MIN(`event_time`), MAX(`event_time`)) AS BIGINT),
+  -- timed_page is "<23-character time><page>"
+  SUBSTR(MIN(timed_page), 24),
+  SUBSTR(MAX(timed_page), 24)
+FROM TABLE(SESSION(TABLE events PARTITION BY visitor_id, DESCRIPTOR(`event_time`), INTERVAL '${session.gap.minutes}' MINUTE))
+WHERE visitor_id IS NOT NULL
+GROUP BY window_start, window_end, visitor_id;

@@ -1,0 +1,64 @@
+-- Anomalies: each 1-minute metric value against its trailing baseline, the previous N windows of the same metric
+-- and dimension. OVER frames must end at CURRENT ROW, so the baseline is the frame's SUM / SUM of squares / COUNT
+-- minus the current row. `volume` is what the minimum-volume rule looks at.
+CREATE VIEW minute_metrics AS
+SELECT 'total_events' AS metric, 'all' AS dimension, CAST(events AS DOUBLE) AS observed,
+       CAST(events AS DOUBLE) AS volume, window_start, window_end, window_time
+FROM minute_totals
+UNION ALL
+SELECT 'error_events', 'all', CAST(error_events AS DOUBLE), CAST(error_events AS DOUBLE), window_start, window_end, window_time
+FROM minute_totals
+UNION ALL
+SELECT 'bot_share', 'all', CAST(bot_events AS DOUBLE) / events, CAST(events AS DOUBLE), window_start, window_end, window_time
+FROM minute_totals
+UNION ALL
+SELECT 'page_views', COALESCE(page_host, '') || page_path, CAST(page_views AS DOUBLE), CAST(page_views AS DOUBLE),
+       window_start, window_end, window_time
+FROM minute_pages
+WHERE page_views > 0;
+
+CREATE VIEW metric_baselines AS
+SELECT
+  metric, dimension, observed, volume, window_start, window_end,
+  COUNT(*) OVER metric_history - 1 AS baseline_windows,
+  SUM(observed) OVER metric_history - observed AS baseline_sum,
+  SUM(observed * observed) OVER metric_history - observed * observed AS baseline_sum_sq,
+  SUM(volume) OVER metric_history - volume AS baseline_volume
+FROM minute_metrics
+WINDOW metric_history AS (
+  PARTITION BY metric, dimension ORDER BY window_time
+  ROWS BETWEEN ${anomaly.baseline.windows} PRECEDING AND CURRENT ROW);
+
+CREATE VIEW metric_scores AS
+SELECT
+  metric, dimension, observed, volume, window_start, window_end, baseline_windows,
+  expected,
+  baseline_volume / baseline_windows AS expected_volume,
+  -- Floors keep a flat baseline from turning noise into infinite scores: Poisson noise for counts.
+  GREATEST(
+    SQRT(GREATEST(baseline_sum_sq / baseline_windows - expected * expected, 0.0)),
+    CASE WHEN metric = 'bot_share' THEN CAST(${anomaly.ratio.min-stddev} AS DOUBLE) ELSE SQRT(GREATEST(expected, 1.0)) END
+  ) AS `stddev`
+FROM (
+  SELECT *, baseline_sum / baseline_windows AS expected
+  FROM metric_baselines
+  WHERE baseline_windows >= ${anomaly.baseline.min-windows}
+);
+
+INSERT INTO anomalies_sink
+SELECT
+  MD5(metric || '|' || dimension || '|' || DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')) AS id,
+  metric,
+  dimension,
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS window_start,
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS window_end,
+  observed,
+  expected,
+  `stddev`,
+  score,
+  CASE WHEN score > 0 THEN 'spike' ELSE 'drop' END AS direction,
+  CASE WHEN ABS(score) >= ${anomaly.z-critical} THEN 'critical' ELSE 'warning' END AS severity,
+  baseline_windows
+FROM (SELECT *, (observed - expected) / `stddev` AS score FROM metric_scores)
+WHERE ABS(score) >= ${anomaly.z-threshold}
+  AND GREATEST(volume, expected_volume) >= ${anomaly.min-volume};

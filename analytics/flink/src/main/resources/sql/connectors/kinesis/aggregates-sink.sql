@@ -1,0 +1,6 @@
+'connector' = 'kinesis',
+'stream' = '${aggregates.stream.name}',
+${aws.connector-options},
+'sink.http-client.protocol.version' = '${sink.http-client.protocol.version}',
+'sink.partitioner' = 'random',
+'format' = 'json'

@@ -1,0 +1,3 @@
+'connector' = 'filesystem',
+'path' = '${aggregates.path}',
+'format' = 'json'

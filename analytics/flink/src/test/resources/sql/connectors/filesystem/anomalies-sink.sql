@@ -1,0 +1,3 @@
+'connector' = 'filesystem',
+'path' = '${anomalies.path}',
+'format' = 'json'
