@@ -22,7 +22,10 @@ export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), 
 /** The contract of `.local/endpoints.json`: tools, tests and people find the local services here. */
 export interface LocalEndpoints {
   ingestUrl: string;
+  /** The live dashboard (dashboard/server.ts), once `npm start` serves it. */
   dashboardUrl: string | null;
+  /** The tracker's demo shop (tracker/serve.ts), once `npm start` serves it. */
+  trackerDemoUrl: string | null;
   writeKey: string;
   region: string;
   kinesis: string;
@@ -63,6 +66,8 @@ export interface LocalStack {
   mappings: EventSourceMapping[];
   /** One local delivery loop per Firehose delivery stream in the template. */
   firehose: LocalFirehose;
+  /** Adds what was started next to the stack (the dashboard, the demo shop) to `endpoints` and the endpoints file. */
+  publishEndpoints(extra: Partial<Pick<LocalEndpoints, 'dashboardUrl' | 'trackerDemoUrl'>>): void;
   /** Stops HTTP intake and in-flight requests, then the consumers (checkpoints saved), then the local Firehose
    * (buffers stored, checkpoints saved), then the emulators once their state is on disk. */
   stop(): Promise<void>;
@@ -138,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const endpoints: LocalEndpoints = {
     ingestUrl: gateway.url,
     dashboardUrl: null,
+    trackerDemoUrl: null,
     writeKey,
     region: LOCAL_REGION,
     kinesis: kinesis.endpoint,
@@ -147,10 +153,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     streams: { ...LOCAL_STREAM_NAMES },
     dataDir,
   };
-  if (options.endpointsFile) {
+  const writeEndpointsFile = () => {
+    if (!options.endpointsFile) return;
     mkdirSync(dirname(options.endpointsFile), { recursive: true });
     writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
-  }
+  };
+  writeEndpointsFile();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -161,6 +169,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     s3Port: s3.port,
     mappings,
     firehose,
+    publishEndpoints: (extra) => {
+      Object.assign(endpoints, extra);
+      if (!stopping) writeEndpointsFile();
+    },
     stop: () =>
       (stopping ??= (async () => {
         // A stale endpoints file would send tools to ports nobody serves.

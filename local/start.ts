@@ -1,5 +1,7 @@
 // `npm start`: the whole pipeline on this machine, no AWS account. Flags:
 //   --port <n>          ingest API port (default 4000)
+//   --dashboard-port <n> live dashboard port (default: --port + 1; 0 = any free port, and so when --port is 0)
+//   --tracker-port <n>  the tracker's demo shop (default: --port + 2; 0 as above)
 //   --kinesis-port <n>  Kinesis emulator plain-HTTP port (default 4568, kinesis-mock's own default)
 //   --data-dir <path>   state that survives restarts (default .local/data)
 //   --shards <n>        shards per stream when a stream is first created (default 2)
@@ -11,8 +13,13 @@
 //   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
+import { startDashboardServer, type DashboardServer } from '../dashboard/server.js';
+import { serveTrackerDemo, type TrackerDemoServer } from '../tracker/serve.js';
 import { startDemoTraffic, type DemoTraffic } from './demo/traffic.js';
+import { createLocalKinesisClient } from './kinesis-client.js';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from './stack.js';
+import { startStatusLine, statusSampleFrom } from './status-line.js';
 
 // The lockfile pins an SDK that supports Node 20; its notice about future releases needing Node 22 is
 // in the README, not repeated on every start.
@@ -21,6 +28,8 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const { values: flags } = parseArgs({
   options: {
     port: { type: 'string', default: '4000' },
+    'dashboard-port': { type: 'string' },
+    'tracker-port': { type: 'string' },
     'kinesis-port': { type: 'string', default: '4568' },
     'data-dir': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'data') },
     shards: { type: 'string', default: '2' },
@@ -49,6 +58,10 @@ process.env['POWERTOOLS_LOG_LEVEL'] = flags['log-level'].toUpperCase();
 
 const ingestPort = numberFlag('port', flags.port, 0)!;
 const kinesisPort = numberFlag('kinesis-port', flags['kinesis-port'], 0)!;
+// Next to the ingest port by default; with --port 0 (tests, parallel runs) any free port.
+const besideIngest = (offset: number): string => (ingestPort === 0 ? '0' : String(ingestPort + offset));
+const dashboardPort = numberFlag('dashboard-port', flags['dashboard-port'] ?? besideIngest(1), 0)!;
+const trackerPort = numberFlag('tracker-port', flags['tracker-port'] ?? besideIngest(2), 0)!;
 const shardCount = numberFlag('shards', flags.shards, 1)!;
 const rate = numberFlag('rate', flags.rate, 0)!;
 const durationSeconds = numberFlag('duration', flags.duration, 1);
@@ -68,8 +81,28 @@ try {
 const { endpoints } = stack;
 const demo: DemoTraffic | undefined = flags['no-demo'] || rate === 0 ? undefined : startDemoTraffic({ ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey, rate, seed, spikeAtSeconds });
 
+// The dashboard and the status line read the same monitor: stack counters, the Flink output streams, the lake.
+const monitorKinesis = createLocalKinesisClient(endpoints.kinesis);
+const monitor: PipelineMonitor = startPipelineMonitor({ stack, demo, kinesis: monitorKinesis });
+let dashboard: DashboardServer;
+let trackerDemo: TrackerDemoServer;
+try {
+  dashboard = await startDashboardServer({ monitor, port: dashboardPort });
+  trackerDemo = await serveTrackerDemo({ port: trackerPort, ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey });
+} catch (error) {
+  console.error(`Could not start the dashboard or the demo shop: ${(error as Error).message}`);
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error('Pick other ports with --dashboard-port / --tracker-port (0 = any free port).');
+  await demo?.stop();
+  await monitor.stop();
+  await stack.stop();
+  process.exit(1);
+}
+stack.publishEndpoints({ dashboardUrl: dashboard.url, trackerDemoUrl: trackerDemo.url });
+
 console.log(`
 Clickstream pipeline running locally
+  dashboard    ${dashboard.url}  (live charts, anomalies, pipeline health)
+  demo shop    ${trackerDemo.url}  (the browser tracker, sending to this stack)
   ingest API   ${endpoints.ingestUrl}/v1/batch  (Segment HTTP API)
   write key    ${endpoints.writeKey}
   Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}
@@ -89,13 +122,21 @@ Send an event:
 Ctrl-C stops everything without losing accepted events.
 `);
 
+// Under the banner: one live line on a terminal, a plain line every 10 s otherwise.
+const status = startStatusLine({ output: process.stdout, alsoIntercept: [process.stderr], sample: () => statusSampleFrom(monitor.snapshot()) });
+
 let shuttingDown = false;
 async function shutDown(reason: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
+  status.stop();
   console.log(`\n${reason}: stopping (HTTP intake, in-flight requests, the consumers, the Firehose buffers, then the emulators once their data is on disk)...`);
   await demo?.stop();
   if (demo) console.log(demo.statusLine());
+  await Promise.all([dashboard.close(), trackerDemo.close()]);
+  // Before the emulators go: the monitor's stream tails read from them.
+  await monitor.stop();
+  monitorKinesis.destroy();
   await stack.stop();
   const lake = stack.firehose.stats().map((s) => `${s.deliveryStream}: ${s.recordsDelivered} rows in ${s.objectsWritten} objects, ${Object.values(s.failedRecords).reduce((a, b) => a + b, 0)} to errors/`);
   console.log(`Stopped.${demo ? ` Demo events accepted: ${demo.accepted}.` : ''}${lake.length ? ` Lake this run: ${lake.join('; ')}.` : ''}`);

@@ -353,6 +353,8 @@ describe('serverless.yml → CloudFormation', () => {
       const headers = (cors.AllowHeaders as string[]).map((h) => h.toLowerCase());
       expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding']));
       expect(cors.AllowMethods).toEqual(expect.arrayContaining(['POST', 'OPTIONS']));
+      // The browser tracker reads Retry-After on a 503 (cross-origin: only exposed headers are readable).
+      expect(cors.ExposeHeaders).toEqual(['retry-after']);
 
       const overridden = resource(packaged.overrides.template, 'HttpApi').Properties?.CorsConfiguration as JsonObject;
       expect(overridden.AllowOrigins).toEqual(['https://a.example', 'https://b.example']);

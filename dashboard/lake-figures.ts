@@ -1,0 +1,162 @@
+// The dashboard's figures from the lake, with DuckDB over s3rver's directory (as `npm run query` reads it):
+// events and visitors per minute, top pages and unique visitors of the last hour, and the bad-row count.
+// Only the hour partitions the window touches are read, so a tick costs the same on a day-old lake as on a
+// new one. A read that meets a half-written object (s3rver writes in place) throws; the caller keeps the
+// previous figures and tries again next tick.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BAD_ROWS_TABLE, EVENTS_TABLE } from '../schemas/lake-tables.js';
+import { S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
+import type { MinuteFigure } from './snapshot.js';
+
+export interface LakeFigures {
+  readAt: Date;
+  /** Minutes of the window that have events, oldest first. */
+  minutes: MinuteFigure[];
+  topPages: { page: string; views: number; visitors: number }[];
+  eventsLastHour: number;
+  visitorsLastHour: number;
+  /** Parquet objects the window's query read. */
+  objectsRead: number;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** Smaller than any Parquet file ("PAR1" + footer length + "PAR1"): an object still being written. */
+const MIN_PARQUET_BYTES = 12;
+const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+export class LakeFigureReader {
+  private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+  private readonly badRowLines = new Map<string, { size: number; mtimeMs: number; lines: number }>();
+
+  constructor(
+    /** The lake bucket's directory: <data dir>/s3/<bucket>. */
+    readonly lakeDirectory: string,
+    readonly windowMinutes = 60,
+    readonly topPageCount = 10,
+  ) {}
+
+  /** The Parquet objects of events/ whose hour partition overlaps [from, to]. */
+  recentEventObjects(fromMs: number, toMs: number): string[] {
+    const files: string[] = [];
+    for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour <= toMs; hour += HOUR_MS) {
+      const iso = new Date(hour).toISOString();
+      const dir = join(this.lakeDirectory, EVENTS_TABLE.prefix, `dt=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`);
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names.sort()) {
+        if (!name.endsWith(`.parquet${S3RVER_OBJECT_SUFFIX}`)) continue;
+        const file = join(dir, name);
+        try {
+          if (statSync(file).size >= MIN_PARQUET_BYTES) files.push(file);
+        } catch {
+          // Replaced between the listing and the stat: next tick.
+        }
+      }
+    }
+    return files;
+  }
+
+  async read(now = Date.now()): Promise<LakeFigures> {
+    const from = Math.floor((now - this.windowMinutes * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+    const files = this.recentEventObjects(from, now);
+    const empty: LakeFigures = { readAt: new Date(now), minutes: [], topPages: [], eventsLastHour: 0, visitorsLastHour: 0, objectsRead: 0 };
+    if (files.length === 0) return empty;
+
+    const { connection } = await this.connect();
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE recent AS
+       SELECT event_time, message_id, COALESCE(anonymous_id, user_id) AS visitor, type,
+              COALESCE(page_path, context_page_path, '(unknown)') AS page, is_bot
+       FROM read_parquet([${files.map(literal).join(', ')}], union_by_name = true)
+       WHERE event_time >= epoch_ms(${from}::BIGINT)`,
+    );
+    const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
+    // Exact counts, as the Athena queries do: Firehose delivers at least once.
+    const minutes = (
+      await rows(`SELECT epoch(date_trunc('minute', event_time))::BIGINT AS t, count(DISTINCT message_id) AS events,
+                         count(DISTINCT visitor) AS visitors
+                  FROM recent GROUP BY 1 ORDER BY 1`)
+    ).map((r) => ({ t: Number(r['t']), events: Number(r['events']), visitors: Number(r['visitors']) }));
+    const [totals] = await rows(`SELECT count(DISTINCT message_id) AS events, count(DISTINCT visitor) AS visitors FROM recent`);
+    const topPages = (
+      await rows(`SELECT page, count(DISTINCT message_id) AS views, count(DISTINCT visitor) AS visitors
+                  FROM recent WHERE type = 'page' AND is_bot IS NOT TRUE
+                  GROUP BY page ORDER BY views DESC, page LIMIT ${this.topPageCount}`)
+    ).map((r) => ({ page: String(r['page']), views: Number(r['views']), visitors: Number(r['visitors']) }));
+    return {
+      readAt: new Date(now),
+      minutes,
+      topPages,
+      eventsLastHour: Number(totals?.['events'] ?? 0),
+      visitorsLastHour: Number(totals?.['visitors'] ?? 0),
+      objectsRead: files.length,
+    };
+  }
+
+  /**
+   * Lines of every bad-rows object (one bad row each), all days. An object's count is kept while its size and
+   * mtime stay the same, so a tick reads only new or rewritten objects.
+   */
+  countBadRows(): number {
+    const root = join(this.lakeDirectory, BAD_ROWS_TABLE.prefix);
+    let total = 0;
+    let days: string[];
+    try {
+      days = readdirSync(root).filter((d) => d.startsWith('dt='));
+    } catch {
+      return 0;
+    }
+    for (const day of days) {
+      let names: string[];
+      try {
+        names = readdirSync(join(root, day));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (!name.endsWith(`.jsonl${S3RVER_OBJECT_SUFFIX}`)) continue;
+        const file = join(root, day, name);
+        try {
+          const { size, mtimeMs } = statSync(file);
+          let known = this.badRowLines.get(file);
+          if (!known || known.size !== size || known.mtimeMs !== mtimeMs) {
+            const text = readFileSync(file, 'utf8');
+            known = { size, mtimeMs, lines: text.split('\n').filter((line) => line.trim() !== '').length };
+            this.badRowLines.set(file, known);
+          }
+          total += known.lines;
+        } catch {
+          // Being (re)written: counted next tick.
+        }
+      }
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    const opened = this.connection;
+    this.connection = undefined;
+    if (!opened) return;
+    const { instance, connection } = await opened;
+    connection.closeSync();
+    instance.closeSync();
+  }
+
+  private connect(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+    this.connection ??= (async () => {
+      // Small and single-threaded: the dashboard shares two cores with the whole stack.
+      const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB' });
+      return { instance, connection: await instance.connect() };
+    })();
+    // A failed open is tried again next tick.
+    this.connection.catch(() => (this.connection = undefined));
+    return this.connection;
+  }
+}
