@@ -11,6 +11,7 @@
 //   --seed <n>          demo traffic seed (default 42): the same seed gives the same visits
 //   --duration <s>      run for s seconds, then shut down cleanly
 //   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
+//   --endpoints-file <p> where to write the endpoints (default .local/endpoints.json)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
@@ -39,6 +40,7 @@ const { values: flags } = parseArgs({
     seed: { type: 'string', default: '42' },
     duration: { type: 'string' },
     'log-level': { type: 'string', default: 'WARN' },
+    'endpoints-file': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'endpoints.json') },
   },
   strict: true,
 });
@@ -68,7 +70,7 @@ const durationSeconds = numberFlag('duration', flags.duration, 1);
 const spikeAtSeconds = flags['spike-at'] === 'off' ? null : numberFlag('spike-at', flags['spike-at'], 0)!;
 const seed = numberFlag('seed', flags.seed, 0)!;
 const dataDir = resolve(flags['data-dir']);
-const endpointsFile = join(REPOSITORY_ROOT, '.local', 'endpoints.json');
+const endpointsFile = resolve(flags['endpoints-file']);
 
 let stack: LocalStack;
 try {
