@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleSize } from './bundle-size.js';
+import { cost } from './cost-model.js';
 import type { Figures, Suite } from './harness.js';
 import { enrichCpu } from './enrich-cpu.js';
 import { ingestCpu } from './ingest-cpu.js';
@@ -11,10 +12,12 @@ import { enrichThroughput } from './enrich-throughput.js';
 import { lake } from './lake.js';
 import { lakeLocal } from './lake-local.js';
 import { trackerSize } from './tracker-size.js';
+import { localStack } from './local-stack.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
 
-const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize];
+// cost last: it prices the figures the suites before it measured (bench/cost-model.ts).
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, cost];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -48,6 +48,9 @@ const rawStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'rawS
 /** `enrichedStreamMode` param (events-enriched; defaults to the raw stream's mode). */
 const enrichedStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'enrichedStreamMode');
 
+/** `analyticsStreamMode` param (aggregates and anomalies, the Flink job's outputs). */
+const analyticsStreamMode = ({ resolveVariable }) => streamMode(resolveVariable, 'analyticsStreamMode');
+
 /**
  * Glue database name for the stage: Glue and Athena want lower case letters, digits and underscores
  * ("clickstream-ci-overrides" → "clickstream_ci_overrides").
@@ -109,6 +112,7 @@ module.exports = {
   writeKeysParameterArnResource,
   rawStreamMode,
   enrichedStreamMode,
+  analyticsStreamMode,
   glueDatabaseName,
   firehoseBufferSizeMB,
   athenaNamedQueries,

@@ -13,6 +13,12 @@ export const LOCAL_RESOURCE_NAMES: Readonly<Record<string, string>> = {
   DedupTable: 'enrich-dedup',
   LakeBucket: 'lake',
   EnrichDeadLetterQueue: 'enrich-dlq',
+  AggregatesStream: LOCAL_STREAM_NAMES.aggregates,
+  AnomaliesStream: LOCAL_STREAM_NAMES.anomalies,
+  AlertDedupTable: 'alert-dedup',
+  AlertDeadLetterQueue: 'alert-dlq',
+  // Only so that ALERT_TOPIC_ARN resolves: locally the alert consumer writes to a file (ALERT_PUBLISHER=file).
+  AlertTopic: 'alerts',
 };
 
 export interface CloudFormationResource {

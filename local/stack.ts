@@ -8,6 +8,7 @@ import { createLocalKinesisClient } from './kinesis-client.js';
 import { startKinesisEmulator, type KinesisEmulator } from './kinesis-emulator.js';
 import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator.js';
 import { deliveryStreamDefinitions } from './delivery-streams.js';
+import { startFlinkJob, type FlinkJobStart } from './flink-job.js';
 import { importHandler, startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './event-source-mapping.js';
 import { startLocalFirehose, type FirehoseProcessorHandler, type LocalFirehose } from './firehose.js';
 import { S3_DATA_SUBDIR } from './lake-location.js';
@@ -54,6 +55,10 @@ export interface LocalStackOptions {
   endpointsFile?: string;
   /** Local Firehose buffering (default 1 MB / 5 s); tests use a shorter interval. */
   firehose?: { bufferSizeBytes?: number; bufferIntervalMs?: number };
+  /** Run the Flink job (java + the local jar, built by Maven when stale). Off by default: it takes ~650 MB and ~30 s to emit. */
+  analytics?: boolean;
+  /** Where the Flink launcher's progress lines go. */
+  log?: (line: string) => void;
 }
 
 export interface LocalStack {
@@ -66,6 +71,8 @@ export interface LocalStack {
   mappings: EventSourceMapping[];
   /** One local delivery loop per Firehose delivery stream in the template. */
   firehose: LocalFirehose;
+  /** The Flink job: running, or off with the reason (no java, no jar, not asked for). */
+  analytics: FlinkJobStart;
   /** Adds what was started next to the stack (the dashboard, the demo shop) to `endpoints` and the endpoints file. */
   publishEndpoints(extra: Partial<Pick<LocalEndpoints, 'dashboardUrl' | 'trackerDemoUrl'>>): void;
   /** Stops HTTP intake and in-flight requests, then the consumers (checkpoints saved), then the local Firehose
@@ -88,9 +95,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const mappings: EventSourceMapping[] = [];
   let gateway: HttpGateway | undefined;
   let firehose: LocalFirehose | undefined;
+  let analytics: FlinkJobStart = { running: false, reason: 'analytics off because it was not asked for (npm start runs it)' };
   const stopAll = async () => {
     await gateway?.close();
     await Promise.all(mappings.map((m) => m.stop()));
+    // Checkpointed on stop; what it emitted last still reaches the lake through the local Firehose below.
+    if (analytics.running) await analytics.stop();
     // After the consumers, so what they wrote last still reaches the lake; before the emulators it reads and writes.
     await firehose?.stop();
     await Promise.all(emulators.map((e) => e.stop()));
@@ -117,6 +127,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       WRITE_KEYS: writeKey,
       ALLOWED_ORIGINS: allowedOrigins.join(','),
       POWERTOOLS_SERVICE_NAME: 'ingest',
+    }, {
+      // No SNS locally: alerts go to a file the dashboard reads (same publisher interface, chosen by configuration).
+      alert: { ALERT_PUBLISHER: 'file', ALERTS_FILE: join(dataDir, 'alerts', 'alerts.jsonl') },
     });
     for (const source of streamEventSources(project)) {
       const handler = handlers.stream[source.function.functionKey];
@@ -134,6 +147,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...options.firehose,
       logger: quietLogger,
     });
+    if (options.analytics) {
+      analytics = await startFlinkJob({ kinesisEndpoint: kinesis.endpoint, dataDir, ...(options.log ? { log: options.log } : {}) });
+    }
     gateway = await startHttpGateway({ config: httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
   } catch (error) {
     await stopAll().catch(() => undefined);
@@ -169,6 +185,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     s3Port: s3.port,
     mappings,
     firehose,
+    analytics,
     publishEndpoints: (extra) => {
       Object.assign(endpoints, extra);
       if (!stopping) writeEndpointsFile();
@@ -185,7 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 // Consumers log through Powertools already; the mapping's own notes stay out of the banner's way.
 const quietLogger = { info: () => undefined, warn: console.warn, error: console.error };
 
-/** The streams, the dedup table and the lake bucket, as serverless.yml declares them. */
+/** The streams, the DynamoDB tables and the lake bucket, as serverless.yml declares them. */
 async function createResources(
   project: ServerlessProject,
   endpoints: { kinesis: string; dynamodb: string; s3: string },
@@ -196,7 +213,9 @@ async function createResources(
   const s3 = createLocalS3Client(endpoints.s3);
   try {
     await ensurePipelineStreams(kinesis, shardCount);
-    await ensureTableFromTemplate(dynamodb, project, 'DedupTable');
+    for (const [logicalId, resource] of project.resources) {
+      if (resource.Type === 'AWS::DynamoDB::Table') await ensureTableFromTemplate(dynamodb, project, logicalId);
+    }
     await ensureBucketFromTemplate(s3, project, 'LakeBucket');
   } finally {
     kinesis.destroy();
@@ -237,8 +256,9 @@ async function loadHandlers(
   project: ServerlessProject,
   awsEnvironment: Record<string, string>,
   ingestEnvironment: Record<string, string>,
+  localOverrides: Record<string, Record<string, string>>,
 ): Promise<LoadedHandlers> {
-  const fingerprint = JSON.stringify({ awsEnvironment, ingestEnvironment });
+  const fingerprint = JSON.stringify({ awsEnvironment, ingestEnvironment, localOverrides });
   if (handlersLoadedWith) {
     if (handlersLoadedWith.environment !== fingerprint) {
       throw new Error(
@@ -256,7 +276,7 @@ async function loadHandlers(
   // The local run's log level (npm start --log-level) wins over the stage's.
   const logLevel = process.env['POWERTOOLS_LOG_LEVEL'];
   const importWithEnvironment = async <T>(functionKey: string, handler: string): Promise<T> => {
-    Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey });
+    Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey }, localOverrides[functionKey]);
     if (logLevel) process.env['POWERTOOLS_LOG_LEVEL'] = logLevel;
     return importHandler<T>(REPOSITORY_ROOT, handler);
   };

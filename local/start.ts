@@ -12,6 +12,7 @@
 //   --duration <s>      run for s seconds, then shut down cleanly
 //   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
 //   --endpoints-file <p> where to write the endpoints (default .local/endpoints.json)
+//   --no-analytics      don't run the Flink job (it needs java; Maven builds its jar on first use)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
@@ -40,6 +41,7 @@ const { values: flags } = parseArgs({
     seed: { type: 'string', default: '42' },
     duration: { type: 'string' },
     'log-level': { type: 'string', default: 'WARN' },
+    'no-analytics': { type: 'boolean', default: false },
     'endpoints-file': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'endpoints.json') },
   },
   strict: true,
@@ -74,7 +76,15 @@ const endpointsFile = resolve(flags['endpoints-file']);
 
 let stack: LocalStack;
 try {
-  stack = await startLocalStack({ dataDir, ingestPort, kinesisPort, shardCount, endpointsFile });
+  stack = await startLocalStack({
+    dataDir,
+    ingestPort,
+    kinesisPort,
+    shardCount,
+    endpointsFile,
+    analytics: !flags['no-analytics'],
+    log: (line) => console.log(`[flink] ${line}`),
+  });
 } catch (error) {
   console.error(`Could not start the local stack: ${(error as Error).message}`);
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error('Pick other ports with --port / --kinesis-port (0 = any free port).');
@@ -110,6 +120,7 @@ Clickstream pipeline running locally
   Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}
   DynamoDB     ${endpoints.dynamodb}  S3 ${endpoints.s3}  lake bucket: ${endpoints.lakeBucket}
   consumers    ${stack.mappings.map((m) => `${m.source.function.functionKey} λ ← ${m.source.streamName}`).join(', ') || 'none'}
+  analytics    ${stack.analytics.running ? `Flink job running (pid ${stack.analytics.pid}, log ${stack.analytics.logFile}): 1-minute aggregates and anomalies` : stack.analytics.reason}
   firehose     ${stack.firehose.deliveryStreams.map((d) => `${d.definition.name} ← ${d.definition.source.streamName} → s3://${d.definition.bucket}/${d.definition.prefix.split('/')[0]}/ (${d.bufferSizeBytes / 1024 / 1024} MB / ${d.bufferIntervalMs / 1000} s)`).join(', ') || 'none'}
   query        npm run query -- --named top_pages
   data dir     ${dataDir}

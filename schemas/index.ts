@@ -3,6 +3,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { EVENT_TYPES, isEventType, type SchemaName } from './catalog.js';
 // Imported, not read from disk, so a bundler inlines them into the Lambda artifact.
+import aggregates from './aggregates/1-0-0.json' with { type: 'json' };
+import anomalies from './anomalies/1-0-0.json' with { type: 'json' };
 import badRow from './bad-row/1-0-0.json' with { type: 'json' };
 import enriched from './enriched/1-0-0.json' with { type: 'json' };
 import alias from './segment/alias/1-0-0.json' with { type: 'json' };
@@ -14,7 +16,7 @@ import identify from './segment/identify/1-0-0.json' with { type: 'json' };
 import page from './segment/page/1-0-0.json' with { type: 'json' };
 import screen from './segment/screen/1-0-0.json' with { type: 'json' };
 import track from './segment/track/1-0-0.json' with { type: 'json' };
-import type { BadRow, BatchRequest, EnrichedEvent, SegmentEvent } from './types.generated.js';
+import type { AggregateRow, AnomalyRow, BadRow, BatchRequest, EnrichedEvent, SegmentEvent } from './types.generated.js';
 
 export * from './catalog.js';
 export type * from './types.generated.js';
@@ -29,6 +31,8 @@ const SCHEMAS: Record<SchemaName, { $id: string }> = { common, envelope, batch, 
 for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema);
 ajv.addSchema(enriched);
 ajv.addSchema(badRow);
+ajv.addSchema(aggregates);
+ajv.addSchema(anomalies);
 
 const compiled = (name: SchemaName): ValidateFunction => {
   const validate = ajv.getSchema(SCHEMAS[name].$id);
@@ -46,6 +50,8 @@ const eventValidators = Object.fromEntries(EVENT_TYPES.map((t) => [t, compiled(t
 // The pipeline's own outputs: compiled on first use, since only tests and tools check them per record.
 let enrichedValidator: ValidateFunction | undefined;
 let badRowValidator: ValidateFunction | undefined;
+let aggregateValidator: ValidateFunction | undefined;
+let anomalyValidator: ValidateFunction | undefined;
 const pipelineValidator = (schema: { $id: string }): ValidateFunction => {
   const validate = ajv.getSchema(schema.$id);
   if (!validate) throw new Error(`schema ${schema.$id} did not compile`);
@@ -96,3 +102,10 @@ export const validateEnrichedEvent = (event: unknown): Validation<EnrichedEvent>
 
 /** One line of a bad-rows object (schemas/bad-row). */
 export const validateBadRow = (row: unknown): Validation<BadRow> => check((badRowValidator ??= pipelineValidator(badRow)), row);
+
+/** One row of the Flink job's aggregates stream (schemas/aggregates). */
+export const validateAggregateRow = (row: unknown): Validation<AggregateRow> =>
+  check((aggregateValidator ??= pipelineValidator(aggregates)), row);
+
+/** One row of the Flink job's anomalies stream (schemas/anomalies). */
+export const validateAnomalyRow = (row: unknown): Validation<AnomalyRow> => check((anomalyValidator ??= pipelineValidator(anomalies)), row);

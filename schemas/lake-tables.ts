@@ -1,4 +1,4 @@
-// The lake's tables (Glue `events` and `bad_rows`), derived from the JSON Schemas, never restated:
+// The lake's tables (Glue `events`, `bad_rows`, `aggregates`, `anomalies`), derived from the JSON Schemas, never restated:
 // the Firehose transform flattens with EVENTS_TABLE.columns, the Glue tables in infra/lake.yml read the
 // same list from schemas/lake-tables.generated.json (`npm run gen:tables`, checked by
 // test/unit/schemas/lake-tables.test.ts), and test/infra/template.test.ts compares the packaged template.
@@ -16,6 +16,8 @@
 //     it to 32 bits (else bigint), number → double, boolean → boolean, string|number (Segment ids) → string.
 //     Anything else (a union of unrelated types, an array) stops generation instead of guessing.
 import { EVENT_TYPES } from './catalog.js';
+import aggregatesSchema from './aggregates/1-0-0.json' with { type: 'json' };
+import anomaliesSchema from './anomalies/1-0-0.json' with { type: 'json' };
 import badRowSchema from './bad-row/1-0-0.json' with { type: 'json' };
 import enrichedSchema from './enriched/1-0-0.json' with { type: 'json' };
 import aliasSchema from './segment/alias/1-0-0.json' with { type: 'json' };
@@ -82,7 +84,7 @@ interface Schema {
   definitions?: Record<string, Schema>;
 }
 
-const DOCUMENTS = [commonSchema, enrichedSchema, badRowSchema, trackSchema, pageSchema, screenSchema, identifySchema, groupSchema, aliasSchema] as Schema[];
+const DOCUMENTS = [commonSchema, enrichedSchema, badRowSchema, aggregatesSchema, anomaliesSchema, trackSchema, pageSchema, screenSchema, identifySchema, groupSchema, aliasSchema] as Schema[];
 const byId = new Map(DOCUMENTS.map((doc) => [doc.$id!, doc]));
 const TYPE_SCHEMAS: Record<(typeof EVENT_TYPES)[number], Schema> = {
   track: trackSchema as Schema,
@@ -223,9 +225,10 @@ function eventsColumns(): LakeColumn[] {
   return out.columns;
 }
 
-function badRowsColumns(): LakeColumn[] {
+/** One column per top-level property of a flat record schema (bad rows, the Flink job's rows). */
+function recordColumns(schema: { $id: string }): LakeColumn[] {
   const out = new ColumnCollector();
-  for (const [name, node] of propertiesOf({ schema: badRowSchema as Schema, base: badRowSchema.$id })) topLevelColumns(out, name, node);
+  for (const [name, node] of propertiesOf({ schema: schema as Schema, base: schema.$id })) topLevelColumns(out, name, node);
   return out.columns;
 }
 
@@ -252,11 +255,33 @@ export const EVENTS_TABLE: LakeTable = {
 export const BAD_ROWS_TABLE: LakeTable = {
   name: 'bad_rows',
   prefix: 'bad-rows/',
-  columns: badRowsColumns(),
+  columns: recordColumns(badRowSchema),
   partitionKeys: [{ name: 'dt', type: 'string', comment: 'UTC date the batch reached events-raw (YYYY-MM-DD)' }],
 };
 
-export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE] as const;
+/** The Flink job's rows are partitioned by their window's start, the event time they describe (not arrival). */
+const WINDOW_PARTITION_KEYS: readonly PartitionKey[] = [
+  { name: 'dt', type: EVENTS_TABLE.partitionKeys[0]!.type, comment: 'UTC date of window_start (YYYY-MM-DD)' },
+  { name: 'hour', type: EVENTS_TABLE.partitionKeys[1]!.type, comment: 'UTC hour of window_start (0-23; 2 digits in the path)' },
+];
+
+/** aggregates: the Flink job's rows on the aggregates stream (schemas/aggregates), Parquet, by dt/hour of window_start. */
+export const AGGREGATES_TABLE: LakeTable = {
+  name: 'aggregates',
+  prefix: 'aggregates/',
+  columns: recordColumns(aggregatesSchema),
+  partitionKeys: WINDOW_PARTITION_KEYS,
+};
+
+/** anomalies: the Flink job's rows on the anomalies stream (schemas/anomalies), Parquet, by dt/hour of window_start. */
+export const ANOMALIES_TABLE: LakeTable = {
+  name: 'anomalies',
+  prefix: 'anomalies/',
+  columns: recordColumns(anomaliesSchema),
+  partitionKeys: WINDOW_PARTITION_KEYS,
+};
+
+export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE] as const;
 
 export interface GlueColumn {
   Name: string;

@@ -136,6 +136,8 @@ AliasEvent?: AliasEvent
 BatchRequest?: BatchRequest
 EnrichedEvent?: EnrichedEvent
 BadRow?: BadRow
+AggregateRow?: AggregateRow
+AnomalyRow?: AnomalyRow
 }
 /**
  * Extra information about the call (https://segment.com/docs/connections/spec/common/#context).
@@ -300,6 +302,139 @@ approximate_arrival: string
  * When the enrich stage rejected it (ISO-8601, UTC).
  */
 failed_at: string
+}
+/**
+ * One row the Flink job writes to the aggregates stream (append-only JSON). `kind` says which dimensions and counts the row carries; every other property is null. Counts are COUNT(DISTINCT messageId) over events of the window, so a redelivered record counts once. Times are ISO-8601 UTC with milliseconds. The Flink sink table (analytics/flink/src/main/resources/sql/03-sinks.sql) has exactly these columns: a test checks it. Version 1-0-0.
+ */
+export interface AggregateRow {
+/**
+ * total_minute: all events of a 1-minute tumbling window. page_minute: per page_host + page_path. referrer_minute: per referrer_host ('(direct)' when none). utm_source_minute: per utm_source ('(none)'). device_minute: per device_type ('(unknown)'). session: one visitor's session (SESSION window, gap session.gap.minutes, 30 by default).
+ */
+kind: ("total_minute" | "page_minute" | "referrer_minute" | "utm_source_minute" | "device_minute" | "session")
+/**
+ * Start of the 1-minute window (inclusive); for a session, its first event's time.
+ */
+window_start: string
+/**
+ * End of the 1-minute window (exclusive); for a session, its last event's time.
+ */
+window_end: string
+/**
+ * page_minute: enrichment.page_host.
+ */
+page_host: (string | null)
+/**
+ * page_minute: enrichment.page_path (events without one are not in page_minute rows).
+ */
+page_path: (string | null)
+/**
+ * referrer_minute: enrichment.referrer_host, or '(direct)'.
+ */
+referrer_host: (string | null)
+/**
+ * utm_source_minute: enrichment.utm_source, or '(none)'.
+ */
+utm_source: (string | null)
+/**
+ * device_minute: enrichment.device_type, or '(unknown)'.
+ */
+device_type: (string | null)
+/**
+ * session: anonymousId, or userId for an event without one.
+ */
+visitor_id: (string | null)
+/**
+ * Events (all types) in the window or session.
+ */
+events: (number | null)
+/**
+ * type=page events; for a session, page and screen events (its page count).
+ */
+page_views: (number | null)
+/**
+ * total_minute: type=screen events.
+ */
+screen_views: (number | null)
+/**
+ * type=track events.
+ */
+track_events: (number | null)
+/**
+ * total_minute: identify, group and alias events; page_minute: events that are neither page nor track.
+ */
+other_events: (number | null)
+/**
+ * Events with enrichment.is_bot.
+ */
+bot_events: (number | null)
+/**
+ * total_minute: track events whose lower-cased name matches anomaly.error-event-pattern.
+ */
+error_events: (number | null)
+/**
+ * Distinct visitor ids (anonymousId, else userId).
+ */
+unique_visitors: (number | null)
+/**
+ * total_minute: visitors whose event in this minute came at least the session gap after their previous one (or was their first).
+ */
+sessions_started: (number | null)
+/**
+ * session: last event time minus first, in whole seconds.
+ */
+duration_seconds: (number | null)
+/**
+ * session: page_path (page events) or name (screen events) of its earliest page or screen view.
+ */
+entry_page: (string | null)
+/**
+ * session: the same for its latest page or screen view.
+ */
+exit_page: (string | null)
+}
+/**
+ * One row the Flink job writes to the anomalies stream: a 1-minute metric value whose z-score against the trailing baseline (the previous anomaly.baseline.windows windows of the same metric and dimension) reaches anomaly.z-threshold, when the window or its baseline has at least anomaly.min-volume. The Flink sink table (analytics/flink/src/main/resources/sql/03-sinks.sql) has exactly these columns: a test checks it. Version 1-0-0.
+ */
+export interface AnomalyRow {
+/**
+ * MD5 (hex) of metric|dimension|window_start: the same anomaly always has the same id, so consumers dedup replays.
+ */
+id: string
+/**
+ * total_events: events per minute. error_events: error-like track events per minute. bot_share: bot events / events. page_views: page views per minute of one page.
+ */
+metric: ("total_events" | "error_events" | "bot_share" | "page_views")
+/**
+ * 'all', or page_host + page_path for page_views.
+ */
+dimension: string
+window_start: string
+window_end: string
+/**
+ * The metric in this window.
+ */
+observed: number
+/**
+ * Mean of the baseline windows.
+ */
+expected: number
+/**
+ * Standard deviation used for the score: the baseline's, but at least sqrt(expected) for counts (Poisson noise) and anomaly.ratio.min-stddev for bot_share.
+ */
+stddev: number
+/**
+ * (observed - expected) / stddev.
+ */
+score: number
+direction: ("spike" | "drop")
+/**
+ * critical when |score| reaches anomaly.z-critical, else warning.
+ */
+severity: ("warning" | "critical")
+/**
+ * How many earlier windows the baseline has (at least anomaly.baseline.min-windows).
+ */
+baseline_windows: number
 }
 
 export type SegmentEvent = TrackEvent | PageEvent | ScreenEvent | IdentifyEvent | GroupEvent | AliasEvent;

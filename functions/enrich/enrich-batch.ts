@@ -4,18 +4,18 @@
 //   3. one KinesisBatchWriter.write of every new event to events-enriched;
 //   4. one S3 object with the batch's bad rows, and the conditional marks of the written ids, side by side.
 // Each record ends with an outcome keyed by sequence number; the handler turns the `retry` ones into
-// batchItemFailures through Powertools, so Lambda retries exactly those.
+// batchItemFailures through Powertools (functions/shared/partial-batch.ts), so Lambda retries exactly those.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { validateEvent, type BadRow, type SegmentEvent } from '../../schemas/index.js';
-import { StreamWriteError } from '../shared/errors.js';
+import type { DedupStore } from '../shared/dedup-store.js';
+import { DedupTableError, StreamWriteError } from '../shared/errors.js';
 import { MAX_RECORD_BYTES, type KinesisBatchWriter, type StreamRecord } from '../shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../shared/partition-key.js';
 import { toBadRow, type BadRowWriter } from './bad-rows.js';
 import type { EnrichConfig } from './config.js';
-import type { DedupStore } from './dedup.js';
 import { enrichEvent } from './enrich-event.js';
-import { BadEventError, DedupTableError, EnrichmentError, RecordRetryError } from './errors.js';
+import { BadEventError, EnrichmentError } from './errors.js';
 import { decodeJson, rawRecord, type RawRecord } from './kinesis-record.js';
 import { emfFields, type BatchCounters } from './metrics.js';
 import type { UserAgentParser } from './user-agent.js';
@@ -229,14 +229,5 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
   };
 }
 
-/**
- * The Powertools record handler for a batch already processed: it throws for each record that has
- * to be retried (or, defensively, that got no outcome), so only those are reported as failed.
- */
-export const retryUnfinished =
-  (outcomes: ReadonlyMap<string, Outcome>) =>
-  async (record: KinesisStreamRecord): Promise<void> => {
-    const outcome = outcomes.get(record.kinesis.sequenceNumber);
-    if (outcome === undefined) throw new RecordRetryError(record.kinesis.sequenceNumber, 'no outcome recorded');
-    if (outcome.status === 'retry') throw new RecordRetryError(record.kinesis.sequenceNumber, outcome.reason);
-  };
+// The shared partial-batch machinery, re-exported where the enrich stage's tests and tools look for it.
+export { retryUnfinished } from '../shared/partial-batch.js';

@@ -1,6 +1,8 @@
 // Errors of the enrich stage. Record-level failures that become bad rows carry their failure type;
 // transient ones (throttling, network) make the record fail so Lambda retries it.
 import { PipelineError } from '../shared/errors.js';
+// Shared by every Kinesis consumer (functions/shared): re-exported so the enrich stage's errors stay in one place.
+export { DedupTableError, RecordRetryError } from '../shared/errors.js';
 import type { BadRow } from '../../schemas/index.js';
 
 export type FailureType = BadRow['failure_type'];
@@ -23,31 +25,5 @@ export class EnrichmentError extends BadEventError {
   override name = 'EnrichmentError';
   constructor(message: string, messageId: string | null, options?: { cause?: unknown }) {
     super('enrichment_failure', message, messageId, options);
-  }
-}
-
-/**
- * Thrown by the record handler for a record this invocation could not finish (a write, lookup or
- * bad-row upload that did not succeed in time): Powertools reports its sequence number and Lambda retries it.
- */
-export class RecordRetryError extends PipelineError {
-  override name = 'RecordRetryError';
-  constructor(
-    readonly sequenceNumber: string,
-    readonly reason: string,
-  ) {
-    super(`record ${sequenceNumber} will be retried: ${reason}`);
-  }
-}
-
-/** The dedup table refused a call in a way retrying will not fix (missing table, access denied). */
-export class DedupTableError extends PipelineError {
-  override name = 'DedupTableError';
-  constructor(
-    message: string,
-    readonly tableName: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
   }
 }

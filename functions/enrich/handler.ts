@@ -1,18 +1,18 @@
 // Enrich Lambda (Kinesis events-raw → events-enriched): dedup, validation, enrichment, bad rows.
 // Everything is built once at cold start; the batch's work lives in ./enrich-batch.ts, and Powertools
 // turns the records it could not finish into batchItemFailures (keyed by sequence number).
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { dynamoDbClient, kinesisClient, s3Client } from '../shared/aws-clients.js';
+import { DedupStore } from '../shared/dedup-store.js';
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
+import { partialBatchResponse } from '../shared/partial-batch.js';
 import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
-import { DedupStore } from './dedup.js';
-import { createBatchEnricher, retryUnfinished } from './enrich-batch.js';
+import { createBatchEnricher } from './enrich-batch.js';
 import { UserAgentParser } from './user-agent.js';
 
 /** Kept back from the Lambda timeout to return the response after the last call. */
@@ -30,12 +30,10 @@ const enrichBatch = createBatchEnricher({
   config,
   logger,
 });
-const processor = new BatchProcessor(EventType.KinesisDataStreams);
 
 export const handler = middy<KinesisStreamEvent, PartialItemFailureResponse>()
   .use(injectLambdaContext(logger))
   .handler(async (event: KinesisStreamEvent, context: Context) => {
     const { outcomes } = await enrichBatch(event.Records, { deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS });
-    // In sequence order; every side effect already happened in enrichBatch, in order.
-    return processPartialResponse(event, retryUnfinished(outcomes), processor, { context, processInParallel: false });
+    return partialBatchResponse(event, outcomes, context);
   });

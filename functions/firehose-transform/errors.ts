@@ -25,3 +25,14 @@ export class FirehoseIncompatibleRowError extends UntransformableRecordError {
     super('firehose_incompatible', message);
   }
 }
+
+/** The transform was invoked by a delivery stream whose table it does not know: a wiring error, not a bad record. */
+export class UnknownDeliveryStreamError extends PipelineError {
+  override name = 'UnknownDeliveryStreamError';
+  constructor(
+    message: string,
+    readonly deliveryStreamArn: string,
+  ) {
+    super(message);
+  }
+}

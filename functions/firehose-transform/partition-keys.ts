@@ -24,3 +24,16 @@ export function partitionKeysFor(event: { timestamp: string; enrichment: { event
   }
   return keys;
 }
+
+/**
+ * The partition keys of a row of the Flink job (aggregates, anomalies): the UTC date and hour of its
+ * window's start, the event time the row describes.
+ */
+export function windowPartitionKeys(row: { window_start: string }): PartitionKeys {
+  const ms = Date.parse(row.window_start);
+  const iso = Number.isNaN(ms) ? '' : new Date(ms).toISOString();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}/.test(iso)) {
+    throw new UntransformableRecordError('bad_event_time', `window_start ${JSON.stringify(row.window_start)} is not a usable time`);
+  }
+  return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
+}

@@ -1,6 +1,7 @@
-// One Firehose transformation batch: every input record is answered, in order, with its recordId and
-//   Ok              the flattened row (base64 JSON) and its partition keys dt/hour from the event time;
-//   ProcessingFailed anything that is not an enriched event (not UTF-8 JSON, fails schemas/enriched, an
+// One Firehose transformation batch for one lake table (./row-mappings.ts: events, aggregates, anomalies):
+// every input record is answered, in order, with its recordId and
+//   Ok              the flattened row (base64 JSON) and its partition keys dt/hour from the row's event time;
+//   ProcessingFailed anything that is not a row of the table (not UTF-8 JSON, fails the table's schema, an
 //                   unusable event time, a row the Hive JSON SerDe would refuse), with its reason logged.
 // Firehose writes ProcessingFailed records, as received, under errors/processing-failed/: nothing is
 // ever Dropped, so every record is in the lake or in the error prefix.
@@ -16,12 +17,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResult, FirehoseTransformationResultRecord } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
-import { validateEnrichedEvent } from '../../schemas/index.js';
-import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
 import { UntransformableRecordError } from './errors.js';
 import { createFlattener } from './flatten.js';
-import { assertFirehoseCompatible } from './hive-json-serde.js';
-import { partitionKeysFor, type PartitionKeys } from './partition-keys.js';
+import { assertFirehoseCompatible, type FlatRow } from './hive-json-serde.js';
+import type { PartitionKeys } from './partition-keys.js';
+import { EVENT_ROWS, type RowMapping } from './row-mappings.js';
 
 /** Lambda's synchronous response limit is 6 MB; this budget is under it however a MB is counted (10^6 or 2^20). */
 export const RESPONSE_BUDGET_BYTES = 6_000_000;
@@ -49,10 +49,15 @@ export interface RecordTransformerOptions {
 
 type Prepared = { ok: true; data: string; partitionKeys: PartitionKeys } | { ok: false; error: UntransformableRecordError };
 
-const flatten = createFlattener(EVENTS_TABLE.columns);
+const flatteners = new WeakMap<RowMapping, (record: Record<string, unknown>) => FlatRow>();
+const flattenerOf = (mapping: RowMapping) => {
+  let flatten = flatteners.get(mapping);
+  if (!flatten) flatteners.set(mapping, (flatten = createFlattener(mapping.table.columns)));
+  return flatten;
+};
 
 /** One record → its flattened row and partition keys, or the reason it cannot be converted. */
-export function transformRecord(data: string): Prepared {
+export function transformRecord(data: string, mapping: RowMapping = EVENT_ROWS): Prepared {
   try {
     const bytes = Buffer.from(data, 'base64');
     if (!isUtf8(bytes)) throw new UntransformableRecordError('not_json', 'record data is not valid UTF-8');
@@ -62,11 +67,11 @@ export function transformRecord(data: string): Prepared {
     } catch (error) {
       throw new UntransformableRecordError('not_json', `record data is not JSON: ${(error as Error).message}`, { cause: error });
     }
-    const valid = validateEnrichedEvent(value);
-    if (!valid.ok) throw new UntransformableRecordError('schema_violation', `not an enriched event (schemas/enriched): ${valid.reason}`);
-    const partitionKeys = partitionKeysFor(valid.value);
-    const row = flatten(valid.value);
-    assertFirehoseCompatible(row, EVENTS_TABLE.columns);
+    const valid = mapping.validate(value);
+    if (!valid.ok) throw new UntransformableRecordError('schema_violation', `not ${mapping.schemaName}: ${valid.reason}`);
+    const partitionKeys = mapping.partitionKeys(valid.value);
+    const row = flattenerOf(mapping)(valid.value as Record<string, unknown>);
+    assertFirehoseCompatible(row, mapping.table.columns);
     return { ok: true, data: Buffer.from(JSON.stringify(row)).toString('base64'), partitionKeys };
   } catch (error) {
     if (error instanceof UntransformableRecordError) return { ok: false, error };
@@ -85,8 +90,8 @@ const entryBytes = (entry: FirehoseTransformationResultRecord): number =>
   Buffer.byteLength(JSON.stringify({ ...entry, data: '' })) + (entry.data?.length ?? 0) + 1;
 
 export function createRecordTransformer({ logger, maxResponseBytes = RESPONSE_BUDGET_BYTES }: RecordTransformerOptions) {
-  return function transformRecords(records: readonly FirehoseTransformationEventRecord[]): TransformBatchResult {
-    const prepared = records.map((r) => transformRecord(r.data));
+  return function transformRecords(records: readonly FirehoseTransformationEventRecord[], mapping: RowMapping = EVENT_ROWS): TransformBatchResult {
+    const prepared = records.map((r) => transformRecord(r.data, mapping));
 
     // Firehose writes a failed record's original bytes to the error prefix itself; echoing them in `data`
     // is what the AWS blueprints do, and is dropped only if even an all-failed answer would not fit.
@@ -134,9 +139,9 @@ export function createRecordTransformer({ logger, maxResponseBytes = RESPONSE_BU
       });
     });
 
-    for (const failure of failures) logger.warn('record not converted: Firehose writes it to errors/processing-failed/', { ...failure });
+    for (const failure of failures) logger.warn('record not converted: Firehose writes it to errors/processing-failed/', { table: mapping.table.name, ...failure });
     const responseBytes = used;
-    logger.info('transformed batch', { records: records.length, ok: records.length - failures.length, failed: failures.length, responseBytes });
+    logger.info('transformed batch', { table: mapping.table.name, records: records.length, ok: records.length - failures.length, failed: failures.length, responseBytes });
     return { response: { records: out }, ok: records.length - failures.length, failures, responseBytes };
   };
 }

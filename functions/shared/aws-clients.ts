@@ -3,6 +3,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -35,3 +36,6 @@ export const s3Client = (opts: ClientOptions = {}): S3Client =>
 
 export const dynamoDbClient = (opts: ClientOptions = {}): DynamoDBClient =>
   new DynamoDBClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });
+
+export const snsClient = (opts: ClientOptions = {}): SNSClient =>
+  new SNSClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });

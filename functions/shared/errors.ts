@@ -22,3 +22,30 @@ export class StreamWriteError extends PipelineError {
     super(message, options);
   }
 }
+
+/** The dedup table refused a call in a way retrying will not fix (missing table, access denied). */
+export class DedupTableError extends PipelineError {
+  override name = 'DedupTableError';
+  constructor(
+    message: string,
+    readonly tableName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown by a Kinesis consumer's record handler for a record the invocation could not finish (a write,
+ * look-up, upload or publish that did not succeed in time): Powertools reports its sequence number and
+ * Lambda retries it.
+ */
+export class RecordRetryError extends PipelineError {
+  override name = 'RecordRetryError';
+  constructor(
+    readonly sequenceNumber: string,
+    readonly reason: string,
+  ) {
+    super(`record ${sequenceNumber} will be retried: ${reason}`);
+  }
+}

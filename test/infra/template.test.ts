@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAthenaQueries } from '../../analytics/athena/queries.js';
 import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../functions/firehose-transform/hive-json-serde.js';
-import { BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
+import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
+import { createHash } from 'node:crypto';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const slsBin = join(repoRoot, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -32,6 +33,8 @@ const RUNS = {
       '--param', 'allowedOrigins=https://a.example, https://b.example',
       '--param', 'writeKeysParameter=clickstream-write-keys',
       '--region', 'eu-west-1',
+      // No Java needed for this run: the package has no Flink jar (and deploy would refuse it).
+      '--param', 'flinkJar=skip',
     ],
   },
 } as const;
@@ -197,8 +200,10 @@ function wildcardFindings({ where, statement }: Statement): string[] {
     if (typeof action !== 'string') problems.push(`non-literal action ${JSON.stringify(action)}`);
     else if (action.includes('*')) problems.push(`wildcard action ${action}`);
   }
+  // In a KMS key policy the Resource must be "*", and it means that key alone (KMS developer guide, "Key policies").
+  const isKeyPolicy = where.includes('.KeyPolicy.');
   for (const leaf of stringLeaves(statement.Resource)) {
-    if (leaf.trim() === '*') problems.push('bare "*" resource');
+    if (leaf.trim() === '*' && !isKeyPolicy) problems.push('bare "*" resource');
   }
   const principals = stringLeaves(statement.Principal);
   if (principals.includes('*') && !('Condition' in statement)) problems.push('anonymous principal without Condition');
@@ -831,6 +836,240 @@ describe('serverless.yml → CloudFormation', () => {
         const result = await handler(firehoseEvent([enrichedEvent(), '{']), lambdaContext());
         expect(result.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
         expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '10' } });
+      });
+    });
+  });
+
+  describe('analytics stage: Flink, its streams, the alert consumer, the lake', () => {
+    const props = (t: CfnTemplate, id: string): JsonObject => effective(t, resource(t, id).Properties ?? {}) as JsonObject;
+    const policyStatements = (t: CfnTemplate, roleId: string): JsonObject[] =>
+      (effective(t, resource(t, roleId).Properties?.Policies ?? []) as JsonObject[]).flatMap(
+        (p) => toArray((p.PolicyDocument as JsonObject).Statement as Json) as JsonObject[],
+      );
+    const resourceOf = (list: JsonObject[], action: string) => list.find((s) => toArray(s.Action as Json).includes(action))?.Resource;
+    const application = (t: CfnTemplate) => props(t, 'FlinkApplication');
+    const appConfig = (t: CfnTemplate) => application(t).ApplicationConfiguration as JsonObject;
+    const jarSha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+    it('has the logical ids the alarms reference', () => {
+      for (const p of Object.values(packaged)) {
+        const types = Object.fromEntries(
+          ['FlinkApplication', 'AlertTopic', 'AlertLambdaFunction', 'AlertDeadLetterQueue', 'AggregatesDeliveryStream', 'AnomaliesDeliveryStream', 'AggregatesStream', 'AnomaliesStream'].map((id) => [id, resource(p.template, id).Type]),
+        );
+        expect(types).toEqual({
+          FlinkApplication: 'AWS::KinesisAnalyticsV2::Application',
+          AlertTopic: 'AWS::SNS::Topic',
+          AlertLambdaFunction: 'AWS::Lambda::Function',
+          AlertDeadLetterQueue: 'AWS::SQS::Queue',
+          AggregatesDeliveryStream: 'AWS::KinesisFirehose::DeliveryStream',
+          AnomaliesDeliveryStream: 'AWS::KinesisFirehose::DeliveryStream',
+          AggregatesStream: 'AWS::Kinesis::Stream',
+          AnomaliesStream: 'AWS::Kinesis::Stream',
+        });
+      }
+    });
+
+    it('has aggregates and anomalies streams like the others: same mode, retention and encryption; one shard when provisioned', () => {
+      for (const p of Object.values(packaged)) {
+        const raw = rawStream(p.template);
+        for (const id of ['AggregatesStream', 'AnomaliesStream']) {
+          const stream = props(p.template, id);
+          expect(stream.StreamModeDetails, id).toEqual(raw.StreamModeDetails);
+          expect(stream.RetentionPeriodHours, id).toBe(raw.RetentionPeriodHours);
+          expect(stream.StreamEncryption, id).toEqual({ EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+        }
+      }
+      expect(props(packaged.provisioned.template, 'AggregatesStream').ShardCount).toBe(1);
+      expect(props(packaged.dev.template, 'AnomaliesStream')).not.toHaveProperty('ShardCount');
+      expect(props(packaged.dev.template, 'AnomaliesStream').Name).toBe('clickstream-dev-anomalies');
+    });
+
+    it('runs the job jar uploaded by the deploy: FLINK-1_20, ZIPFILE from the deployment bucket, key = sha256 of the jar', async () => {
+      const t = packaged.dev.template;
+      const app = application(t);
+      expect(app.RuntimeEnvironment).toBe('FLINK-1_20');
+      const code = appConfig(t).ApplicationCodeConfiguration as JsonObject;
+      expect(code.CodeContentType).toBe('ZIPFILE');
+      const location = resource(t, 'FlinkApplication').Properties as JsonObject;
+      const raw = (((location.ApplicationConfiguration as JsonObject).ApplicationCodeConfiguration as JsonObject).CodeContent as JsonObject).S3ContentLocation as JsonObject;
+      expect(raw).toEqual({ BucketARN: { 'Fn::GetAtt': ['ServerlessDeploymentBucket', 'Arn'] }, FileKey: { Ref: 'FlinkJarKey' } });
+
+      const sha256 = await jarSha256(join(repoRoot, 'analytics', 'flink', 'target', 'clickstream-flink-job-0.1.0.jar'));
+      const key = `flink/clickstream-flink-job-${sha256}.jar`;
+      expect(((code.CodeContent as JsonObject).S3ContentLocation as JsonObject).FileKey).toBe(key);
+      // The package carries the jar it hashed, for `deploy --package`.
+      const manifest = JSON.parse(await readFile(join(packaged.dev.dir, 'flink-artifact.json'), 'utf8')) as { key: string; sha256: string; file: string };
+      expect(manifest).toMatchObject({ key, sha256 });
+      expect(await jarSha256(join(packaged.dev.dir, manifest.file))).toBe(sha256);
+      // Same code, same key: the provisioned stage packaged the same jar.
+      expect(packaged.provisioned.template.Parameters?.FlinkJarKey?.Default).toBe(key);
+    });
+
+    it('packages without Java on flinkJar=skip: a placeholder key that deploy refuses, no jar', async () => {
+      const { dir, template } = packaged.overrides;
+      expect(template.Parameters?.FlinkJarKey?.Default).toBe('set-by-infra-plugins-flink-artifact');
+      expect(JSON.parse(await readFile(join(dir, 'flink-artifact.json'), 'utf8'))).toEqual({ mode: 'skip' });
+      expect(existsSync(join(dir, 'clickstream-flink-job.jar'))).toBe(false);
+    });
+
+    it('checkpoints, snapshots, scales and monitors as the stage params say', () => {
+      const flink = appConfig(packaged.dev.template).FlinkApplicationConfiguration as JsonObject;
+      expect(flink.CheckpointConfiguration).toMatchObject({ ConfigurationType: 'CUSTOM', CheckpointingEnabled: true });
+      expect(Number((flink.CheckpointConfiguration as JsonObject).CheckpointInterval)).toBe(60_000);
+      expect(flink.ParallelismConfiguration).toEqual({ ConfigurationType: 'CUSTOM', Parallelism: 1, ParallelismPerKPU: 1, AutoScalingEnabled: true });
+      expect(flink.MonitoringConfiguration).toEqual({ ConfigurationType: 'CUSTOM', MetricsLevel: 'APPLICATION', LogLevel: 'INFO' });
+      expect(appConfig(packaged.dev.template).ApplicationSnapshotConfiguration).toEqual({ SnapshotsEnabled: true });
+      expect((application(packaged.dev.template).RunConfiguration as JsonObject).ApplicationRestoreConfiguration).toEqual({ ApplicationRestoreType: 'RESTORE_FROM_LATEST_SNAPSHOT' });
+    });
+
+    it('gives the job its runtime properties: the stream ARNs, the region, event time and anomaly thresholds, all strings', () => {
+      const groups = ((appConfig(packaged.dev.template).EnvironmentProperties as JsonObject).PropertyGroups as JsonObject[]);
+      const properties = Object.assign({}, ...groups.map((g) => g.PropertyMap as JsonObject)) as JsonObject;
+      expect(properties).toMatchObject({
+        'aws.region': { Ref: 'AWS::Region' },
+        'events.stream.arn': { 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] },
+        'aggregates.stream.arn': { 'Fn::GetAtt': ['AggregatesStream', 'Arn'] },
+        'anomalies.stream.arn': { 'Fn::GetAtt': ['AnomaliesStream', 'Arn'] },
+        'watermark.out-of-orderness.seconds': '30',
+        'anomaly.z-threshold': '3',
+        'anomaly.z-critical': '6',
+        'anomaly.min-volume': '20',
+      });
+      for (const [key, value] of Object.entries(properties)) expect(typeof value === 'string' || isObject(value), key).toBe(true);
+      // Every key is one the job knows (analytics/flink job-defaults.properties), so a typo cannot hide.
+      return readFile(join(repoRoot, 'analytics', 'flink', 'src', 'main', 'resources', 'job-defaults.properties'), 'utf8').then((defaults) => {
+        const known = new Set([...defaults.matchAll(/^([a-z][\w.-]*)=/gm)].map((m) => m[1]));
+        for (const key of ['aws.region', 'events.stream.arn', 'aggregates.stream.arn', 'anomalies.stream.arn']) known.add(key);
+        expect(Object.keys(properties).filter((k) => !known.has(k))).toEqual([]);
+      });
+    });
+
+    it('logs to its own log stream and scopes its role to its streams, its jar and its log stream', () => {
+      const t = packaged.dev.template;
+      expect(props(t, 'FlinkLoggingOption')).toMatchObject({ ApplicationName: { Ref: 'FlinkApplication' } });
+      expect(JSON.stringify(props(t, 'FlinkLoggingOption').CloudWatchLoggingOption)).toContain(':log-stream:${FlinkLogStream}');
+      expect(application(t).ServiceExecutionRole).toEqual({ 'Fn::GetAtt': ['FlinkRole', 'Arn'] });
+      const list = policyStatements(t, 'FlinkRole');
+      expect(resourceOf(list, 's3:GetObject')).toEqual({ 'Fn::Sub': '${ServerlessDeploymentBucket.Arn}/${FlinkJarKey}' });
+      for (const action of ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards', 'kinesis:DescribeStream']) {
+        expect(resourceOf(list, action), action).toEqual({ 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] });
+      }
+      expect(resourceOf(list, 'kinesis:PutRecords')).toEqual([{ 'Fn::GetAtt': ['AggregatesStream', 'Arn'] }, { 'Fn::GetAtt': ['AnomaliesStream', 'Arn'] }]);
+      expect(JSON.stringify(resourceOf(list, 'logs:PutLogEvents'))).toContain(':log-stream:${FlinkLogStream}');
+      const trust = ((props(t, 'FlinkRole').AssumeRolePolicyDocument as JsonObject).Statement as JsonObject[])[0]!;
+      expect(trust.Principal).toEqual({ Service: 'kinesisanalytics.amazonaws.com' });
+      expect(JSON.stringify(trust.Condition)).toContain('application/clickstream-dev-analytics');
+      expect(packaged.dev.template.Outputs?.FlinkApplicationName?.Value).toEqual({ Ref: 'FlinkApplication' });
+    });
+
+    it('has a KMS-encrypted alert topic whose policy lets only the alert function (and conditioned AWS services) publish', () => {
+      const t = packaged.dev.template;
+      // aws/sns by default (param alertTopicKmsKey); infra/alarms.yml swaps in the stack's own key, which
+      // CloudWatch alarms can use and aws/sns cannot.
+      expect([JSON.stringify('alias/aws/sns'), JSON.stringify({ Ref: 'AlertTopicKey' })]).toContain(JSON.stringify(props(t, 'AlertTopic').KmsMasterKeyId));
+      const [, policy] = resourcesOfType(t, 'AWS::SNS::TopicPolicy')[0]!;
+      expect(policy.Properties?.Topics).toEqual([{ Ref: 'AlertTopic' }]);
+      const statements = effective(t, (policy.Properties?.PolicyDocument as JsonObject).Statement as Json) as JsonObject[];
+      const publishers = statements.filter((s) => s.Effect === 'Allow' && toArray(s.Action as Json).includes('sns:Publish'));
+      const principals = publishers.filter((s) => 'AWS' in (s.Principal as JsonObject));
+      expect(principals).toEqual([expect.objectContaining({ Principal: { AWS: { 'Fn::GetAtt': ['AlertRole', 'Arn'] } }, Resource: { Ref: 'AlertTopic' } })]);
+      for (const service of publishers.filter((s) => 'Service' in (s.Principal as JsonObject))) expect(service.Condition, JSON.stringify(service.Principal)).toBeDefined();
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': false } } }));
+    });
+
+    it('consumes anomalies with the alert function: its own role, dedup table, topic and DLQ', () => {
+      const t = packaged.dev.template;
+      const fn = resource(t, 'AlertLambdaFunction').Properties ?? {};
+      expect(fn.Handler).toBe('functions/alert/handler.handler');
+      expect(fn.Role).toEqual({ 'Fn::GetAtt': ['AlertRole', 'Arn'] });
+      expect((fn.Environment as JsonObject).Variables).toMatchObject({ ALERT_PUBLISHER: 'sns', ALERT_TOPIC_ARN: { Ref: 'AlertTopic' }, DEDUP_TABLE_NAME: { Ref: 'AlertDedupTable' } });
+      const [, mapping] = resourcesOfType(t, 'AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties?.FunctionName).includes('AlertLambdaFunction'))!;
+      expect(mapping.Properties).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': ['AnomaliesStream', 'Arn'] },
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: 3_600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['AlertDeadLetterQueue', 'Arn'] } } },
+      });
+      expect(props(t, 'AlertDedupTable').KeySchema).toEqual([{ AttributeName: 'anomalyId', KeyType: 'HASH' }]);
+      const list = policyStatements(t, 'AlertRole');
+      expect(resourceOf(list, 'kinesis:GetRecords')).toEqual({ 'Fn::GetAtt': ['AnomaliesStream', 'Arn'] });
+      expect(resourceOf(list, 'dynamodb:PutItem')).toEqual({ 'Fn::GetAtt': ['AlertDedupTable', 'Arn'] });
+      expect(resourceOf(list, 'sns:Publish')).toEqual({ Ref: 'AlertTopic' });
+      expect(resourceOf(list, 'sqs:SendMessage')).toEqual({ 'Fn::GetAtt': ['AlertDeadLetterQueue', 'Arn'] });
+      expect(resourceOf(list, 'logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': ['AlertLogGroup', 'Arn'] });
+    });
+
+    it('delivers aggregates and anomalies to their own Parquet tables through the same transform, by window_start', () => {
+      const t = packaged.dev.template;
+      for (const [id, table, tableId, streamId] of [
+        ['AggregatesDeliveryStream', AGGREGATES_TABLE, 'AggregatesTable', 'AggregatesStream'],
+        ['AnomaliesDeliveryStream', ANOMALIES_TABLE, 'AnomaliesTable', 'AnomaliesStream'],
+      ] as const) {
+        const stream = props(t, id);
+        expect(stream.KinesisStreamSourceConfiguration, id).toMatchObject({ KinesisStreamARN: { 'Fn::GetAtt': [streamId, 'Arn'] } });
+        const d = stream.ExtendedS3DestinationConfiguration as JsonObject;
+        expect(d.Prefix).toBe(`${table.prefix}dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/`);
+        expect(d.ErrorOutputPrefix).toBe(`errors/${table.name}/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`);
+        const [processor] = (d.ProcessingConfiguration as JsonObject).Processors as JsonObject[];
+        expect(JSON.stringify(processor)).toContain('FirehoseTransformLambdaFunction');
+        const conversion = d.DataFormatConversionConfiguration as JsonObject;
+        expect(conversion.InputFormatConfiguration).toEqual({ Deserializer: { HiveJsonSerDe: { TimestampFormats: [...HIVE_JSON_TIMESTAMP_FORMATS] } } });
+        expect(conversion.SchemaConfiguration).toMatchObject({ TableName: { Ref: tableId } });
+        const input = props(t, tableId).TableInput as JsonObject;
+        expect(input.Name).toBe(table.name);
+        expect((input.StorageDescriptor as JsonObject).Columns).toEqual(glueColumns(table.columns));
+        expect(input.PartitionKeys).toEqual(glueColumns(table.partitionKeys));
+        expect(input.Parameters).toMatchObject({
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.hour.digits': '2',
+          'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${table.prefix}dt=\${!dt}/hour=\${!hour}/` },
+        });
+      }
+      const list = policyStatements(t, 'AnalyticsFirehoseRole');
+      expect(resourceOf(list, 's3:PutObject')).toEqual(
+        ['aggregates/*', 'anomalies/*', 'errors/aggregates/*', 'errors/anomalies/*'].map((p) => ({ 'Fn::Sub': `\${LakeBucket.Arn}/${p}` })),
+      );
+      expect(resourceOf(list, 'kinesis:GetRecords')).toEqual([{ 'Fn::GetAtt': ['AggregatesStream', 'Arn'] }, { 'Fn::GetAtt': ['AnomaliesStream', 'Arn'] }]);
+    });
+
+    it('names every delivery stream into the transform <service>-<stage>-<its Glue table>: how the transform picks the table', () => {
+      for (const p of Object.values(packaged)) {
+        const streams = resourcesOfType(p.template, 'AWS::KinesisFirehose::DeliveryStream');
+        expect(streams.length).toBe(3);
+        for (const [id] of streams) {
+          const stream = props(p.template, id);
+          const tableId = (((stream.ExtendedS3DestinationConfiguration as JsonObject).DataFormatConversionConfiguration as JsonObject).SchemaConfiguration as JsonObject).TableName as JsonObject;
+          const tableName = (props(p.template, tableId.Ref as string).TableInput as JsonObject).Name as string;
+          expect(stream.DeliveryStreamName, id).toBe(`clickstream-${RUNS[p === packaged.dev ? 'dev' : p === packaged.provisioned ? 'provisioned' : 'overrides'].stage}-${tableName}`);
+        }
+      }
+    });
+
+    it('loads the packaged alert bundle from the zip alone and answers an empty batch', async () => {
+      await withPackagedHandler<(event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }>>(
+        'alert',
+        'functions/alert/handler.mjs',
+        { ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:alerts', DEDUP_TABLE_NAME: 'alert-dedup', AWS_REGION: 'us-east-1' },
+        async (handler) => {
+          const { lambdaContext } = await import('../helpers/factories.js');
+          expect(await handler({ Records: [] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+        },
+      );
+    });
+
+    it('transforms an aggregates row with the packaged transform bundle, partitioned by window_start', async () => {
+      type Transform = (event: unknown, context: unknown) => Promise<{ records: { result: string; data: string; metadata?: unknown }[] }>;
+      await withPackagedHandler<Transform>('firehoseTransform', 'functions/firehose-transform/handler.mjs', {}, async (handler) => {
+        const { lambdaContext } = await import('../helpers/factories.js');
+        const { firehoseEvent } = await import('../helpers/lake.js');
+        const { aggregateRow, AGGREGATES_DELIVERY_STREAM_ARN } = await import('../helpers/analytics.js');
+        const result = await handler({ ...firehoseEvent([aggregateRow()]), deliveryStreamArn: AGGREGATES_DELIVERY_STREAM_ARN }, lambdaContext());
+        expect(result.records.map((r) => r.result)).toEqual(['Ok']);
+        expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '23' } });
+        expect(JSON.parse(Buffer.from(result.records[0]!.data, 'base64').toString('utf8'))).toMatchObject({ kind: 'total_minute', window_start: Date.parse('2026-11-22T23:59:00.000Z') });
       });
     });
   });

@@ -1,10 +1,11 @@
-// Cross-batch dedup by messageId in DynamoDB: look the batch's ids up (BatchGetItem) before writing,
-// and mark them (conditional PutItem with a TTL) only after they are written to events-enriched.
+// Cross-batch dedup by id in DynamoDB, shared by the Kinesis consumers (enrich: messageId; alert: anomaly
+// id): look the batch's ids up (BatchGetItem) before the side effect, and mark them (conditional PutItem
+// with a TTL) only after it succeeded (written to events-enriched, published to SNS).
 //
-// Check → write → mark: a crash between write and mark never loses an event; the retry may emit it
-// once more (at least once, with duplicates only on failures). It is race-free in normal operation
-// because a retried event keeps its ids, hence its partition key and shard, and Lambda processes a
-// shard's records of one partition key one batch at a time.
+// Check → act → mark: a crash between act and mark never loses a record; the retry may act on it once
+// more (at least once, with duplicates only on failures). It is race-free in normal operation because a
+// retried record keeps its id, hence its partition key and shard, and Lambda processes a shard's records
+// of one partition key one batch at a time.
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -12,8 +13,8 @@ import {
   type DynamoDBClient,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
-import { isRetryableWriteError } from '../shared/kinesis-batch-writer.js';
 import { DedupTableError } from './errors.js';
+import { isRetryableWriteError } from './kinesis-batch-writer.js';
 
 /** BatchGetItem reads at most 100 keys per call. */
 const MAX_KEYS_PER_GET = 100;
@@ -40,6 +41,8 @@ export interface DedupStoreOptions {
   client: DynamoDBClient;
   table: string;
   ttlSeconds: number;
+  /** The table's partition key attribute (string); messageId, the enrich table's, by default. */
+  keyAttribute?: string;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -52,8 +55,10 @@ export class DedupStore {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly key: string;
 
   constructor(private readonly options: DedupStoreOptions) {
+    this.key = options.keyAttribute ?? DEDUP_KEY;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
@@ -107,9 +112,9 @@ export class DedupStore {
           await this.options.client.send(
             new PutItemCommand({
               TableName: this.options.table,
-              Item: { [DEDUP_KEY]: { S: id }, [DEDUP_EXPIRES_AT]: { N: expiresAt } },
+              Item: { [this.key]: { S: id }, [DEDUP_EXPIRES_AT]: { N: expiresAt } },
               ConditionExpression: 'attribute_not_exists(#id) OR #exp <= :now',
-              ExpressionAttributeNames: { '#id': DEDUP_KEY, '#exp': DEDUP_EXPIRES_AT },
+              ExpressionAttributeNames: { '#id': this.key, '#exp': DEDUP_EXPIRES_AT },
               ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
             }),
             { abortSignal: AbortSignal.timeout(remaining) },
@@ -132,22 +137,22 @@ export class DedupStore {
   private async getChunk(chunk: string[], nowSeconds: number, seen: Set<string>, timeoutMs: number): Promise<string[]> {
     const { table } = this.options;
     const request: KeysAndAttributes = {
-      Keys: chunk.map((id) => ({ [DEDUP_KEY]: { S: id } })),
+      Keys: chunk.map((id) => ({ [this.key]: { S: id } })),
       // Strongly consistent: a mark written by the previous invocation on this shard must be visible.
       ConsistentRead: true,
       ProjectionExpression: '#id, #exp',
-      ExpressionAttributeNames: { '#id': DEDUP_KEY, '#exp': DEDUP_EXPIRES_AT },
+      ExpressionAttributeNames: { '#id': this.key, '#exp': DEDUP_EXPIRES_AT },
     };
     try {
       const response = await this.options.client.send(new BatchGetItemCommand({ RequestItems: { [table]: request } }), {
         abortSignal: AbortSignal.timeout(timeoutMs),
       });
       for (const item of response.Responses?.[table] ?? []) {
-        const id = item[DEDUP_KEY]?.S;
+        const id = item[this.key]?.S;
         const expiresAt = Number(item[DEDUP_EXPIRES_AT]?.N ?? '0');
         if (id !== undefined && expiresAt > nowSeconds) seen.add(id);
       }
-      return (response.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => key[DEDUP_KEY]?.S).filter((id): id is string => id !== undefined);
+      return (response.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => key[this.key]?.S).filter((id): id is string => id !== undefined);
     } catch (error) {
       if (!isRetryableWriteError(error)) {
         const name = error instanceof Error ? error.name : 'UnknownError';

@@ -1,8 +1,8 @@
 import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DedupStore } from '../../../../functions/enrich/dedup.js';
-import { DedupTableError } from '../../../../functions/enrich/errors.js';
+import { DedupStore } from '../../../../functions/shared/dedup-store.js';
+import { DedupTableError } from '../../../../functions/shared/errors.js';
 
 const dynamo = mockClient(DynamoDBClient);
 const NOW = Date.parse('2026-11-22T10:00:00Z');
