@@ -1,4 +1,5 @@
 // `npm run bench [suite...]`: runs the benchmark suites, prints a table, writes bench/results.json.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,17 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // s
 // cost last: it prices the figures the suites before it measured (bench/cost-model.ts).
 const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, cost];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
+const FIGURES_MARK = 'FIGURES ';
+
+// Each suite runs in a process of its own: suites that start the local stack load the Lambda handlers,
+// which a process does only once, and no suite's warm caches or leftovers skew the next one's figures.
+const only = process.argv.indexOf('--only');
+if (only !== -1) {
+  const suite = SUITES.find((s) => s.name === process.argv[only + 1]);
+  if (!suite) throw new Error(`no such suite: ${process.argv[only + 1]}`);
+  process.stdout.write(`${FIGURES_MARK}${JSON.stringify(await suite.run())}\n`);
+  process.exit(0);
+}
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const suites = wanted.length ? SUITES.filter((s) => wanted.includes(s.name)) : SUITES;
@@ -31,7 +43,22 @@ const previous: Figures = existsSync(RESULTS) ? (JSON.parse(await readFile(RESUL
 const results: Figures = { ...previous };
 for (const suite of suites) {
   process.stderr.write(`running ${suite.name}…\n`);
-  Object.assign(results, await suite.run());
+  Object.assign(results, await runInChild(suite.name));
+  // Written after every suite: a later one may price these figures (cost), and a failure keeps the rest.
+  await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+function runInChild(name: string): Promise<Figures> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--only', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.once('exit', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(FIGURES_MARK));
+      if (code === 0 && line) resolveRun(JSON.parse(line.slice(FIGURES_MARK.length)) as Figures);
+      else reject(new Error(`suite ${name} failed (exit ${code})`));
+    });
+  });
 }
 
 const rows = Object.entries(results).map(([name, f]) => ({
@@ -43,5 +70,4 @@ const rows = Object.entries(results).map(([name, f]) => ({
     previous: previous[name] ? `${previous[name]!.value} ${previous[name]!.unit}` : '',
   }));
 console.table(rows);
-await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`wrote ${RESULTS}`);

@@ -2,6 +2,7 @@
 // Pure: no I/O, so every rule here is unit-tested without a stream.
 import { isEventType, validateBatchRequest, validateEnvelope, type EventType, type SegmentEvent } from '../../schemas/index.js';
 import { BadRequestError } from './errors.js';
+import { parseTime } from './event-time.js';
 import { MAX_EVENT_BYTES } from './limits.js';
 import { withServerFields, type RequestFacts } from './server-fields.js';
 
@@ -55,7 +56,7 @@ export function eventsFromRequest(route: Route, body: unknown, facts: RequestFac
     const batch = validateBatchRequest(body);
     if (!batch.ok) throw new BadRequestError(`batch request is invalid: ${batch.reason}`);
     items = batch.value.batch;
-    batchFacts = { ...facts, batchSentAt: batch.value.sentAt, batchContext: batch.value.context };
+    batchFacts = { ...facts, batchSentAt: batch.value.sentAt, batchSentAtMs: parseTime(batch.value.sentAt), batchContext: batch.value.context };
   } else {
     if (body['type'] !== undefined && body['type'] !== route.type) {
       throw new BadRequestError(`type ${JSON.stringify(body['type'])} does not match the route /v1/${route.type}`);

@@ -14,6 +14,8 @@ export interface RequestFacts {
   writeKey: string;
   /** Batch-level sentAt and context, which apply to every event that does not set its own. */
   batchSentAt?: string | undefined;
+  /** batchSentAt as epoch ms, parsed once per request. */
+  batchSentAtMs?: number | undefined;
   batchContext?: EventContext | undefined;
 }
 
@@ -35,7 +37,8 @@ export function withServerFields(event: SegmentEvent, facts: RequestFacts): Segm
   const sentAt = out.sentAt ?? facts.batchSentAt;
   const original = out.originalTimestamp ?? out.timestamp;
   const receivedAt = facts.receivedAt ?? new Date(facts.receivedAtMs).toISOString();
-  const timestampMs = correctedEventTime(facts.receivedAtMs, parseTime(original), parseTime(sentAt));
+  const sentAtMs = out.sentAt === undefined ? facts.batchSentAtMs ?? parseTime(sentAt) : parseTime(out.sentAt);
+  const timestampMs = correctedEventTime(facts.receivedAtMs, parseTime(original), sentAtMs);
 
   out.messageId ??= deriveMessageId(facts.writeKey, out);
   const context: EventContext = facts.batchContext ? { ...facts.batchContext, ...out.context } : { ...out.context };

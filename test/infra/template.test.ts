@@ -408,6 +408,33 @@ describe('serverless.yml → CloudFormation', () => {
     });
   });
 
+  describe('encryption at rest', () => {
+    // Every data store the template creates, whatever stage added it: a new store without encryption fails here.
+    const checks: Record<string, (p: JsonObject) => boolean> = {
+      'AWS::Kinesis::Stream': (p) => (p.StreamEncryption as JsonObject | undefined)?.EncryptionType === 'KMS',
+      'AWS::DynamoDB::Table': (p) => (p.SSESpecification as JsonObject | undefined)?.SSEEnabled === true,
+      'AWS::SQS::Queue': (p) => p.SqsManagedSseEnabled === true || p.KmsMasterKeyId !== undefined,
+      'AWS::SNS::Topic': (p) => p.KmsMasterKeyId !== undefined,
+      'AWS::S3::Bucket': (p) => {
+        const rules = ((p.BucketEncryption as JsonObject | undefined)?.ServerSideEncryptionConfiguration ?? []) as JsonObject[];
+        return rules.some((r) => ['aws:kms', 'AES256', 'aws:kms:dsse'].includes(String((r.ServerSideEncryptionByDefault as JsonObject | undefined)?.SSEAlgorithm)));
+      },
+    };
+    it.each(['dev', 'provisioned'] as const)('covers every stream, table, queue, topic and bucket (%s)', (run) => {
+      const template = packaged[run].template;
+      const unencrypted: string[] = [];
+      let stores = 0;
+      for (const [type, encrypted] of Object.entries(checks)) {
+        for (const [id, r] of resourcesOfType(template, type)) {
+          stores++;
+          if (!encrypted(effective(template, r.Properties ?? {}) as JsonObject)) unencrypted.push(`${type} ${id}`);
+        }
+      }
+      expect(unencrypted).toEqual([]);
+      expect(stores).toBeGreaterThanOrEqual(10);
+    });
+  });
+
   describe('IAM least privilege', () => {
     it('gives every Lambda function its own role from this template, never the shared framework role', () => {
       for (const p of Object.values(packaged)) {
