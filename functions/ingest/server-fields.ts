@@ -33,7 +33,7 @@ export function deriveMessageId(writeKey: string, event: Record<string, unknown>
 export function withServerFields(event: SegmentEvent, facts: RequestFacts): SegmentEvent {
   const out = { ...event } as SegmentEvent & { writeKey?: unknown };
   // A write key is a credential: it is never stored with the event.
-  delete out.writeKey;
+  if (out.writeKey !== undefined) delete out.writeKey; // delete only when present: it turns the object slow for V8
   const sentAt = out.sentAt ?? facts.batchSentAt;
   const original = out.originalTimestamp ?? out.timestamp;
   const receivedAt = facts.receivedAt ?? new Date(facts.receivedAtMs).toISOString();
