@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../local/ports.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -107,13 +107,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   }, options.pushIntervalMs ?? 1_500);
   pusher.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.hostname ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
+  const { port, url } = await listen(server, options.port ?? 0, options.hostname);
   return {
-    url: `http://${address}:${port}`,
+    url,
     port,
     get clients() {
       return streams.size;

@@ -3,7 +3,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -16,7 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_REGION } from './aws-env.js';
-import { assertPortFree } from './ports.js';
+import { assertPortFree, listen } from './ports.js';
 import { localResourceName, type ServerlessProject } from './serverless-resources.js';
 
 const require = createRequire(import.meta.url);
@@ -41,12 +40,7 @@ export async function startDynamoDbEmulator(options: DynamoDbEmulatorOptions): P
   mkdirSync(dataDir, { recursive: true });
   if (options.port) await assertPortFree(options.port, 'DynamoDB emulator');
   const server = dynalite({ path: dataDir, createTableMs: 50, deleteTableMs: 50, updateTableMs: 50 });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { port, url: endpoint } = await listen(server, options.port ?? 0);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

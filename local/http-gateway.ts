@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './ports.js';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
 import type { HttpApiConfig, HttpApiCorsSettings, HttpApiFunction, HttpApiRoute } from './serverless-config.js';
@@ -64,15 +64,11 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     inFlight.add(handled);
     void handled.finally(() => inFlight.delete(handled));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listen(server, options.port ?? 0);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     server,
     close: () =>

@@ -28,3 +28,17 @@ export async function assertPortFree(port: number, purpose: string): Promise<voi
     probe.listen(port, () => probe.close(() => resolve()));
   });
 }
+
+/** Starts `server` listening (port 0: any free one; 127.0.0.1 unless told otherwise) and says where. */
+export async function listen(
+  server: { listen(port: number, host: string, done: () => void): unknown; once(event: 'error', fn: (error: Error) => void): unknown; address(): unknown },
+  port = 0,
+  host = '127.0.0.1',
+): Promise<{ port: number; url: string }> {
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolveListen());
+  });
+  const address = server.address() as { port: number; address: string };
+  return { port: address.port, url: `http://${address.address}:${address.port}` };
+}

@@ -3,7 +3,7 @@
 // browser test starts it on a free port.
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../local/ports.js';
 import { extname, join, normalize, sep } from 'node:path';
 import { buildTracker, TRACKER_DIR } from './build.js';
 
@@ -53,13 +53,9 @@ export async function serveTrackerDemo(options: TrackerDemoOptions): Promise<Tra
       () => send(404, 'text/plain', 'not found\n'),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.hostname ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
+  const { port, url } = await listen(server, options.port ?? 0, options.hostname);
   return {
-    url: `http://${address}:${port}`,
+    url,
     port,
     close: () =>
       new Promise<void>((resolve) => {
