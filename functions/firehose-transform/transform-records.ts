@@ -17,6 +17,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResult, FirehoseTransformationResultRecord } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
+import { exceedsJsonDepth, tooDeepReason } from '../shared/json-depth.js';
 import { UntransformableRecordError } from './errors.js';
 import { createFlattener } from './flatten.js';
 import { assertFirehoseCompatible, type FlatRow } from './hive-json-serde.js';
@@ -67,6 +68,8 @@ export function transformRecord(data: string, mapping: RowMapping = EVENT_ROWS):
     } catch (error) {
       throw new UntransformableRecordError('not_json', `record data is not JSON: ${(error as Error).message}`, { cause: error });
     }
+    // Flattening serialises the JSON columns, which recursion cannot do past a few thousand levels.
+    if (exceedsJsonDepth(value)) throw new UntransformableRecordError('schema_violation', tooDeepReason('record data'));
     const valid = mapping.validate(value);
     if (!valid.ok) throw new UntransformableRecordError('schema_violation', `not ${mapping.schemaName}: ${valid.reason}`);
     const partitionKeys = mapping.partitionKeys(valid.value);

@@ -1,9 +1,11 @@
 // From a parsed request body to the events to write and the events refused, each with its reason.
 // Pure: no I/O, so every rule here is unit-tested without a stream.
 import { isEventType, validateBatchRequest, validateEnvelope, type EventType, type SegmentEvent } from '../../schemas/index.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH, tooDeepReason } from '../shared/json-depth.js';
 import { BadRequestError } from './errors.js';
 import { parseTime } from './event-time.js';
 import { MAX_EVENT_BYTES } from './limits.js';
+import { toSegmentSpec } from './sdk-dialects.js';
 import { withServerFields, type RequestFacts } from './server-fields.js';
 
 /** Which Segment HTTP API call a request is: a batch, or one event of a fixed type. */
@@ -27,17 +29,26 @@ export interface PreparedRequest {
   rejected: Rejection[];
 }
 
+const BATCH: Route = { kind: 'batch' };
+
+/** Every path a real SDK posts to (README "Connect your app" has which SDK sends what). */
 const PATH_ROUTES: Record<string, Route> = {
-  '/v1/batch': { kind: 'batch' },
-  '/v1/import': { kind: 'batch' },
+  '/v1/batch': BATCH,
+  '/v1/import': BATCH, // Segment's alias of /v1/batch
+  '/v1/b': BATCH, // analytics.js 2.0 with batching; Segment's Kotlin, Swift and React Native SDKs
+  '/beacon/v1/batch': BATCH, // RudderStack's browser SDK with useBeacon (write key in the query string)
 };
 
-/** The route of a request path, e.g. `/v1/track`; undefined when it is none of Segment's. */
+/** analytics.js 2.0 posts each event to the first letter of its type: /v1/t, /v1/p, /v1/i, … */
+const TYPE_BY_INITIAL: Record<string, EventType> = { t: 'track', p: 'page', i: 'identify', s: 'screen', g: 'group', a: 'alias' };
+
+/** The route of a request path, e.g. `/v1/track` or `/v1/t`; undefined when it is none of the SDKs'. */
 export function routeForPath(path: string): Route | undefined {
   const normalised = path.replace(/\/+$/, '');
   const known = PATH_ROUTES[normalised];
   if (known) return known;
-  const type = /^\/v1\/([a-z]+)$/.exec(normalised)?.[1];
+  const name = /^\/v1\/([a-z]+)$/.exec(normalised)?.[1];
+  const type = name === undefined ? undefined : (TYPE_BY_INITIAL[name] ?? name);
   return isEventType(type) ? { kind: 'single', type } : undefined;
 }
 
@@ -55,6 +66,7 @@ export function eventsFromRequest(route: Route, body: unknown, facts: RequestFac
   if (route.kind === 'batch') {
     const batch = validateBatchRequest(body);
     if (!batch.ok) throw new BadRequestError(`batch request is invalid: ${batch.reason}`);
+    if (exceedsJsonDepth(batch.value.context, MAX_JSON_DEPTH - 1)) throw new BadRequestError(tooDeepReason('the batch context', MAX_JSON_DEPTH - 1));
     items = batch.value.batch;
     batchFacts = { ...facts, batchSentAt: batch.value.sentAt, batchSentAtMs: parseTime(batch.value.sentAt), batchContext: batch.value.context };
   } else {
@@ -84,6 +96,9 @@ function prepareEvent(
 ): { event: SegmentEvent; data: Buffer } | { reason: string; messageId: string | null } {
   const messageId = isPlainObject(item) && typeof item['messageId'] === 'string' ? item['messageId'] : null;
   if (!isPlainObject(item)) return { reason: 'event must be a JSON object', messageId };
+  // Before anything walks the event: the schema check, the messageId hash and JSON.stringify all recurse.
+  if (exceedsJsonDepth(item)) return { reason: tooDeepReason('event'), messageId };
+  toSegmentSpec(item, item['type']);
   const envelope = validateEnvelope(item);
   if (!envelope.ok) return { reason: envelope.reason, messageId };
   const event = withServerFields(envelope.value, facts);

@@ -33,6 +33,8 @@ async function verifier(): Promise<WriteKeyVerifier> {
 }
 
 export const handler = middy()
-  .use(injectLambdaContext(logger))
+  // The event carries the write key (Authorization header, query string, body): never logged, whatever
+  // POWERTOOLS_LOGGER_LOG_EVENT says (the option wins over the variable).
+  .use(injectLambdaContext(logger, { logEvent: false }))
   .use(httpErrorResponses(logger))
   .handler(createIngest({ writer, verifier, logger }));

@@ -33,17 +33,16 @@ export function createIngest(deps: IngestDependencies) {
 
     const headers = request.headers ?? {};
     const verifier = await deps.verifier();
-    // A key in the header is checked before the body is read, so anonymous traffic costs no parsing.
-    if (writeKeyFromAuthorization(headers['authorization']) !== undefined) authenticate(verifier, headers['authorization'], undefined);
+    // sendBeacon can set no header, so RudderStack's beacon sends the key in the query string.
+    const queryWriteKey = request.queryStringParameters?.['writeKey'];
+    // A key in the header or the URL is checked before the body is read, so anonymous traffic costs no parsing.
+    if (writeKeyFromAuthorization(headers['authorization']) !== undefined || queryWriteKey !== undefined) {
+      authenticate(verifier, headers['authorization'], queryWriteKey);
+    }
 
-    const text = decodeBody({
-      body: request.body,
-      isBase64Encoded: request.isBase64Encoded,
-      contentType: headers['content-type'],
-      contentEncoding: headers['content-encoding'],
-    });
-    const body = parseJsonBody(text);
-    const writeKey = authenticate(verifier, headers['authorization'], bodyWriteKey(body));
+    const text = decodeBody({ body: request.body, isBase64Encoded: request.isBase64Encoded, contentEncoding: headers['content-encoding'] });
+    const body = parseJsonBody(text, headers['content-type']);
+    const writeKey = authenticate(verifier, headers['authorization'], queryWriteKey ?? bodyWriteKey(body));
 
     const { events, rejected } = eventsFromRequest(route, body, {
       receivedAtMs,

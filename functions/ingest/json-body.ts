@@ -2,15 +2,16 @@
 // the position, so a small scanner finds the first offending character on the error path only.
 import { BadRequestError } from './errors.js';
 
-export function parseJsonBody(text: string): unknown {
+/** The body's JSON value; `contentType`, when it names something else, goes into the reason for a body that is not JSON. */
+export function parseJsonBody(text: string, contentType?: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
     const at = locateJsonError(text);
     const { line, column } = lineAndColumn(text, at.position);
-    throw new BadRequestError(
-      `body is not valid JSON: ${at.problem} at position ${at.position} (line ${line}, column ${column})`,
-    );
+    const mediaType = contentType?.split(';')[0]!.trim().toLowerCase();
+    const label = mediaType && mediaType !== 'application/json' ? ` (sent as ${mediaType}; whatever the content-type, the body must be JSON)` : '';
+    throw new BadRequestError(`body is not valid JSON: ${at.problem} at position ${at.position} (line ${line}, column ${column})${label}`);
   }
 }
 

@@ -1,21 +1,20 @@
-// Turns an API Gateway payload-v2 body into text: checks the media type, the size before and after
-// decompression, and bounds gunzip so a gzip bomb costs at most MAX_REQUEST_BYTES of memory.
+// Turns an API Gateway payload-v2 body into text: checks the size before and after decompression, and
+// bounds gunzip so a gzip bomb costs at most MAX_REQUEST_BYTES of memory.
+//
+// The declared media type is not checked: real SDKs label JSON text/plain (sendBeacon and analytics.js,
+// to avoid a CORS preflight) and application/x-www-form-urlencoded (RudderStack's Node SDK, its HTTP
+// client's default). A body is accepted for being JSON, and refused with the parser's reason when it is not.
 import { gunzipSync } from 'node:zlib';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import { MAX_REQUEST_BYTES } from './limits.js';
 
-// text/plain is what sendBeacon and analytics.js send to avoid a CORS preflight; the body is still JSON.
-const JSON_MEDIA_TYPES = new Set(['application/json', 'text/plain']);
-
 export interface RawBody {
   body?: string | undefined;
   isBase64Encoded?: boolean | undefined;
-  contentType?: string | undefined;
   contentEncoding?: string | undefined;
 }
 
-export function decodeBody({ body, isBase64Encoded, contentType, contentEncoding }: RawBody): string {
-  checkMediaType(contentType);
+export function decodeBody({ body, isBase64Encoded, contentEncoding }: RawBody): string {
   if (!body) throw new BadRequestError('body is empty: send a JSON object');
   const bytes = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
   if (bytes.byteLength > MAX_REQUEST_BYTES) {
@@ -38,12 +37,4 @@ function gunzipBounded(bytes: Buffer): Buffer {
     }
     throw new BadRequestError(`body is not valid gzip: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function checkMediaType(contentType: string | undefined): void {
-  // No content type at all is taken as JSON, as Segment does; a wrong one is refused.
-  if (contentType === undefined || contentType.trim() === '') return;
-  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-  if (JSON_MEDIA_TYPES.has(mediaType) || mediaType.endsWith('+json')) return;
-  throw new UnsupportedMediaTypeError(`content-type ${mediaType} is not supported: send application/json`);
 }

@@ -41,11 +41,12 @@ export function writeKeyFromAuthorization(header: string | undefined): string | 
 }
 
 /**
- * Checks the request's write key: the Basic user name if present, else `writeKey` in the body
- * (sendBeacon cannot set headers). Returns the key that passed.
+ * Checks the request's write key: the Basic user name if present, else the key the request carries
+ * elsewhere (`writeKey` in the query string or the body: sendBeacon cannot set headers). Returns the
+ * key that passed. The key is never part of a message: a refusal says only what was wrong.
  */
-export function authenticate(verifier: WriteKeyVerifier, authorization: string | undefined, bodyWriteKey: unknown): string {
-  const key = writeKeyFromAuthorization(authorization) ?? (typeof bodyWriteKey === 'string' ? bodyWriteKey : undefined);
+export function authenticate(verifier: WriteKeyVerifier, authorization: string | undefined, otherWriteKey: unknown): string {
+  const key = writeKeyFromAuthorization(authorization) ?? (typeof otherWriteKey === 'string' ? otherWriteKey : undefined);
   if (!key) throw new UnauthorizedError('missing write key: use HTTP Basic auth with the write key as user name');
   if (!verifier.verify(key)) throw new UnauthorizedError('unknown write key');
   return key;

@@ -39,6 +39,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   gzip?: boolean;
   sourceIp?: string;
+  /** Query string parameters (e.g. RudderStack's beacon `writeKey`). */
+  query?: Record<string, string>;
 }
 
 /** An API Gateway HTTP API payload-v2 event, as the service sends it to the function. */
@@ -62,7 +64,8 @@ export function httpRequest(opts: RequestOptions = {}): APIGatewayProxyEventV2 {
     version: '2.0',
     routeKey: `POST ${path}`,
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: new URLSearchParams(opts.query ?? {}).toString(),
+    ...(opts.query ? { queryStringParameters: opts.query } : {}),
     headers,
     requestContext: {
       accountId: '123456789012',

@@ -17,7 +17,11 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const slsBin = join(repoRoot, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
 // Segment HTTP Tracking API paths (/v1/import is Segment's alias of /v1/batch).
-const SEGMENT_PATHS = ['batch', 'import', 'track', 'page', 'screen', 'identify', 'group', 'alias'].map((p) => `/v1/${p}`);
+// Segment's HTTP API, analytics.js 2.0's short paths and /b, and RudderStack's beacon path.
+const SEGMENT_PATHS = [
+  ...['batch', 'import', 'track', 'page', 'screen', 'identify', 'group', 'alias', 't', 'p', 'i', 's', 'g', 'a', 'b'].map((p) => `/v1/${p}`),
+  '/beacon/v1/batch',
+];
 
 const KMS_KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
@@ -356,7 +360,8 @@ describe('serverless.yml → CloudFormation', () => {
       const cors = resource(packaged.dev.template, 'HttpApi').Properties?.CorsConfiguration as JsonObject;
       expect(cors.AllowOrigins).toEqual(['*']);
       const headers = (cors.AllowHeaders as string[]).map((h) => h.toLowerCase());
-      expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding']));
+      // analytics.js 2.0: authorization, x-retry-count; RudderStack's XHR transport: anonymousid, sentat.
+      expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding', 'x-retry-count', 'anonymousid', 'sentat']));
       expect(cors.AllowMethods).toEqual(expect.arrayContaining(['POST', 'OPTIONS']));
       // The browser tracker reads Retry-After on a 503 (cross-origin: only exposed headers are readable).
       expect(cors.ExposeHeaders).toEqual(['retry-after']);
@@ -373,7 +378,22 @@ describe('serverless.yml → CloudFormation', () => {
       expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
       const logs = stage.AccessLogSettings as JsonObject;
       expect(logs.Format).toContain('$context.requestId');
-      expect(logs.Format).not.toContain('sourceIp');
+      // Only variables that can carry neither the client IP nor a write key: RudderStack's beacon sends the
+      // key in the query string, which $context.path, $request.* and the like could log.
+      const variables = [...new Set(String(logs.Format).match(/\$[\w.]+/g))].sort();
+      expect(variables).toEqual(
+        [
+          '$context.integrationErrorMessage',
+          '$context.identity.userAgent',
+          '$context.integrationLatency',
+          '$context.requestId',
+          '$context.requestTimeEpoch',
+          '$context.responseLatency',
+          '$context.responseLength',
+          '$context.routeKey',
+          '$context.status',
+        ].sort(),
+      );
       expect(resource(packaged.dev.template, 'HttpApiLogGroup').Properties?.RetentionInDays).toBe(14);
     });
   });

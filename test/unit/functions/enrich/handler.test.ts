@@ -196,6 +196,18 @@ describe('enrich: bad rows', () => {
     expect(rows[2]!['reason']).toMatch(/bytes; the limit is 65536/);
   });
 
+  it('makes a bad row, not a failed batch, of JSON nested too deep: 100,000 levels (over the size limit too) and 30,000 (under it)', async () => {
+    const nested = (levels: number) => `${JSON.stringify(event('m-deep')).slice(0, -1)},"traits":{"t":${'['.repeat(levels)}${']'.repeat(levels)}}}`;
+    const response = await invoke(kinesisEvent([[undefined, { data: nested(100_000) }], [undefined, { data: nested(30_000) }], event('m-ok')]));
+    expect(failures(response)).toEqual([]);
+    expect(written().map((r) => r.event['messageId'])).toEqual(['m-ok']);
+    const rows = badRowLines()[0]!;
+    expect(rows.map((r) => [r['failure_type'], r['reason']])).toEqual([
+      ['size_violation', expect.stringMatching(/bytes; the limit is 65536/)],
+      ['size_violation', 'record data nests deeper than 64 levels'],
+    ]);
+  });
+
   it('overwrites, not duplicates, when the same batch is retried', async () => {
     const batch = kinesisEvent([event('m-1'), [undefined, { data: 'not json' }]]);
     await invoke(batch);

@@ -83,6 +83,12 @@ describe('Firehose transform: ProcessingFailed, with the reason logged', () => {
   const cases: [string, ReturnType<typeof firehoseRecord>, RegExp, string][] = [
     ['bytes that are not UTF-8', firehoseRecord(null, { data: Buffer.from([0xff, 0xfe, 0x00, 0x7b]) }), /not valid UTF-8/, 'not_json'],
     ['text that is not JSON', firehoseRecord(null, { data: '{"type":"track",' }), /not JSON/, 'not_json'],
+    [
+      'an event nested 100,000 levels deep',
+      firehoseRecord(null, { data: `${JSON.stringify(enrichedEvent()).slice(0, -1)},"traits":{"t":${'['.repeat(100_000)}${']'.repeat(100_000)}}}` }),
+      /^record data nests deeper than 64 levels$/,
+      'schema_violation',
+    ],
     ['a JSON array', firehoseRecord([enrichedEvent()]), /not an enriched event/, 'schema_violation'],
     ['a raw Segment event (no enrichment)', firehoseRecord({ type: 'track', event: 'X', anonymousId: 'a', messageId: 'm', timestamp: '2026-11-22T10:00:00.000Z', receivedAt: '2026-11-22T10:00:01.000Z' }), /enrichment/, 'schema_violation'],
     ['an enriched event whose userId is an object', firehoseRecord({ ...enrichedEvent(), userId: { id: 1 } }), /userId/, 'schema_violation'],

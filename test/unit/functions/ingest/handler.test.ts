@@ -86,6 +86,76 @@ describe('ingest: accepted events', () => {
     }
   });
 
+  it('accepts the paths of analytics.js 2.0: /v1/t, /p, /i, /s, /g, /a (type from the initial) and /v1/b (a batch)', async () => {
+    const initials = { t: 'track', p: 'page', i: 'identify', s: 'screen', g: 'group', a: 'alias' } as const;
+    for (const [initial, type] of Object.entries(initials)) {
+      // analytics.js sends text/plain, the write key in Basic auth and in the body, and the type in the body.
+      const res = await invoke({
+        path: `/v1/${initial}`,
+        body: { type, userId: 'u1', event: 'E', groupId: 'g1', previousId: 'p1', messageId: `ajs-${initial}`, writeKey: WRITE_KEY },
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(res.statusCode, initial).toBe(200);
+    }
+    expect(written().map((r) => r.event['type'])).toEqual(Object.values(initials));
+    expect(JSON.stringify(written())).not.toContain(WRITE_KEY);
+    // The batching strategy (and Segment's mobile SDKs): the key only in the body.
+    const batched = await invoke({
+      path: '/v1/b',
+      body: { writeKey: WRITE_KEY, batch: [trackEvent({ messageId: 'b1' }), pageEvent({ messageId: 'b2' })], sentAt: '2026-11-22T10:00:05.000Z' },
+      headers: { 'content-type': 'text/plain', authorization: '' },
+    });
+    expect(batched.json).toEqual({ success: true, accepted: 2, rejected: [] });
+    expect((await invoke({ path: '/v1/x' })).statusCode).toBe(404);
+  });
+
+  it('takes the write key from the query string on the beacon path, and refuses a wrong one there', async () => {
+    const beacon = { path: '/beacon/v1/batch', headers: { 'content-type': 'text/plain;charset=UTF-8', authorization: '' } };
+    const ok = await invoke({ ...beacon, query: { writeKey: WRITE_KEY }, body: { batch: [trackEvent()], sentAt: '2026-11-22T10:00:05.000Z' } });
+    expect(ok.statusCode).toBe(200);
+    const wrong = await invoke({ ...beacon, query: { writeKey: 'wk_not_a_key' }, body: { batch: [trackEvent()] } });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).not.toContain('wk_not_a_key');
+    expect((await invoke({ ...beacon, body: { batch: [trackEvent()] } })).statusCode).toBe(401);
+  });
+
+  it('accepts JSON labelled as a form and gzipped, as RudderStack\'s Node SDK sends it', async () => {
+    const res = await invoke({ body: { batch: [trackEvent()] }, gzip: true, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(res.json).toMatchObject({ success: true, accepted: 1 });
+  });
+
+  it('takes "" (and null) as userId or anonymousId to mean absent, as RudderStack sends before identify', async () => {
+    const res = await invoke({
+      body: { batch: [trackEvent({ userId: '', anonymousId: 'anon-r' }), trackEvent({ messageId: 'm2', userId: 'u2', anonymousId: '' }), trackEvent({ messageId: 'm3', userId: null, anonymousId: 'anon-n' })] },
+    });
+    expect(res.json).toEqual({ success: true, accepted: 3, rejected: [] });
+    const [first, second, third] = written().map((r) => r.event);
+    expect(first).not.toHaveProperty('userId');
+    expect(first!['anonymousId']).toBe('anon-r');
+    expect(second).not.toHaveProperty('anonymousId');
+    expect(third).not.toHaveProperty('userId');
+    // With neither id, the event is still refused for it.
+    const none = await invoke({ body: { batch: [trackEvent({ userId: '', anonymousId: '' })] } });
+    expect(none.json['rejected']).toEqual([{ index: 0, messageId: 'msg-0001', reason: '(event) needs one of userId, anonymousId' }]);
+  });
+
+  it('gives an identify whose traits are only in context.traits (RudderStack) those traits as traits', async () => {
+    const contextTraits = { email: 'wile@acme.test', plan: 'pro' };
+    await invoke({
+      body: {
+        batch: [
+          { type: 'identify', messageId: 'i1', userId: 'u1', context: { traits: contextTraits } },
+          { type: 'identify', messageId: 'i2', userId: 'u1', traits: {}, context: { traits: contextTraits } },
+          { type: 'identify', messageId: 'i3', userId: 'u1', traits: { plan: 'team' }, context: { traits: contextTraits } },
+          { type: 'track', messageId: 't1', userId: 'u1', event: 'E', context: { traits: contextTraits } },
+        ],
+      },
+    });
+    const events = written().map((r) => r.event);
+    expect(events.map((e) => e['traits'])).toEqual([contextTraits, contextTraits, { plan: 'team' }, undefined]);
+    expect(events.every((e) => JSON.stringify((e['context'] as { traits: unknown }).traits) === JSON.stringify(contextTraits))).toBe(true);
+  });
+
   it('accepts gzip bodies', async () => {
     const res = await invoke({ body: { batch: [trackEvent(), trackEvent({ messageId: 'msg-0002' })] }, gzip: true });
     expect(res.json).toMatchObject({ accepted: 2 });
@@ -173,10 +243,34 @@ describe('ingest: refused events and requests', () => {
     expect(res.json['message']).toBe(`body is not valid JSON: unexpected "}", expected a property name in double quotes at position 28 (line 1, column 29)`);
   });
 
-  it('answers 415 for a wrong content type', async () => {
-    const res = await invoke({ headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    expect(res.statusCode).toBe(415);
-    expect(res.json['message']).toContain('application/json');
+  it('answers 400 for a body that is not JSON whatever its content type, and names the type it was sent as', async () => {
+    const res = await invoke({ rawBody: 'writeKey=wk&event=Signed+Up', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json['message']).toMatch(/^body is not valid JSON: .* \(sent as application\/x-www-form-urlencoded; whatever the content-type, the body must be JSON\)$/);
+  });
+
+  it('answers 400, not 500, for an event nested 100,000 levels deep, with or without a messageId', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const messageId of [undefined, 'deep-1']) {
+      const event = JSON.stringify({ type: 'track', event: 'Deep', anonymousId: 'a1', ...(messageId ? { messageId } : {}) });
+      const res = await invoke({ rawBody: `{"batch":[${event.slice(0, -1)},"properties":{"p":${deep}}}]}` });
+      expect(res.statusCode).toBe(400);
+      expect(res.json['rejected']).toEqual([{ index: 0, messageId: messageId ?? null, reason: 'event nests deeper than 64 levels' }]);
+    }
+    // The same on a single-event route, and in the batch's shared context.
+    const single = await invoke({ path: '/v1/t', rawBody: `{"event":"Deep","anonymousId":"a1","properties":{"p":${deep}}}` });
+    expect(single.statusCode).toBe(400);
+    const context = await invoke({ rawBody: `{"batch":[${JSON.stringify(trackEvent())}],"context":{"p":${deep}}}` });
+    expect(context.statusCode).toBe(400);
+    expect(context.json['message']).toBe('the batch context nests deeper than 63 levels');
+    expect(written()).toHaveLength(0);
+  });
+
+  it('accepts an event exactly at the depth limit', async () => {
+    // The event is level 1, properties level 2, then 62 nested arrays: 64 levels.
+    const nested = `${'['.repeat(62)}${']'.repeat(62)}`;
+    const res = await invoke({ rawBody: `{"batch":[{"type":"track","event":"Deep","anonymousId":"a1","properties":{"p":${nested}}}]}` });
+    expect(res.statusCode).toBe(200);
   });
 
   it('answers 400 when a single-event body names another type', async () => {
