@@ -16,7 +16,7 @@ export const ingestCpu: Suite = {
     const stubClient = stubKinesisClient();
     const writer = new KinesisBatchWriter({ client: stubClient, stream: 'events-raw' });
     const verifier = new WriteKeyVerifier([WRITE_KEY]);
-    const ingest = createIngest({ writer, verifier: async () => verifier, logger: new Logger({ logLevel: 'SILENT' }) });
+    const ingest = createIngest({ writer, verifier: async () => verifier, logger: new Logger({ logLevel: 'SILENT' }), allowedOrigins: ['*'] });
 
     const batch = demoEvents(BATCH_SIZE, { withMessageId: true });
     const request = httpRequest({ body: { batch, sentAt: new Date().toISOString() } });

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listen } from './ports.js';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { originAllowed } from '../functions/ingest/origins.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
 import type { HttpApiConfig, HttpApiCorsSettings, HttpApiFunction, HttpApiRoute } from './serverless-config.js';
 
@@ -377,15 +378,6 @@ export function toGatewayResponse(result: unknown): GatewayResponse | undefined 
   const bodyText = structured.body === undefined || structured.body === null ? '' : String(structured.body);
   const body = structured.isBase64Encoded === true ? Buffer.from(bodyText, 'base64') : Buffer.from(bodyText);
   return { statusCode, headers, cookies, body };
-}
-
-function originAllowed(allowedOrigins: string[], origin: string): boolean {
-  return allowedOrigins.some((allowed) => {
-    if (allowed === '*') return true;
-    // API Gateway accepts scheme wildcards such as https://*.
-    if (allowed.endsWith('://*')) return origin.toLowerCase().startsWith(allowed.slice(0, -1).toLowerCase());
-    return allowed.toLowerCase() === origin.toLowerCase();
-  });
 }
 
 function allowOriginValue(cors: HttpApiCorsSettings, allowedOrigins: string[], origin: string): string {

@@ -8,8 +8,14 @@ import { MAX_EVENT_BYTES } from './limits.js';
 import { toSegmentSpec } from './sdk-dialects.js';
 import { withServerFields, type RequestFacts } from './server-fields.js';
 
-/** Which Segment HTTP API call a request is: a batch, or one event of a fixed type. */
-export type Route = { kind: 'batch' } | { kind: 'single'; type: EventType };
+/** Which call a request is: a batch, one event of a fixed type, or an SDK fetching its settings (GET). */
+export type Route =
+  | { kind: 'batch' }
+  | { kind: 'single'; type: EventType }
+  | { kind: 'segment-settings'; writeKey: string }
+  | { kind: 'rudder-source-config' };
+
+export type EventRoute = Extract<Route, { kind: 'batch' | 'single' }>;
 
 export interface Rejection {
   index: number;
@@ -29,10 +35,10 @@ export interface PreparedRequest {
   rejected: Rejection[];
 }
 
-const BATCH: Route = { kind: 'batch' };
+const BATCH: EventRoute = { kind: 'batch' };
 
 /** Every path a real SDK posts to (README "Connect your app" has which SDK sends what). */
-const PATH_ROUTES: Record<string, Route> = {
+const PATH_ROUTES: Record<string, EventRoute> = {
   '/v1/batch': BATCH,
   '/v1/import': BATCH, // Segment's alias of /v1/batch
   '/v1/b': BATCH, // analytics.js 2.0 with batching; Segment's Kotlin, Swift and React Native SDKs
@@ -42,9 +48,18 @@ const PATH_ROUTES: Record<string, Route> = {
 /** analytics.js 2.0 posts each event to the first letter of its type: /v1/t, /v1/p, /v1/i, … */
 const TYPE_BY_INITIAL: Record<string, EventType> = { t: 'track', p: 'page', i: 'identify', s: 'screen', g: 'group', a: 'alias' };
 
-/** The route of a request path, e.g. `/v1/track` or `/v1/t`; undefined when it is none of the SDKs'. */
-export function routeForPath(path: string): Route | undefined {
+/**
+ * The route of a request, e.g. `POST /v1/track`, `POST /v1/t` or `GET /v1/projects/<key>/settings`;
+ * undefined when it is none of the SDKs'.
+ */
+export function routeFor(method: string, path: string): Route | undefined {
   const normalised = path.replace(/\/+$/, '');
+  if (method === 'GET') {
+    if (normalised === '/sourceConfig') return { kind: 'rudder-source-config' };
+    const writeKey = /\/v1\/projects\/([^/]+)\/settings$/.exec(normalised)?.[1];
+    return writeKey === undefined ? undefined : { kind: 'segment-settings', writeKey: decodeURIComponent(writeKey) };
+  }
+  if (method !== 'POST') return undefined;
   const known = PATH_ROUTES[normalised];
   if (known) return known;
   const name = /^\/v1\/([a-z]+)$/.exec(normalised)?.[1];
@@ -58,7 +73,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** The write key a body may carry (sendBeacon cannot send an Authorization header). */
 export const bodyWriteKey = (body: unknown): unknown => (isPlainObject(body) ? body['writeKey'] : undefined);
 
-export function eventsFromRequest(route: Route, body: unknown, facts: RequestFacts): PreparedRequest {
+export function eventsFromRequest(route: EventRoute, body: unknown, facts: RequestFacts): PreparedRequest {
   if (!isPlainObject(body)) throw new BadRequestError('body must be a JSON object');
 
   let items: unknown[];

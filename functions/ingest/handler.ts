@@ -37,4 +37,4 @@ export const handler = middy()
   // POWERTOOLS_LOGGER_LOG_EVENT says (the option wins over the variable).
   .use(injectLambdaContext(logger, { logEvent: false }))
   .use(httpErrorResponses(logger))
-  .handler(createIngest({ writer, verifier, logger }));
+  .handler(createIngest({ writer, verifier, logger, allowedOrigins: config.allowedOrigins }));

@@ -7,11 +7,13 @@ import { StreamWriteError } from '../shared/errors.js';
 import type { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../shared/partition-key.js';
 import { HttpError } from './errors.js';
-import { bodyWriteKey, eventsFromRequest, routeForPath } from './events-from-request.js';
+import { bodyWriteKey, eventsFromRequest, routeFor, type Route } from './events-from-request.js';
 import { jsonResponse } from './http-responses.js';
 import { parseJsonBody } from './json-body.js';
 import { RESPONSE_MARGIN_MS, RETRY_AFTER_SECONDS } from './limits.js';
+import { originAllowed } from './origins.js';
 import { decodeBody } from './request-body.js';
+import { rudderSourceConfig, segmentSettings } from './sdk-settings.js';
 import { authenticate, writeKeyFromAuthorization, type WriteKeyVerifier } from './write-keys.js';
 
 export interface IngestDependencies {
@@ -19,7 +21,29 @@ export interface IngestDependencies {
   /** Resolves the current write keys (cached by the caller; may fetch from SSM). */
   verifier: () => Promise<WriteKeyVerifier>;
   logger: Logger;
+  /** Origins that may send (the stage's allowedOrigins); a request without an Origin header is not a browser's. */
+  allowedOrigins: readonly string[];
   now?: () => number;
+}
+
+/** Answers an SDK's settings fetch (./sdk-settings.ts) for a known write key, cacheable for 5 minutes. */
+function sdkSettingsResponse(
+  route: Extract<Route, { kind: 'segment-settings' | 'rudder-source-config' }>,
+  request: APIGatewayProxyEventV2,
+  verifier: WriteKeyVerifier,
+): APIGatewayProxyStructuredResultV2 {
+  const headers = request.headers ?? {};
+  const cache = { 'cache-control': 'public, max-age=300' };
+  if (route.kind === 'segment-settings') {
+    // The key is in the path, as on Segment's CDN, which answers 404 for a key it does not know.
+    if (!verifier.verify(route.writeKey)) throw new HttpError(404, 'no source has this write key');
+    const host = request.requestContext?.domainName ?? headers['host'] ?? 'localhost';
+    const protocol = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
+    return jsonResponse(200, segmentSettings({ writeKey: route.writeKey, host, protocol }), cache);
+  }
+  // RudderStack's SDKs send the key as Basic auth (browser, v1 mobile) or in the query string (v2 mobile).
+  const writeKey = authenticate(verifier, headers['authorization'], request.queryStringParameters?.['writeKey']);
+  return jsonResponse(200, rudderSourceConfig({ writeKey }), cache);
 }
 
 export function createIngest(deps: IngestDependencies) {
@@ -27,12 +51,22 @@ export function createIngest(deps: IngestDependencies) {
 
   return async function ingest(request: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
     const receivedAtMs = now();
-    const path = request.routeKey?.split(' ')[1] ?? request.rawPath;
-    const route = routeForPath(path === '$default' || path === undefined ? request.rawPath : path);
-    if (!route) throw new HttpError(404, `no such route: POST ${request.rawPath}; use /v1/batch or /v1/<type>`);
+    const method = request.requestContext?.http?.method?.toUpperCase() ?? 'POST';
+    // The route's own path where it is a literal one; the request's path for $default and templated routes.
+    const routed = request.routeKey?.split(' ')[1];
+    const route = routeFor(method, routed === undefined || routed === '$default' || routed.includes('{') ? request.rawPath : routed);
+    if (!route) throw new HttpError(404, `no such route: ${method} ${request.rawPath}; use POST /v1/batch or /v1/<type>`);
 
     const headers = request.headers ?? {};
+    // CORS keeps a disallowed page from reading the answer, not from sending: a beacon needs no preflight.
+    const origin = headers['origin'];
+    if (origin !== undefined && !originAllowed(deps.allowedOrigins, origin)) {
+      throw new HttpError(403, `origin ${origin} is not allowed to send events here (the stage's allowedOrigins)`);
+    }
     const verifier = await deps.verifier();
+    if (route.kind === 'segment-settings' || route.kind === 'rudder-source-config') {
+      return sdkSettingsResponse(route, request, verifier);
+    }
     // sendBeacon can set no header, so RudderStack's beacon sends the key in the query string.
     const queryWriteKey = request.queryStringParameters?.['writeKey'];
     // A key in the header or the URL is checked before the body is read, so anonymous traffic costs no parsing.

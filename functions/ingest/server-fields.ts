@@ -1,5 +1,5 @@
 // The fields the server adds to every accepted event: when it arrived, its corrected event time, a
-// deterministic messageId when the client sent none, and the request's IP and user agent.
+// deterministic messageId when the client sent none, the request's IP, and its user agent when no SDK sent it.
 import { createHash } from 'node:crypto';
 import type { Context as EventContext, SegmentEvent } from '../../schemas/index.js';
 import { canonicalJson } from '../shared/canonical-json.js';
@@ -43,7 +43,9 @@ export function withServerFields(event: SegmentEvent, facts: RequestFacts): Segm
   out.messageId ??= deriveMessageId(facts.writeKey, out);
   const context: EventContext = facts.batchContext ? { ...facts.batchContext, ...out.context } : { ...out.context };
   if (context.ip === undefined && facts.sourceIp !== undefined) context.ip = facts.sourceIp;
-  if (context.userAgent === undefined && facts.userAgent !== undefined) context.userAgent = facts.userAgent;
+  // The request's User-Agent is the device only when no SDK sent the event: from a mobile or server SDK it
+  // names the library (analytics-kotlin/1.19.2), which would make every event of an app look like a bot.
+  if (context.userAgent === undefined && facts.userAgent !== undefined && context.library === undefined) context.userAgent = facts.userAgent;
   out.context = context;
   out.originalTimestamp = original ?? receivedAt;
   if (sentAt !== undefined) out.sentAt = sentAt;

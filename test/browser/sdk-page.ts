@@ -336,6 +336,12 @@ export async function expectCleanWire(sdkPage: SdkPage, ingestOrigin: string, pa
       const asked = (request.headers['access-control-request-headers'] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
       const allowedHeaders = (request.responseHeaders['access-control-allow-headers'] ?? '').toLowerCase().split(',').map((h) => h.trim());
       for (const header of asked) expect(allowedHeaders, `${label}: header ${header}`).toContain(header.toLowerCase());
+    } else if (request.method === 'GET') {
+      // The settings the SDK fetched first (Segment's project settings, RudderStack's source config): from the
+      // ingest, naming it, with nothing left to load from elsewhere.
+      const settings = parseJsonOrNull(request.responseBody);
+      expect(settings, label).toEqual(expect.objectContaining(request.path.startsWith('/sourceConfig') ? { source: expect.objectContaining({ enabled: true, destinations: [] }) } : { integrations: { 'Segment.io': expect.objectContaining({ apiHost: `${new URL(ingestOrigin).host}/v1`, protocol: 'http' }) } }));
+      continue;
     } else {
       expect(request.body, `${label}: the posted body could not be read`).not.toBeNull();
     }

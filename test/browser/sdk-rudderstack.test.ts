@@ -19,6 +19,7 @@ import {
   serveSdkPage,
   taggedWith,
   type PageServer,
+  type SdkPage,
 } from './sdk-page.js';
 
 /** The part of the SDK the page functions use (this file is compiled without the DOM lib). */
@@ -42,8 +43,8 @@ interface SendArgs {
 }
 
 /**
- * In the page: loads the SDK with the source config passed in (getSourceConfig: no control plane) and
- * the ingest as the data plane, then, once loaded, a page view, a track, an identify and a track as the
+ * In the page: loads the SDK with the ingest as its control plane (configUrl: the source config) and as
+ * its data plane, then, once loaded, a page view, a track, an identify and a track as the
  * identified user. The SDK queues and sends on its own; the wire is read by the test.
  */
 const sendEvents = ({ RudderSdk, setTimeout }: RudderGlobals, args: SendArgs) =>
@@ -51,9 +52,8 @@ const sendEvents = ({ RudderSdk, setTimeout }: RudderGlobals, args: SendArgs) =>
     const rudder = new RudderSdk.RudderAnalytics();
     setTimeout(() => reject(new Error('the SDK did not call onLoaded within 10 s')), 10_000);
     rudder.load(args.writeKey, args.dataPlaneUrl, {
-      getSourceConfig: () => ({
-        source: { id: 'sdk-test-source', name: 'SDK test', workspaceId: 'sdk-test-workspace', enabled: true, config: {}, destinations: [] },
-      }),
+      // The source config from the ingest (GET /sourceConfig), as a control plane would serve it.
+      configUrl: `${args.dataPlaneUrl}/sourceConfig`,
       ...(args.beacon ? { useBeacon: true, beaconQueueOptions: { flushQueueInterval: 500 } } : {}),
       onLoaded: () => {
         rudder.page('Docs', 'Pricing', { run: args.run, plan: 'pro' });
@@ -66,6 +66,13 @@ const sendEvents = ({ RudderSdk, setTimeout }: RudderGlobals, args: SendArgs) =>
   });
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** The SDK took its source config from the ingest, once, authenticated with the write key. */
+function expectSourceConfigFetched(requests: SdkPage['requests']): void {
+  const fetches = requests.filter((r) => r.method === 'GET' && r.type !== 'Preflight' && r.path.startsWith('/sourceConfig'));
+  expect(fetches).toHaveLength(1);
+  expect(fetches[0]!.status).toBe(200);
+}
 
 describe.skipIf(skipWithoutChromium())('RudderStack JS SDK in Chromium, cross-origin, to the local stack', () => {
   let browser: Browser;
@@ -126,13 +133,16 @@ describe.skipIf(skipWithoutChromium())('RudderStack JS SDK in Chromium, cross-or
         expect(body).toMatchObject({ messageId: expect.any(String), originalTimestamp: expect.any(String), sentAt: expect.any(String), channel: 'web' });
         expect(body).not.toHaveProperty('writeKey');
       }
-      // JSON and the extra headers are not CORS-safelisted: the browser asked first.
+      // JSON and the extra headers are not CORS-safelisted: the browser asked first, for the events and for
+      // the source config (fetched with Basic auth).
       const preflights = sdkPage.requests.filter((r) => r.type === 'Preflight');
-      expect(preflights.length).toBeGreaterThan(0);
-      for (const preflight of preflights) {
-        expect(preflight.headers['access-control-request-method']).toBe('POST');
+      expect(preflights.map((p) => `${p.headers['access-control-request-method']} ${p.path.split('?')[0]}`)).toEqual(
+        expect.arrayContaining(['GET /sourceConfig', 'POST /v1/page']),
+      );
+      for (const preflight of preflights.filter((p) => p.headers['access-control-request-method'] === 'POST')) {
         expect(preflight.headers['access-control-request-headers']).toBe('anonymousid,authorization,content-type,sentat');
       }
+      expectSourceConfigFetched(sdkPage.requests);
 
       const posted = postedEvents(sdkPage.requests, ingestOrigin);
       expect(posted.map((p) => p.event.type)).toEqual(['page', 'track', 'identify', 'track']);
@@ -172,7 +182,11 @@ describe.skipIf(skipWithoutChromium())('RudderStack JS SDK in Chromium, cross-or
         expect(Object.keys(body).sort()).toEqual(['batch', 'sentAt']);
         expect(Number.isNaN(Date.parse(String(body['sentAt'])))).toBe(false);
       }
-      expect(sdkPage.requests.filter((r) => r.type === 'Preflight')).toEqual([]);
+      // A beacon is a simple request: the only preflight is the source config's (GET with Basic auth).
+      expect(sdkPage.requests.filter((r) => r.type === 'Preflight').map((p) => `${p.headers['access-control-request-method']} ${p.path.split('?')[0]}`)).toEqual([
+        'GET /sourceConfig',
+      ]);
+      expectSourceConfigFetched(sdkPage.requests);
 
       const posted = postedEvents(sdkPage.requests, ingestOrigin);
       expect(posted.map((p) => p.event.type)).toEqual(['page', 'track', 'identify', 'track']);
@@ -187,6 +201,36 @@ describe.skipIf(skipWithoutChromium())('RudderStack JS SDK in Chromium, cross-or
       expect(sdkPage.consoleProblems).toEqual([]);
     } finally {
       await sdkPage.close();
+    }
+  });
+
+  it('a page on an origin the stage does not allow stores nothing, even by sendBeacon (which needs no preflight)', { timeout: 60_000 }, async () => {
+    // Prepare: the same page from another port: another origin, not in the stack's allowed origins.
+    const stranger = await serveSdkPage({ script: '', connectTo: () => [ingestOrigin] });
+    expect(stranger.origin).not.toBe(server.origin);
+    const sdkPage = await openSdkPage(browser, stranger, ingestOrigin);
+    try {
+      const runId = randomUUID();
+      const event = { type: 'track', event: 'Stranger Event', anonymousId: `anon-${runId}`, messageId: `stranger-${runId}`, properties: { run: runId } };
+      const url = `${ingestOrigin}/beacon/v1/batch?writeKey=${encodeURIComponent(sdk.writeKey)}`;
+
+      // Act: what any page can do with a write key it has seen.
+      const queued = await inPage(sdkPage.page, ({ navigator }: { navigator: { sendBeacon(url: string, body: string): boolean } }, args: { url: string; body: string }) => navigator.sendBeacon(args.url, args.body), {
+        url,
+        body: JSON.stringify({ batch: [event], sentAt: new Date().toISOString() }),
+      });
+      await sdkPage.waitFor('the beacon answered', (requests) => requests.some((r) => r.type === 'Ping' && r.done));
+
+      // Assess: the browser sent it (no preflight stopped it), the ingest refused it, nothing was stored.
+      expect(queued).toBe(true);
+      const beacon = sdkPage.requests.find((r) => r.type === 'Ping')!;
+      expect(beacon.headers['origin']).toBe(stranger.origin);
+      expect(beacon.status).toBe(403);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await sdk.rawEvents((e) => e['messageId'] === event.messageId)).toEqual([]);
+    } finally {
+      await sdkPage.close();
+      await stranger.close();
     }
   });
 });

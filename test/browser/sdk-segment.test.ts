@@ -32,28 +32,23 @@ interface SegmentGlobals {
 }
 interface SendArgs {
   writeKey: string;
-  /** host[:port]/path, without the scheme, as analytics.js takes it. */
-  apiHost: string;
+  /** Where analytics.js fetches its settings (<cdnURL>/v1/projects/<key>/settings): the ingest. */
+  cdnURL: string;
   run: string;
   userId: string;
   batching: boolean;
 }
 
 /**
- * In the page: loads analytics.js with its settings passed in (no CDN) and the ingest as Segment.io's
- * apiHost, then a page view, a track, an identify and a track as the identified user.
+ * In the page: loads analytics.js with the ingest as its CDN, so it fetches its settings from the ingest,
+ * which names itself as Segment.io's apiHost; then a page view, a track, an identify and a track as the
+ * identified user.
  */
 const sendEvents = async ({ SegmentSdk }: SegmentGlobals, args: SendArgs) => {
-  const segmentIo = {
-    apiHost: args.apiHost,
-    protocol: 'http',
-    ...(args.batching ? { deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 500 } } } : {}),
-  };
+  const batching = { deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 500 } } };
   const [analytics] = await SegmentSdk.AnalyticsBrowser.load(
-    // What Segment's CDN would serve as the source's settings. The remote metrics (POST <apiHost>/m
-    // every 30 s) are off: they are not events and the ingest has no route for them.
-    { writeKey: args.writeKey, cdnSettings: { integrations: { 'Segment.io': { apiKey: args.writeKey } }, metrics: { sampleRate: 0 } } },
-    { integrations: { 'Segment.io': segmentIo } },
+    { writeKey: args.writeKey, cdnURL: args.cdnURL },
+    args.batching ? { integrations: { 'Segment.io': batching } } : {},
   );
   await analytics.page('Docs', 'Pricing', { run: args.run, plan: 'pro' });
   await analytics.track('Trial Started', { run: args.run, plan: 'pro', seats: 3 });
@@ -96,8 +91,7 @@ describe.skipIf(skipWithoutChromium())('Segment analytics.js in Chromium, cross-
     const userId = `user-${runId.slice(0, 8)}`;
     const sdkPage = await openSdkPage(browser, server, ingestOrigin);
     try {
-      const apiHost = `${new URL(ingestOrigin).host}/v1`;
-      const anonymousId = await inPage(sdkPage.page, sendEvents, { writeKey: sdk.writeKey, apiHost, run: runId, userId, batching });
+      const anonymousId = await inPage(sdkPage.page, sendEvents, { writeKey: sdk.writeKey, cdnURL: ingestOrigin, run: runId, userId, batching });
       await sdkPage.waitFor('the 4 events on the wire', (requests) => postedEvents(requests, ingestOrigin).filter((p) => taggedWith(p.event, runId)).length >= 4);
       await sdkPage.settled();
       return { sdkPage, runId, userId, anonymousId };

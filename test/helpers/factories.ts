@@ -41,6 +41,8 @@ export interface RequestOptions {
   sourceIp?: string;
   /** Query string parameters (e.g. RudderStack's beacon `writeKey`). */
   query?: Record<string, string>;
+  /** POST unless set. */
+  method?: string;
 }
 
 /** An API Gateway HTTP API payload-v2 event, as the service sends it to the function. */
@@ -62,7 +64,7 @@ export function httpRequest(opts: RequestOptions = {}): APIGatewayProxyEventV2 {
   }
   return {
     version: '2.0',
-    routeKey: `POST ${path}`,
+    routeKey: `${opts.method ?? 'POST'} ${path}`,
     rawPath: path,
     rawQueryString: new URLSearchParams(opts.query ?? {}).toString(),
     ...(opts.query ? { queryStringParameters: opts.query } : {}),
@@ -72,9 +74,9 @@ export function httpRequest(opts: RequestOptions = {}): APIGatewayProxyEventV2 {
       apiId: 'api1234567',
       domainName: 'api1234567.execute-api.us-east-1.amazonaws.com',
       domainPrefix: 'api1234567',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: opts.sourceIp ?? '203.0.113.9', userAgent: headers['user-agent']! },
+      http: { method: opts.method ?? 'POST', path, protocol: 'HTTP/1.1', sourceIp: opts.sourceIp ?? '203.0.113.9', userAgent: headers['user-agent']! },
       requestId: 'JKJaXmPLvHcESHA=',
-      routeKey: `POST ${path}`,
+      routeKey: `${opts.method ?? 'POST'} ${path}`,
       stage: '$default',
       time: '22/Nov/2026:10:00:05 +0000',
       timeEpoch: Date.parse('2026-11-22T10:00:05Z'),

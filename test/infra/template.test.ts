@@ -346,7 +346,9 @@ describe('serverless.yml → CloudFormation', () => {
     it('routes every Segment path (POST) to the ingest function', () => {
       const t = packaged.dev.template;
       const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties ?? {});
-      expect(routes.map((r) => r.RouteKey).sort()).toEqual(SEGMENT_PATHS.map((p) => `POST ${p}`).sort());
+      // Plus the settings the SDKs fetch first: Segment's project settings and RudderStack's source config.
+      const settingsRoutes = ['GET /v1/projects/{writeKey}/settings', 'GET /sourceConfig'];
+      expect(routes.map((r) => r.RouteKey).sort()).toEqual([...SEGMENT_PATHS.map((p) => `POST ${p}`), ...settingsRoutes].sort());
       for (const route of routes) {
         const target = JSON.stringify(route.Target);
         const integrationId = /"Ref":"(\w+)"/.exec(target)?.[1] ?? '';
@@ -362,7 +364,7 @@ describe('serverless.yml → CloudFormation', () => {
       const headers = (cors.AllowHeaders as string[]).map((h) => h.toLowerCase());
       // analytics.js 2.0: authorization, x-retry-count; RudderStack's XHR transport: anonymousid, sentat.
       expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding', 'x-retry-count', 'anonymousid', 'sentat']));
-      expect(cors.AllowMethods).toEqual(expect.arrayContaining(['POST', 'OPTIONS']));
+      expect(cors.AllowMethods).toEqual(expect.arrayContaining(['GET', 'POST', 'OPTIONS']));
       // The browser tracker reads Retry-After on a 503 (cross-origin: only exposed headers are readable).
       expect(cors.ExposeHeaders).toEqual(['retry-after']);
 

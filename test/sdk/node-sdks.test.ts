@@ -57,6 +57,9 @@ function expectDeliveredOnce(sent: SentEvent[], enriched: EnrichedEvent[], libra
     expect(Date.parse(event.timestamp)).toBeLessThanOrEqual(Date.parse(event.receivedAt));
     expect((event.context?.['library'] as { name?: string } | undefined)?.name).toBe(libraryName);
     expect(event.enrichment['event_date']).toBe(event.timestamp.slice(0, 10));
+    // The request's User-Agent names the library, not a visitor: not the event's, and no bot.
+    expect(event.context).not.toHaveProperty('userAgent');
+    expect(event.enrichment['is_bot']).toBe(false);
   }
 }
 

@@ -92,6 +92,7 @@ interface Report {
     response: string | null;
   }[];
   settingsRequests: number;
+  settingsUrl: string | null;
   errors: string[];
   problems: string[];
 }
@@ -128,7 +129,10 @@ describe.skipIf(skip)(`Segment Kotlin SDK (com.segment.analytics.kotlin:core ${S
     expect({ code: result.code, problems: report.problems, errors: report.errors }, context).toEqual({ code: 0, problems: [], errors: [] });
     expect(report.ok).toBe(true);
     expect(report.sdkVersion).toBe(SDK_VERSION);
-    expect(report.settingsRequests).toBe(1); // answered by the program, not Segment's CDN
+    // The settings came from the ingest (GET /v1/projects/<key>/settings), which named itself as apiHost:
+    // without them the SDK would have sent to api.segment.io.
+    expect(report.settingsRequests).toBe(1);
+    expect(report.settingsUrl).toBe(`${sdk.ingestUrl}/v1/projects/${sdk.writeKey}/settings`);
 
     // What the SDK built: four events, in call order, on one anonymousId; the userId from the identify on.
     const built = report.events;
@@ -180,6 +184,10 @@ describe.skipIf(skip)(`Segment Kotlin SDK (com.segment.analytics.kotlin:core ${S
       expect(Date.parse(event.timestamp)).toBeLessThanOrEqual(Date.parse(event.receivedAt));
       expect(event.context?.['library']).toEqual({ name: 'analytics-kotlin', version: SDK_VERSION });
       expect(event.enrichment['event_date']).toBe(event.timestamp.slice(0, 10));
+      // The HTTP User-Agent (analytics-kotlin/…) names the library, not the phone: it is not the event's, so
+      // an app's events are not taken for a bot's.
+      expect(event.context).not.toHaveProperty('userAgent');
+      expect(event.enrichment['is_bot']).toBe(false);
     }
     // The values as the program set them, not only as the SDK echoed them.
     const orderCompleted = byId.get(sent.find((e) => e.event === 'Order Completed')!.messageId)!;

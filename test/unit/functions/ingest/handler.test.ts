@@ -14,6 +14,7 @@ let handler: typeof HandlerModule.handler;
 beforeAll(async () => {
   process.env['RAW_STREAM_NAME'] = 'events-raw';
   process.env['WRITE_KEYS'] = `${WRITE_KEY},wk_other_key`;
+  process.env['ALLOWED_ORIGINS'] = 'https://shop.example.com, http://*';
   process.env['POWERTOOLS_LOG_LEVEL'] = 'SILENT';
   ({ handler } = await import('../../../../functions/ingest/handler.js'));
 });
@@ -156,6 +157,15 @@ describe('ingest: accepted events', () => {
     expect(events.every((e) => JSON.stringify((e['context'] as { traits: unknown }).traits) === JSON.stringify(contextTraits))).toBe(true);
   });
 
+  it('takes the request\'s User-Agent as the device\'s only when no SDK library sent the event', async () => {
+    const headers = { 'user-agent': 'analytics-kotlin/1.19.2' };
+    await invoke({ body: { batch: [trackEvent({ context: { library: { name: 'analytics-kotlin', version: '1.19.2' } } })] }, headers });
+    await invoke({ body: { batch: [trackEvent({ messageId: 'm2', context: {} })] }, headers: { 'user-agent': 'curl/8.5.0' } });
+    const [fromSdk, handWritten] = written().map((r) => r.event['context'] as Record<string, unknown>);
+    expect(fromSdk).not.toHaveProperty('userAgent');
+    expect(handWritten!['userAgent']).toBe('curl/8.5.0');
+  });
+
   it('accepts gzip bodies', async () => {
     const res = await invoke({ body: { batch: [trackEvent(), trackEvent({ messageId: 'msg-0002' })] }, gzip: true });
     expect(res.json).toMatchObject({ accepted: 2 });
@@ -277,6 +287,21 @@ describe('ingest: refused events and requests', () => {
     expect((await invoke({ path: '/v1/page', body: trackEvent() })).statusCode).toBe(400);
   });
 
+  it('answers 403 to a browser origin the stage does not allow, also on routes that need no CORS preflight', async () => {
+    const beacon = { path: '/beacon/v1/batch', query: { writeKey: WRITE_KEY }, headers: { 'content-type': 'text/plain', authorization: '' } };
+    const refused = await invoke({ ...beacon, headers: { ...beacon.headers, origin: 'https://evil.example' } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json['message']).toBe('origin https://evil.example is not allowed to send events here (the stage\'s allowedOrigins)');
+    expect(written()).toHaveLength(0);
+    // Exact origins and API Gateway's scheme wildcards ("http://*"), case-insensitively.
+    for (const origin of ['https://shop.example.com', 'HTTPS://SHOP.EXAMPLE.COM', 'http://localhost:3000']) {
+      expect((await invoke({ ...beacon, headers: { ...beacon.headers, origin } })).statusCode, origin).toBe(200);
+    }
+    expect((await invoke({ ...beacon, headers: { ...beacon.headers, origin: 'https://www.shop.example.com' } })).statusCode).toBe(403);
+    // No Origin header: not a browser page (a server SDK, curl); write keys are what protect it.
+    expect((await invoke(beacon)).statusCode).toBe(200);
+  });
+
   it('answers 404 for a path that is not a Segment route', async () => {
     expect((await invoke({ path: '/v1/everything' })).statusCode).toBe(404);
   });
@@ -309,5 +334,33 @@ describe('ingest: when Kinesis cannot take the events', () => {
     const response = (await handler(httpRequest(), lambdaContext())) as APIGatewayProxyStructuredResultV2;
     expect(response.statusCode).toBe(503);
     expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(1);
+  });
+});
+
+describe('ingest: the settings SDKs fetch before sending', () => {
+  const host = 'api1234567.execute-api.us-east-1.amazonaws.com';
+
+  it('serves Segment project settings that name this API, for a known write key only', async () => {
+    const res = await invoke({ method: 'GET', path: `/v1/projects/${WRITE_KEY}/settings`, rawBody: '', headers: { authorization: '', 'x-forwarded-proto': 'https' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toMatchObject({ 'cache-control': 'public, max-age=300' });
+    expect(res.json['integrations']).toEqual({
+      'Segment.io': expect.objectContaining({ apiKey: WRITE_KEY, apiHost: `${host}/v1`, protocol: 'https' }),
+    });
+    expect(res.json['metrics']).toEqual({ sampleRate: 0 });
+    const unknown = await invoke({ method: 'GET', path: '/v1/projects/wk_nobody/settings', rawBody: '', headers: { authorization: '' } });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body).not.toContain('wk_nobody');
+    expect(written()).toHaveLength(0);
+  });
+
+  it('serves a RudderStack source config, enabled and without destinations, for a key in Basic auth or the query string', async () => {
+    const basic = await invoke({ method: 'GET', path: '/sourceConfig', rawBody: '' });
+    expect(basic.statusCode).toBe(200);
+    expect(basic.json['source']).toMatchObject({ writeKey: WRITE_KEY, enabled: true, destinations: [], config: expect.any(Object) });
+    const query = await invoke({ method: 'GET', path: '/sourceConfig', query: { p: 'android', writeKey: WRITE_KEY }, rawBody: '', headers: { authorization: '' } });
+    expect(query.statusCode).toBe(200);
+    expect((await invoke({ method: 'GET', path: '/sourceConfig', rawBody: '', headers: { authorization: basicAuth('wk_nobody') } })).statusCode).toBe(401);
+    expect((await invoke({ method: 'GET', path: '/v1/batch', rawBody: '' })).statusCode).toBe(404);
   });
 });

@@ -55,9 +55,9 @@ import kotlinx.serialization.json.JsonObject;
  *   <li>apiHost is {@code <host:port>/v1} of the ingest; the SDK always opens {@code https://<apiHost>/b},
  *       so the request factory opens the same URL with {@code http://} (everything else about the request
  *       is the SDK's own: its {@code upload()} sets the headers on the connection it is given).</li>
- *   <li>Settings: the request factory answers the CDN settings request itself, with the settings Segment's
- *       CDN would serve for this source (the Segment.io destination with the ingest as apiHost), so nothing
- *       is fetched from the internet; defaultSettings says the same.</li>
+ *   <li>Settings: cdnHost is the ingest's {@code /v1} too, so the SDK fetches its settings from the ingest
+ *       (which names itself as the Segment.io apiHost), over http like the upload. There are no default
+ *       settings: without that answer the SDK would fall back to api.segment.io.</li>
  *   <li>Telemetry (metrics POSTed to api.segment.io/v1/m) is off; storage is in memory, so no state from an
  *       earlier run (a stored anonymousId, userId or unsent batch) leaks into this one.</li>
  * </ul>
@@ -71,6 +71,7 @@ public final class SendEvents {
   private static final List<Upload> UPLOADS = new ArrayList<>();
   private static final List<String> ERRORS = new ArrayList<>();
   private static int settingsRequests = 0;
+  private static String settingsUrl = null;
 
   public static void main(String[] args) {
     int exitCode;
@@ -101,18 +102,16 @@ public final class SendEvents {
     Telemetry.INSTANCE.setEnable(false);
     Analytics.Companion.setLogger(log -> System.err.println("[segment " + log.getKind() + "] " + log.getMessage()));
 
-    JsonObject segmentIo = object(Map.of("apiKey", string(writeKey), "apiHost", string(apiHost)));
-    Settings settings = new Settings();
-    settings.setIntegrations(object(Map.of("Segment.io", segmentIo)));
-    settings.setMetrics(object(Map.of("sampleRate", JsonElementKt.JsonPrimitive(0))));
-
+    // cdnHost = the ingest's /v1: the SDK fetches its settings from there (ingest answers them, naming
+    // itself as Segment.io's apiHost); there are no default settings, so without that answer it would send
+    // to api.segment.io, which cannot be reached here.
     Configuration configuration = new ConfigurationBuilder(writeKey)
         .setApplication("segment-kotlin-sdk-test")
         .setApiHost(apiHost)
-        .setRequestFactory(new LocalRequestFactory(Json.Default.encodeToString(Settings.Companion.serializer(), settings)))
+        .setCdnHost(apiHost)
+        .setRequestFactory(new LocalRequestFactory())
         .build();
     configuration.setStorageProvider(new InMemoryStorageProvider());
-    configuration.setDefaultSettings(settings);
     configuration.setErrorHandler(error -> {
       synchronized (LOCK) {
         ERRORS.add(String.valueOf(error));
@@ -181,6 +180,7 @@ public final class SendEvents {
       for (Upload upload : UPLOADS) uploads.add(upload.toJson());
       report.put("uploads", new JsonArray(uploads));
       report.put("settingsRequests", JsonElementKt.JsonPrimitive(settingsRequests));
+      report.put("settingsUrl", string(settingsUrl));
       report.put("errors", strings(ERRORS));
       report.put("problems", strings(problems));
       System.out.println(new JsonObject(report));
@@ -268,33 +268,22 @@ public final class SendEvents {
   }
 
   /**
-   * The SDK's request factory with two changes: the connections it opens use http (the SDK builds
-   * {@code https://} URLs), wrapped so that what goes over them is recorded; and the settings request is
-   * answered from memory.
+   * The SDK's request factory with one change: the connections it opens use http (the SDK builds
+   * {@code https://} URLs). Uploads are wrapped so that what goes over them is recorded; the settings
+   * request (GET <cdnHost>/projects/<key>/settings) is counted and its URL kept.
    */
   static final class LocalRequestFactory extends RequestFactory {
-    private final String settingsJson;
-
-    LocalRequestFactory(String settingsJson) {
-      this.settingsJson = settingsJson;
-    }
-
-    @Override
-    public HttpURLConnection settings(String cdnHost, String writeKey) {
-      synchronized (LOCK) {
-        settingsRequests++;
-      }
-      try {
-        return new CannedResponse(new URL("https://" + cdnHost + "/projects/" + writeKey + "/settings"), settingsJson);
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-
     @Override
     public HttpURLConnection openConnection(String url) {
       String plain = url.startsWith("https://") ? "http://" + url.substring("https://".length()) : url;
       HttpURLConnection connection = super.openConnection(plain);
+      if (plain.endsWith("/settings")) {
+        synchronized (LOCK) {
+          settingsRequests++;
+          settingsUrl = plain;
+        }
+        return connection;
+      }
       Upload upload = new Upload(connection.getURL().toString());
       synchronized (LOCK) {
         UPLOADS.add(upload);
@@ -487,23 +476,6 @@ public final class SendEvents {
     @Override public String getHeaderField(int n) { return real.getHeaderField(n); }
     @Override public String getHeaderFieldKey(int n) { return real.getHeaderFieldKey(n); }
     @Override public Map<String, List<String>> getHeaderFields() { return real.getHeaderFields(); }
-  }
-
-  /** The answer to the settings request, from memory: 200 with the given JSON. */
-  static final class CannedResponse extends HttpURLConnection {
-    private final byte[] body;
-
-    CannedResponse(URL url, String body) {
-      super(url);
-      this.body = body.getBytes(StandardCharsets.UTF_8);
-    }
-
-    @Override public void connect() { connected = true; }
-    @Override public void disconnect() {}
-    @Override public boolean usingProxy() { return false; }
-    @Override public int getResponseCode() { return HTTP_OK; }
-    @Override public String getResponseMessage() { return "OK"; }
-    @Override public InputStream getInputStream() { return new ByteArrayInputStream(body); }
   }
 
   private static JsonElement string(String value) {
