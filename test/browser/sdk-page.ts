@@ -8,13 +8,15 @@
 //
 // Why not Playwright's page.route for the guard: once a route is set, Playwright answers every CORS
 // preflight itself with "allow everything", and the ingest's CORS rules would go untested.
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { build } from 'esbuild';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { listen } from '../../local/ports.js';
 import { REPOSITORY_ROOT } from '../../local/stack.js';
-import type { EnrichedEvent } from '../helpers/sdk-stack.js';
+import { startSdkStack, type EnrichedEvent, type SdkStack } from '../helpers/sdk-stack.js';
+import { launchChromium } from './chromium.js';
 
 /** Bundles `module` (a package entry in node_modules) for a script tag: its exports become `globalThis[globalName]`. */
 export async function bundleForBrowser(module: string, globalName: string): Promise<string> {
@@ -273,6 +275,72 @@ export async function openSdkPage(browser: Browser, server: PageServer, ingestOr
       await context.close();
     },
   };
+}
+
+/** One SDK's suite: Chromium, the SDK's page on its own origin, and a local stack that allows only that origin. */
+export interface CrossOriginSdk {
+  browser: Browser;
+  server: PageServer;
+  sdk: SdkStack;
+  ingestOrigin: string;
+  close(): Promise<void>;
+}
+
+/** Bundles `module`, serves it on a page, and starts the stack allowing exactly that page's origin. */
+export async function startCrossOriginSdk(module: string, globalName: string): Promise<CrossOriginSdk> {
+  const launched = launchChromium();
+  launched.catch(() => undefined); // awaited (and its failure reported) below
+  const script = await bundleForBrowser(module, globalName);
+  // The page's port is known before the stack starts, so the ingest can allow exactly its origin; the
+  // page's CSP reads the ingest's origin at request time.
+  let connectTo = '';
+  const server = await serveSdkPage({ script, connectTo: () => [connectTo] });
+  const sdk = await startSdkStack({ allowedOrigins: [server.origin] });
+  const ingestOrigin = new URL(sdk.ingestUrl).origin;
+  connectTo = ingestOrigin;
+  expect(ingestOrigin).not.toBe(server.origin);
+  const browser = await launched;
+  return {
+    browser,
+    server,
+    sdk,
+    ingestOrigin,
+    async close() {
+      await browser.close();
+      await server.close();
+      await sdk.stop();
+    },
+  };
+}
+
+/** What a page function that sends the test's events is given, besides its own arguments. */
+export interface RunIds {
+  writeKey: string;
+  run: string;
+  userId: string;
+}
+
+/**
+ * Opens the SDK's page, runs `send` in it (it returns the SDK's anonymousId) and waits until the 4 events
+ * tagged with the run id are on the wire and every request has settled. The caller closes the page.
+ */
+export async function sendFromPage<G, A>(
+  setup: CrossOriginSdk,
+  send: (globals: G, args: A & RunIds) => Promise<string>,
+  args: A,
+): Promise<{ sdkPage: SdkPage; runId: string; userId: string; anonymousId: string }> {
+  const runId = randomUUID();
+  const userId = `user-${runId.slice(0, 8)}`;
+  const sdkPage = await openSdkPage(setup.browser, setup.server, setup.ingestOrigin);
+  try {
+    const anonymousId = await inPage(sdkPage.page, send, { ...args, writeKey: setup.sdk.writeKey, run: runId, userId });
+    await sdkPage.waitFor('the 4 events on the wire', (requests) => postedEvents(requests, setup.ingestOrigin).filter((p) => taggedWith(p.event, runId)).length >= 4);
+    await sdkPage.settled();
+    return { sdkPage, runId, userId, anonymousId };
+  } catch (error) {
+    await sdkPage.close();
+    throw error;
+  }
 }
 
 /** Runs fn in the page (serialised, as page.evaluate does) with the page's globals and a JSON argument. */

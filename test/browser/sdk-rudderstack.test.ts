@@ -1,24 +1,27 @@
 // RudderStack's JS SDK v3 (@rudderstack/analytics-js/bundled: its plugins in the bundle, none from a CDN;
 // bundled from node_modules) in a real Chromium, on a page of another origin than the ingest, with the
-// ingest allowing only that origin and the source config passed in (no control plane): its default XHR
+// ingest allowing only that origin and as its control plane (the source config): its default XHR
 // transport (/v1/page, /v1/track, /v1/identify, JSON, after a CORS preflight) and its sendBeacon
 // transport (/beacon/v1/batch?writeKey=…) reach events-enriched exactly once each, as the events sent.
 import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSdkStack, type SdkStack } from '../helpers/sdk-stack.js';
-import { launchChromium, skipWithoutChromium } from './chromium.js';
+import type { SdkStack } from '../helpers/sdk-stack.js';
+import { skipWithoutChromium } from './chromium.js';
 import {
-  bundleForBrowser,
   expectCleanWire,
   expectEnrichedExactlyOnce,
   ingestPosts,
   inPage,
   openSdkPage,
   postedEvents,
+  sendFromPage,
   serveSdkPage,
+  startCrossOriginSdk,
   taggedWith,
+  type CrossOriginSdk,
   type PageServer,
+  type RunIds,
   type SdkPage,
 } from './sdk-page.js';
 
@@ -34,11 +37,8 @@ interface RudderGlobals {
   RudderSdk: { RudderAnalytics: new () => RudderAnalytics };
   setTimeout(fn: () => void, ms: number): unknown;
 }
-interface SendArgs {
-  writeKey: string;
+interface SendArgs extends RunIds {
   dataPlaneUrl: string;
-  run: string;
-  userId: string;
   beacon: boolean;
 }
 
@@ -75,46 +75,22 @@ function expectSourceConfigFetched(requests: SdkPage['requests']): void {
 }
 
 describe.skipIf(skipWithoutChromium())('RudderStack JS SDK in Chromium, cross-origin, to the local stack', () => {
+  let setup: CrossOriginSdk;
   let browser: Browser;
   let server: PageServer;
   let sdk: SdkStack;
   let ingestOrigin: string;
 
   beforeAll(async () => {
-    const launched = launchChromium();
-    launched.catch(() => undefined); // awaited (and its failure reported) below
-    const script = await bundleForBrowser('@rudderstack/analytics-js/bundled', 'RudderSdk');
-    // The page's port is known before the stack starts, so the ingest can allow exactly its origin; the
-    // page's CSP reads the ingest's origin at request time.
-    let connectTo = '';
-    server = await serveSdkPage({ script, connectTo: () => [connectTo] });
-    sdk = await startSdkStack({ allowedOrigins: [server.origin] });
-    ingestOrigin = new URL(sdk.ingestUrl).origin;
-    connectTo = ingestOrigin;
-    expect(ingestOrigin).not.toBe(server.origin);
-    browser = await launched;
+    setup = await startCrossOriginSdk('@rudderstack/analytics-js/bundled', 'RudderSdk');
+    ({ browser, server, sdk, ingestOrigin } = setup);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await sdk?.stop();
+    await setup?.close();
   });
 
-  async function run(beacon: boolean) {
-    const runId = randomUUID();
-    const userId = `user-${runId.slice(0, 8)}`;
-    const sdkPage = await openSdkPage(browser, server, ingestOrigin);
-    try {
-      const anonymousId = await inPage(sdkPage.page, sendEvents, { writeKey: sdk.writeKey, dataPlaneUrl: ingestOrigin, run: runId, userId, beacon });
-      await sdkPage.waitFor('the 4 events on the wire', (requests) => postedEvents(requests, ingestOrigin).filter((p) => taggedWith(p.event, runId)).length >= 4);
-      await sdkPage.settled();
-      return { sdkPage, runId, userId, anonymousId };
-    } catch (error) {
-      await sdkPage.close();
-      throw error;
-    }
-  }
+  const run = (beacon: boolean) => sendFromPage(setup, sendEvents, { dataPlaneUrl: ingestOrigin, beacon });
 
   it('XHR transport: one event per POST to /v1/page, /v1/track, /v1/identify as JSON with AnonymousId and SentAt headers, each on events-enriched once', { timeout: 60_000 }, async () => {
     const { sdkPage, runId, userId, anonymousId } = await run(false);

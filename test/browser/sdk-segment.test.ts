@@ -2,22 +2,20 @@
 // a page of another origin than the ingest, with the ingest allowing only that origin: its default
 // delivery (one event per request to /v1/<first letter of the type>, after a CORS preflight) and its
 // batching delivery (/v1/b) reach events-enriched exactly once each, as the events the SDK sent.
-import { randomUUID } from 'node:crypto';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSdkStack, type SdkStack } from '../helpers/sdk-stack.js';
-import { launchChromium, skipWithoutChromium } from './chromium.js';
+import type { SdkStack } from '../helpers/sdk-stack.js';
+import { skipWithoutChromium } from './chromium.js';
 import {
-  bundleForBrowser,
   expectCleanWire,
   expectEnrichedExactlyOnce,
   ingestPosts,
-  inPage,
-  openSdkPage,
   postedEvents,
-  serveSdkPage,
+  sendFromPage,
+  startCrossOriginSdk,
   taggedWith,
+  type CrossOriginSdk,
   type PageServer,
+  type RunIds,
 } from './sdk-page.js';
 
 /** The part of analytics.js the page functions use (this file is compiled without the DOM lib). */
@@ -30,12 +28,9 @@ interface SegmentAnalytics {
 interface SegmentGlobals {
   SegmentSdk: { AnalyticsBrowser: { load(settings: object, options: object): PromiseLike<[SegmentAnalytics, unknown]> } };
 }
-interface SendArgs {
-  writeKey: string;
+interface SendArgs extends RunIds {
   /** Where analytics.js fetches its settings (<cdnURL>/v1/projects/<key>/settings): the ingest. */
   cdnURL: string;
-  run: string;
-  userId: string;
   batching: boolean;
 }
 
@@ -54,52 +49,27 @@ const sendEvents = async ({ SegmentSdk }: SegmentGlobals, args: SendArgs) => {
   await analytics.track('Trial Started', { run: args.run, plan: 'pro', seats: 3 });
   await analytics.identify(args.userId, { run: args.run, email: 'wile@acme.test', plan: 'pro' });
   await analytics.track('Checkout Completed', { run: args.run, total: 42.5, currency: 'EUR' });
-  return analytics.user().anonymousId();
+  return analytics.user().anonymousId() ?? '';
 };
 
 const basicAuth = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 
 describe.skipIf(skipWithoutChromium())('Segment analytics.js in Chromium, cross-origin, to the local stack', () => {
-  let browser: Browser;
+  let setup: CrossOriginSdk;
   let server: PageServer;
   let sdk: SdkStack;
   let ingestOrigin: string;
 
   beforeAll(async () => {
-    const launched = launchChromium();
-    launched.catch(() => undefined); // awaited (and its failure reported) below
-    const script = await bundleForBrowser('@segment/analytics-next', 'SegmentSdk');
-    // The page's port is known before the stack starts, so the ingest can allow exactly its origin. The
-    // ingest's origin is only known after: the page server reads it through its CSP at request time.
-    let connectTo = '';
-    server = await serveSdkPage({ script, connectTo: () => [connectTo] });
-    sdk = await startSdkStack({ allowedOrigins: [server.origin] });
-    ingestOrigin = new URL(sdk.ingestUrl).origin;
-    connectTo = ingestOrigin;
-    expect(ingestOrigin).not.toBe(server.origin);
-    browser = await launched;
+    setup = await startCrossOriginSdk('@segment/analytics-next', 'SegmentSdk');
+    ({ server, sdk, ingestOrigin } = setup);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await sdk?.stop();
+    await setup?.close();
   });
 
-  async function run(batching: boolean) {
-    const runId = randomUUID();
-    const userId = `user-${runId.slice(0, 8)}`;
-    const sdkPage = await openSdkPage(browser, server, ingestOrigin);
-    try {
-      const anonymousId = await inPage(sdkPage.page, sendEvents, { writeKey: sdk.writeKey, cdnURL: ingestOrigin, run: runId, userId, batching });
-      await sdkPage.waitFor('the 4 events on the wire', (requests) => postedEvents(requests, ingestOrigin).filter((p) => taggedWith(p.event, runId)).length >= 4);
-      await sdkPage.settled();
-      return { sdkPage, runId, userId, anonymousId };
-    } catch (error) {
-      await sdkPage.close();
-      throw error;
-    }
-  }
+  const run = (batching: boolean) => sendFromPage(setup, sendEvents, { cdnURL: ingestOrigin, batching });
 
   it('default delivery: one event per POST to /v1/p, /v1/t, /v1/i as text/plain with Basic auth, each on events-enriched once', { timeout: 60_000 }, async () => {
     const { sdkPage, runId, userId, anonymousId } = await run(false);
