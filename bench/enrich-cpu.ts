@@ -44,7 +44,10 @@ export const enrichCpu: Suite = {
         dedup: {
           lookup: async () => ({ seen: new Set<string>(), unresolved: new Set<string>() }),
           mark: async (ids) => ({ marked: ids.length, raced: [], failed: [] }),
+          recordIntent: async () => undefined,
+          intent: async () => undefined,
         },
+        writtenCheck: { find: async () => new Set<string>() },
         badRows: { write: async () => 'bad-rows/key' },
         userAgents,
         config: { latenessBoundSeconds: 3_600, maxEventBytes: 64 * 1024 },

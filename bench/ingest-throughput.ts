@@ -39,7 +39,7 @@ export const ingestThroughput: Suite = {
   async run() {
     const dataDir = await mkdtemp(join(tmpdir(), 'bench-kinesis-'));
     // Persisting rarely keeps the emulator's periodic full-state dump out of the measurement.
-    const emulator = await startKinesisEmulator({ dataDir, persistIntervalMs: 5_000 });
+    const emulator = await startKinesisEmulator({ dataDir });
     const client = createLocalKinesisClient(emulator.endpoint, 1);
     try {
       for (const name of ['bench-ours', 'bench-naive', 'bench-raw']) await createStream(client, name);

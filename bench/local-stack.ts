@@ -12,8 +12,8 @@ import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { demoEvents } from './events.js';
 import { figure, type Figures, type Suite } from './harness.js';
 
-const SUSTAIN_SECONDS = 60;
-const TARGET_EVENTS_PER_S = 100;
+const SUSTAIN_SECONDS = Number(process.env["BENCH_SUSTAIN_SECONDS"] ?? 60);
+const TARGET_EVENTS_PER_S = Number(process.env["BENCH_RATE"] ?? 100);
 const BATCH = 25;
 const MAX_IN_FLIGHT = 8;
 

@@ -14,12 +14,13 @@ import { lake } from './lake.js';
 import { lakeLocal } from './lake-local.js';
 import { trackerSize } from './tracker-size.js';
 import { localStack } from './local-stack.js';
+import { stackCeiling, stackSoak, stackSustained } from './stack-load.js';
 import { analyticsLatency } from './analytics-latency.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
 
 // cost last: it prices the figures the suites before it measured (bench/cost-model.ts).
-const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, analyticsLatency, cost];
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, stackCeiling, stackSustained, stackSoak, analyticsLatency, cost];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 const FIGURES_MARK = 'FIGURES ';
 

@@ -3,8 +3,8 @@
 // previous checkpoint, never a torn file.
 // A consumer that writes output named after a range of records (the local Firehose) also records the range
 // it is about to write, before writing it: a restart then redoes exactly that range, under the same names.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-write.js';
 
 /** Sequence numbers of the first and last record of a range about to be delivered. */
 export interface PlannedRange {
@@ -87,9 +87,6 @@ export class CheckpointStore {
       shards[shardId] = { ...(sequenceNumber === undefined ? {} : { sequenceNumber }), ...(planned ? { planned } : {}), updatedAt };
     }
     const content: CheckpointFile = { version: 1, streamArn: this.streamArn, shards };
-    mkdirSync(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(content, null, 2)}\n`);
-    renameSync(temporary, this.file);
+    writeFileAtomic(this.file, `${JSON.stringify(content, null, 2)}\n`);
   }
 }

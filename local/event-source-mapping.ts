@@ -52,6 +52,8 @@ export interface ShardStats {
   iteratorAgeMs: number | null;
   /** From the last GetRecords: how far the reader is behind the tip of the shard. */
   millisBehindLatest: number | null;
+  /** At the tip with nothing read and unfinished: every record of the shard so far is checkpointed or in the DLQ. */
+  caughtUp: boolean;
 }
 
 export interface EventSourceMappingStats {
@@ -359,6 +361,7 @@ class ShardPoller {
   private recordsIn = 0;
   private lastArrivalMs: number | undefined;
   private millisBehindLatest: number | null = null;
+  private processing = false;
 
   constructor(
     private readonly mapping: LocalEventSourceMapping,
@@ -383,6 +386,7 @@ class ShardPoller {
       recordsIn: this.recordsIn,
       iteratorAgeMs: this.lastArrivalMs === undefined ? null : Math.max(0, Date.now() - this.lastArrivalMs),
       millisBehindLatest: this.millisBehindLatest,
+      caughtUp: this.millisBehindLatest === 0 && this.buffer.length === 0 && this.pending.length === 0 && !this.processing,
     };
   }
 
@@ -390,7 +394,12 @@ class ShardPoller {
     while (!this.mapping.stopping) {
       const batch = this.pending.shift() ?? (await this.nextBatch());
       if (batch) {
-        await this.process(batch);
+        this.processing = true;
+        try {
+          await this.process(batch);
+        } finally {
+          this.processing = false;
+        }
         continue;
       }
       if (this.closed && this.buffer.length === 0) {

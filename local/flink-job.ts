@@ -25,6 +25,8 @@ export interface FlinkJobOptions {
   heapMb?: number;
   parallelism?: number;
   checkpointIntervalMs?: number;
+  /** Start the JVM again when it ends without a stop (as `npm start` does); off by default, so tests see a crash. */
+  restartOnCrash?: boolean;
   /** 'if-stale' (default) runs mvn when the jar is missing or older than the sources; 'never' only uses a built jar. */
   build?: 'if-stale' | 'never';
   jar?: string;
@@ -33,11 +35,12 @@ export interface FlinkJobOptions {
 
 export interface RunningFlinkJob {
   running: true;
-  pid: number;
+  /** The JVM running now (a crashed one may have been started again). */
+  readonly pid: number;
   jar: string;
   logFile: string;
   propertiesFile: string;
-  /** Resolves with the exit code when the JVM ends (for whatever reason). */
+  /** Resolves with the exit code when the job ends for good: stopped, or crashed and not started again. */
   exited: Promise<number | null>;
   /** SIGTERM (Flink's shutdown hooks stop the mini cluster; checkpoints stay for the next start), SIGKILL after a grace period. */
   stop(): Promise<void>;
@@ -113,30 +116,50 @@ export async function startFlinkJob(options: FlinkJobOptions): Promise<FlinkJobS
   writeFileSync(propertiesFile, `${JSON.stringify(localApplicationProperties(options, flinkDir), null, 2)}\n`);
   const logFile = join(flinkDir, 'flink-job.log');
   const logStream = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn('java', javaArguments(options.heapMb ?? 384, jar, propertiesFile), {
-    cwd: flinkDir,
-    env: { ...process.env, AWS_CBOR_DISABLE: 'true', CBOR_ENABLED: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.pipe(logStream, { end: false });
-  child.stderr?.pipe(logStream, { end: false });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   let stopRequested = false;
-  const exited = new Promise<number | null>((resolveExit) =>
-    child.once('exit', (code, signal) => {
+  const crashes: number[] = [];
+  let resolveFinalExit!: (code: number | null) => void;
+  const exited = new Promise<number | null>((resolveExit) => (resolveFinalExit = resolveExit));
+
+  // A JVM that ends without being asked to (killed, out of memory) is started again when restartOnCrash is
+  // set: the job resumes from its last checkpoint, as Managed Flink restarts a failed job. At most three
+  // times in five minutes; after that the job stays off and says so.
+  const launch = (): ChildProcess => {
+    const jvm = spawn('java', javaArguments(options.heapMb ?? 384, jar, propertiesFile), {
+      cwd: flinkDir,
+      env: { ...process.env, AWS_CBOR_DISABLE: 'true', CBOR_ENABLED: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    jvm.stdout?.pipe(logStream, { end: false });
+    jvm.stderr?.pipe(logStream, { end: false });
+    const killOnExit = () => jvm.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    jvm.once('exit', (code, signal) => {
       process.removeListener('exit', killOnExit);
-      if (!stopRequested) log(`job exited unexpectedly (${signal ?? `code ${code}`}); log: ${logFile}`);
-      logStream.end();
-      resolveExit(code);
-    }),
-  );
+      if (stopRequested) return finish(code);
+      log(`job exited unexpectedly (${signal ?? `code ${code}`}); log: ${logFile}`);
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes.length > 0 && crashes[0]! < now - 5 * 60_000) crashes.shift();
+      if (!options.restartOnCrash || crashes.length > 3) return finish(code);
+      log('starting the job again; it resumes from its last checkpoint');
+      child = launch();
+    });
+    return jvm;
+  };
+  const finish = (code: number | null) => {
+    logStream.end();
+    resolveFinalExit(code);
+  };
+  let child = launch();
   log(`job started (pid ${child.pid}, heap ${options.heapMb ?? 384} MB), log: ${logFile}`);
 
   let stopping: Promise<void> | undefined;
   return {
     running: true,
-    pid: child.pid!,
+    get pid() {
+      return child.pid!;
+    },
     jar,
     logFile,
     propertiesFile,

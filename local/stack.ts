@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from './atomic-write.js';
 import { LOCAL_REGION, localAwsEnvironment } from './aws-env.js';
 import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './http-gateway.js';
 import { createLocalKinesisClient } from './kinesis-client.js';
@@ -49,7 +51,6 @@ export interface LocalStackOptions {
   s3Port?: number;
   shardCount?: number;
   allowedOrigins?: string[];
-  persistIntervalMs?: number;
   serverlessYmlPath?: string;
   /** Where to write the endpoints file (removed again on stop); omitted means not written (tests). */
   endpointsFile?: string;
@@ -75,12 +76,21 @@ export interface LocalStack {
   analytics: FlinkJobStart;
   /** Adds what was started next to the stack (the dashboard, the demo shop) to `endpoints` and the endpoints file. */
   publishEndpoints(extra: Partial<Pick<LocalEndpoints, 'dashboardUrl' | 'trackerDemoUrl'>>): void;
-  /** Stops HTTP intake and in-flight requests, then the consumers (checkpoints saved), then the local Firehose
-   * (buffers stored, checkpoints saved), then the emulators once their state is on disk. */
-  stop(): Promise<void>;
+  /** Stops HTTP intake and in-flight requests; with `drainMs`, lets the consumers and the local Firehose catch
+   * up with what was accepted, for at most that long; then stops the consumers (checkpoints saved), the local
+   * Firehose (buffers stored, checkpoints saved), and the emulators once their state is on disk. */
+  stop(options?: { drainMs?: number }): Promise<StopReport>;
 }
 
 const WRITE_KEY_FILE = 'write-key';
+
+export interface StopReport {
+  /** True when every consumer and delivery stream had caught up with its stream before the stop. */
+  drained: boolean;
+  /** What was still on its way, e.g. "enrich λ ← events-raw: 1.2 s behind"; delivered at the next start. */
+  behind: string[];
+  drainMs: number;
+}
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
@@ -96,14 +106,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let gateway: HttpGateway | undefined;
   let firehose: LocalFirehose | undefined;
   let analytics: FlinkJobStart = { running: false, reason: 'analytics off because it was not asked for (npm start runs it)' };
-  const stopAll = async () => {
+  const stopAll = async (drainMs = 0): Promise<StopReport> => {
     await gateway?.close();
+    const report = await drain(mappings, firehose, drainMs);
     await Promise.all(mappings.map((m) => m.stop()));
     // Checkpointed on stop; what it emitted last still reaches the lake through the local Firehose below.
     if (analytics.running) await analytics.stop();
     // After the consumers, so what they wrote last still reaches the lake; before the emulators it reads and writes.
     await firehose?.stop();
     await Promise.all(emulators.map((e) => e.stop()));
+    return report;
   };
   let kinesis: KinesisEmulator;
   let dynamodb: DynamoDbEmulator;
@@ -112,7 +124,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     kinesis = await startKinesisEmulator({
       dataDir: join(dataDir, 'kinesis'),
       plainPort: options.kinesisPort ?? 0,
-      ...(options.persistIntervalMs === undefined ? {} : { persistIntervalMs: options.persistIntervalMs }),
     });
     emulators.push(kinesis);
     dynamodb = await startDynamoDbEmulator({ dataDir: join(dataDir, 'dynamodb'), port: options.dynamodbPort ?? 0 });
@@ -148,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger: quietLogger,
     });
     if (options.analytics) {
-      analytics = await startFlinkJob({ kinesisEndpoint: kinesis.endpoint, dataDir, ...(options.log ? { log: options.log } : {}) });
+      analytics = await startFlinkJob({ kinesisEndpoint: kinesis.endpoint, dataDir, restartOnCrash: true, ...(options.log ? { log: options.log } : {}) });
     }
     gateway = await startHttpGateway({ config: httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
   } catch (error) {
@@ -171,12 +182,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const writeEndpointsFile = () => {
     if (!options.endpointsFile) return;
-    mkdirSync(dirname(options.endpointsFile), { recursive: true });
-    writeFileSync(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+    writeFileAtomic(options.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
   };
   writeEndpointsFile();
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<StopReport> | undefined;
   return {
     endpoints,
     dataDir,
@@ -190,13 +200,41 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       Object.assign(endpoints, extra);
       if (!stopping) writeEndpointsFile();
     },
-    stop: () =>
+    stop: (stopOptions = {}) =>
       (stopping ??= (async () => {
         // A stale endpoints file would send tools to ports nobody serves.
         if (options.endpointsFile) rmSync(options.endpointsFile, { force: true });
-        await stopAll();
+        return stopAll(stopOptions.drainMs);
       })()),
   };
+}
+
+/**
+ * Waits, at most `drainMs`, until every consumer has processed everything on its stream and every delivery
+ * stream has read to the tip of its source (its stop stores what it buffered): what was accepted before the
+ * stop is then in the lake. Consumers feed delivery streams, so both must hold at one look, twice in a row.
+ */
+async function drain(mappings: EventSourceMapping[], firehose: LocalFirehose | undefined, drainMs: number): Promise<StopReport> {
+  const started = Date.now();
+  const lagging = (): string[] => [
+    ...mappings.flatMap((m) => {
+      const shards = Object.values(m.stats().shards);
+      if (shards.every((shard) => shard.caughtUp)) return [];
+      const behind = Math.max(0, ...shards.map((shard) => shard.millisBehindLatest ?? 0));
+      return [`${m.source.function.functionKey} λ ← ${m.source.streamName}: ${(behind / 1000).toFixed(1)} s behind`];
+    }),
+    ...(firehose?.stats() ?? []).flatMap((d) =>
+      Object.values(d.shards).every((shard) => shard.millisBehindLatest === 0) ? [] : [`${d.deliveryStream} ← ${d.sourceStream}: ${((d.millisBehindLatest ?? 0) / 1000).toFixed(1)} s behind`],
+    ),
+  ];
+  let behind = lagging();
+  let quietLooks = behind.length === 0 ? 1 : 0;
+  while (drainMs > 0 && quietLooks < 2 && Date.now() - started < drainMs) {
+    await sleep(500);
+    behind = lagging();
+    quietLooks = behind.length === 0 ? quietLooks + 1 : 0;
+  }
+  return { drained: behind.length === 0, behind, drainMs: Date.now() - started };
 }
 
 // Consumers log through Powertools already; the mapping's own notes stay out of the banner's way.
@@ -232,7 +270,8 @@ function loadOrCreateWriteKey(dataDir: string): string {
     if (stored) return stored;
   }
   const writeKey = `wk_${randomBytes(18).toString('base64url')}`;
-  writeFileSync(file, `${writeKey}\n`, { mode: 0o600 });
+  // Atomic: a kill -9 mid-write must not leave an empty file, which the next start would replace with a new key.
+  writeFileAtomic(file, `${writeKey}\n`, { mode: 0o600 });
   return writeKey;
 }
 

@@ -138,19 +138,24 @@ Ctrl-C stops everything without losing accepted events.
 // Under the banner: one live line on a terminal, a plain line every 10 s otherwise.
 const status = startStatusLine({ output: process.stdout, alsoIntercept: [process.stderr], sample: () => statusSampleFrom(monitor.snapshot()) });
 
+/** How long an orderly stop waits for the consumers and the local Firehose to catch up. */
+const DRAIN_MS = 30_000;
 let shuttingDown = false;
 async function shutDown(reason: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   status.stop();
-  console.log(`\n${reason}: stopping (HTTP intake, in-flight requests, the consumers, the Firehose buffers, then the emulators once their data is on disk)...`);
+  console.log(`\n${reason}: stopping (HTTP intake and in-flight requests; then, for at most ${DRAIN_MS / 1000} s, the consumers and the Firehose catch up; then the emulators once their data is on disk)...`);
   await demo?.stop();
   if (demo) console.log(demo.statusLine());
   await Promise.all([dashboard.close(), trackerDemo.close()]);
   // Before the emulators go: the monitor's stream tails read from them.
   await monitor.stop();
   monitorKinesis.destroy();
-  await stack.stop();
+  // A stop asked for (Ctrl+C, --duration) first lets what was accepted reach the lake, within a bound.
+  const report = await stack.stop({ drainMs: DRAIN_MS });
+  if (report.drained) console.log(`Everything accepted reached the consumers and the lake (${(report.drainMs / 1000).toFixed(1)} s to drain).`);
+  else console.log(`Stopped after ${(DRAIN_MS / 1000).toFixed(0)} s of draining with ${report.behind.join('; ')}. Nothing is lost: the next npm start on this data dir delivers it.`);
   const lake = stack.firehose.stats().map((s) => `${s.deliveryStream}: ${s.recordsDelivered} rows in ${s.objectsWritten} objects, ${Object.values(s.failedRecords).reduce((a, b) => a + b, 0)} to errors/`);
   console.log(`Stopped.${demo ? ` Demo events accepted: ${demo.accepted}.` : ''}${lake.length ? ` Lake this run: ${lake.join('; ')}.` : ''}`);
   if (lake.length) console.log(`Query it: npm run query -- --named top_pages${dataDir === resolve(join(REPOSITORY_ROOT, '.local', 'data')) ? '' : ` --data-dir ${dataDir}`}`);

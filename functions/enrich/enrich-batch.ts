@@ -1,7 +1,8 @@
 // One Kinesis batch, end to end, with the I/O done per batch rather than per record:
 //   1. decode, validate and enrich every record (CPU only), dropping repeats of a messageId in the batch;
-//   2. one dedup look-up for all the batch's ids (BatchGetItem, ≤ 100 ids per call);
-//   3. one KinesisBatchWriter.write of every new event to events-enriched;
+//   2. one dedup look-up for all the batch's ids (BatchGetItem, ≤ 100 ids per call), and the write intent an
+//      interrupted earlier attempt of this batch may have left: its unmarked ids are checked on events-enriched;
+//   3. the batch's write intent (one PutItem), then one KinesisBatchWriter.write of every new event;
 //   4. one S3 object with the batch's bad rows, and the conditional marks of the written ids, side by side.
 // Each record ends with an outcome keyed by sequence number; the handler turns the `retry` ones into
 // batchItemFailures through Powertools (functions/shared/partial-batch.ts), so Lambda retries exactly those.
@@ -15,10 +16,11 @@ import { partitionKeyFor } from '../shared/partition-key.js';
 import { toBadRow, type BadRowWriter } from './bad-rows.js';
 import type { EnrichConfig } from './config.js';
 import { enrichEvent } from './enrich-event.js';
-import { BadEventError, EnrichmentError } from './errors.js';
+import { BadEventError, EnrichmentError, EnrichmentRecoveryError } from './errors.js';
 import { decodeJson, rawRecord, type RawRecord } from './kinesis-record.js';
 import { emfFields, type BatchCounters } from './metrics.js';
 import type { UserAgentParser } from './user-agent.js';
+import type { WrittenCheck } from './written-check.js';
 import { createHash } from 'node:crypto';
 
 /** Time kept back from the look-up and the write for the bad-row upload and the marks that follow them. */
@@ -26,7 +28,7 @@ export const FINISH_RESERVE_MS = 1_500;
 
 export type Outcome =
   | { status: 'written' }
-  | { status: 'duplicate'; where: 'batch' | 'table' }
+  | { status: 'duplicate'; where: 'batch' | 'table' | 'stream' }
   | { status: 'bad_row'; failureType: BadRow['failure_type'] }
   | { status: 'retry'; reason: string };
 
@@ -39,7 +41,8 @@ export interface BatchResult {
 
 export interface EnrichBatchDependencies {
   writer: Pick<KinesisBatchWriter, 'write'>;
-  dedup: Pick<DedupStore, 'lookup' | 'mark'>;
+  dedup: Pick<DedupStore, 'lookup' | 'mark' | 'recordIntent' | 'intent'>;
+  writtenCheck: Pick<WrittenCheck, 'find'>;
   badRows: Pick<BadRowWriter, 'write'>;
   userAgents: Pick<UserAgentParser, 'parse'>;
   config: Pick<EnrichConfig, 'latenessBoundSeconds' | 'maxEventBytes'>;
@@ -102,6 +105,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       retried: 0,
       markFailures: 0,
       duplicatesEmitted: 0,
+      duplicatesRecovered: 0,
     };
     if (records.length === 0) return { outcomes, counters };
     const startedAt = new Date(now()).toISOString();
@@ -122,22 +126,43 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       candidates.push(p);
     }
 
-    // 2. One dedup look-up for the whole batch.
+    // 2. One dedup look-up for the whole batch, and the intent an interrupted attempt of it may have left:
+    // a redelivery starts at the same sequence number, so the same key finds it.
     const workDeadline = deadline - FINISH_RESERVE_MS;
     const ids = candidates.map((c) => c.messageId);
+    const intentKey = `intent#${raws[0]!.shardId}#${raws[0]!.sequenceNumber}`;
     let seen = new Set<string>();
     let unresolved = new Set<string>();
+    let onStream = new Set<string>();
     try {
-      ({ seen, unresolved } = await deps.dedup.lookup(ids, { deadline: workDeadline }));
+      const [lookup, intent] = await Promise.all([deps.dedup.lookup(ids, { deadline: workDeadline }), deps.dedup.intent(intentKey, { deadline: workDeadline })]);
+      ({ seen, unresolved } = lookup);
+      // Ids the earlier attempt was about to write and never marked: written or not, events-enriched says.
+      const unmarked = new Set((intent?.ids ?? []).filter((id) => !seen.has(id) && !unresolved.has(id) && firstOfId.has(id)));
+      if (intent && unmarked.size > 0) {
+        onStream = await deps.writtenCheck.find(unmarked, intent.atMs, { deadline: workDeadline });
+        deps.logger.warn('an earlier attempt of this batch was interrupted between its write and its marks', {
+          unmarked: unmarked.size,
+          alreadyWritten: onStream.size,
+        });
+      }
     } catch (error) {
-      if (!(error instanceof DedupTableError)) throw error;
-      deps.logger.error('dedup table refused the look-up', error);
+      if (!(error instanceof DedupTableError || error instanceof EnrichmentRecoveryError)) throw error;
+      deps.logger.error('dedup look-up did not complete', error);
       unresolved = new Set(ids);
     }
+    const recovered: string[] = [];
     const toWrite = candidates.filter((c) => {
       if (seen.has(c.messageId)) {
         outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'table' });
         counters.duplicatesSeen++;
+        return false;
+      }
+      if (onStream.has(c.messageId)) {
+        // Written by the interrupted attempt: marked now, not written again.
+        outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'stream' });
+        counters.duplicatesRecovered++;
+        recovered.push(c.messageId);
         return false;
       }
       if (unresolved.has(c.messageId)) {
@@ -147,11 +172,16 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       return true;
     });
 
-    // 3. One write of every new event.
+    // 3. The intent, then one write of every new event.
     let failed = new Set<number>();
     let writeError: string | undefined;
     if (toWrite.length > 0) {
       try {
+        await deps.dedup.recordIntent(
+          intentKey,
+          toWrite.map((c) => c.messageId),
+          { deadline: workDeadline },
+        );
         const result = await deps.writer.write(
           toWrite.map((c) => c.record),
           { deadline: workDeadline },
@@ -159,13 +189,13 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         failed = new Set(result.failed);
         writeError = result.lastErrorCode;
       } catch (error) {
-        if (!(error instanceof StreamWriteError)) throw error;
-        deps.logger.error('events-enriched refused the write', error);
+        if (!(error instanceof StreamWriteError || error instanceof DedupTableError)) throw error;
+        deps.logger.error(error instanceof DedupTableError ? 'the write intent could not be recorded' : 'events-enriched refused the write', error);
         failed = new Set(toWrite.map((_, i) => i));
         writeError = error.message;
       }
     }
-    const written: string[] = [];
+    const written: string[] = [...recovered];
     toWrite.forEach((c, i) => {
       if (failed.has(i)) {
         outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });

@@ -27,3 +27,8 @@ export class EnrichmentError extends BadEventError {
     super('enrichment_failure', message, messageId, options);
   }
 }
+
+/** The check of events-enriched after an interrupted attempt could not finish: the records are retried. */
+export class EnrichmentRecoveryError extends PipelineError {
+  override name = 'EnrichmentRecoveryError';
+}

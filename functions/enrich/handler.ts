@@ -14,6 +14,7 @@ import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
 import { createBatchEnricher } from './enrich-batch.js';
 import { UserAgentParser } from './user-agent.js';
+import { WrittenCheck } from './written-check.js';
 
 /** Kept back from the Lambda timeout to return the response after the last call. */
 const RESPONSE_MARGIN_MS = 500;
@@ -25,6 +26,7 @@ const enrichBatch = createBatchEnricher({
   // The writer and the look-up run their own retry loops against the deadline: one SDK attempt per call.
   writer: new KinesisBatchWriter({ client: kinesisClient({ maxAttempts: 1, requestTimeout: 5_000 }), stream: config.enrichedStream }),
   dedup: new DedupStore({ client: dynamoDbClient({ maxAttempts: 1, requestTimeout: 2_000 }), table: config.dedupTable, ttlSeconds: config.dedupTtlSeconds }),
+  writtenCheck: new WrittenCheck({ client: kinesisClient({ requestTimeout: 5_000 }), stream: config.enrichedStream }),
   badRows: new BadRowWriter({ client: s3Client({ requestTimeout: 5_000 }), bucket: config.lakeBucket, prefix: config.badRowsPrefix }),
   userAgents: new UserAgentParser(config.userAgentCacheSize),
   config,

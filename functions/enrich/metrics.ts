@@ -2,6 +2,15 @@
 export { emfFields, METRICS_NAMESPACE } from '../shared/metrics.js';
 
 export type BatchCounters = Record<
-  'records' | 'enriched' | 'duplicatesInBatch' | 'duplicatesSeen' | 'badRows' | 'retried' | 'markFailures' | 'duplicatesEmitted',
+  | 'records'
+  | 'enriched'
+  | 'duplicatesInBatch'
+  | 'duplicatesSeen'
+  | 'badRows'
+  | 'retried'
+  | 'markFailures'
+  | 'duplicatesEmitted'
+  /** Events an interrupted attempt had written but not marked, found on events-enriched and not written again. */
+  | 'duplicatesRecovered',
   number
 >;

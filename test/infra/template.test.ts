@@ -663,7 +663,10 @@ describe('serverless.yml → CloudFormation', () => {
       }
       expect(resourceOf('kinesis:PutRecords')).toEqual({ 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] });
       expect(resourceOf('kinesis:ListStreams'), 'ListStreams only takes "*" and the mapping does not need it').toBeUndefined();
-      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupTable', 'Arn'] });
+      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupTable', 'Arn'] });
+      // The check after an interrupted attempt reads events-enriched, and nothing more of it.
+      const check = list.find((s) => s.Sid === 'CheckEnrichedEvents');
+      expect(check).toMatchObject({ Action: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'], Resource: { 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] } });
       expect(resourceOf('s3:PutObject')).toEqual({ 'Fn::Sub': '${LakeBucket.Arn}/bad-rows/*' });
       expect(resourceOf('sqs:SendMessage')).toEqual({ 'Fn::GetAtt': ['EnrichDeadLetterQueue', 'Arn'] });
       expect(resourceOf('logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': ['EnrichLogGroup', 'Arn'] });

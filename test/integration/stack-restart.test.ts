@@ -27,11 +27,11 @@ async function postBatch(stack: LocalStack, messageIds: string[]): Promise<void>
 }
 
 it('keeps the records written just before a stop, and the write key, across a restart on the same data dir', async () => {
-  const first = await startLocalStack({ dataDir, persistIntervalMs: 2_000 });
+  const first = await startLocalStack({ dataDir });
   running = first;
   const beforeStop = Array.from({ length: 300 }, (_, index) => `before-${index}-${randomUUID()}`);
   await postBatch(first, beforeStop.slice(0, 150));
-  // The last batch lands right before the stop, well inside one persist interval.
+  // The last batch lands right before the stop.
   await postBatch(first, beforeStop.slice(150));
   await first.stop();
   running = undefined;
@@ -42,7 +42,6 @@ it('keeps the records written just before a stop, and the write key, across a re
     kinesisPort: first.kinesisPort,
     dynamodbPort: first.dynamodbPort,
     s3Port: first.s3Port,
-    persistIntervalMs: 2_000,
   });
   running = second;
   expect(second.endpoints.writeKey).toBe(first.endpoints.writeKey);

@@ -18,7 +18,10 @@ function setup(seen: string[] = []) {
         marked.push(...ids);
         return { marked: ids.length, raced: [], failed: [] };
       },
+      recordIntent: async () => undefined,
+      intent: async () => undefined,
     },
+    writtenCheck: { find: async () => new Set<string>() },
     badRows: { write: async () => 'bad-rows/key' },
     userAgents: new UserAgentParser(),
     config: { latenessBoundSeconds: 3_600, maxEventBytes: 65_536 },
@@ -42,6 +45,7 @@ describe('enrichBatch counters', () => {
       retried: 0,
       markFailures: 0,
       duplicatesEmitted: 0,
+      duplicatesRecovered: 0,
     });
     expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['written', 'duplicate', 'duplicate', 'written']);
     expect(marked).toEqual(['m-1', 'm-4']);

@@ -1,7 +1,7 @@
 // The enrich Lambda through its real wiring (Powertools batch processor, middy), with Kinesis,
 // DynamoDB and S3 mocked. Every call is logged in order, to check what happens before what.
-import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +21,12 @@ let calls: string[] = [];
 let refused = new Set<string>();
 /** messageIds the stub dedup table says were already written. */
 let alreadyMarked = new Set<string>();
+/** Write intents the stub table holds, by key. */
+let intents = new Map<string, Record<string, AttributeValue>>();
+/** When set, marks (not intents) fail: the function ends between its write and its marks. */
+let marksFail = false;
+/** Everything the stub events-enriched holds (for the check after an interrupted attempt). */
+let enrichedStream: Uint8Array[] = [];
 
 const idOfData = (data: Uint8Array | undefined) => (JSON.parse(Buffer.from(data!).toString('utf8')) as { messageId: string }).messageId;
 
@@ -38,6 +44,9 @@ beforeEach(() => {
   calls = [];
   refused = new Set();
   alreadyMarked = new Set();
+  intents = new Map();
+  marksFail = false;
+  enrichedStream = [];
   kinesis.reset();
   dynamo.reset();
   s3.reset();
@@ -49,8 +58,17 @@ beforeEach(() => {
         ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
         : { SequenceNumber: '1', ShardId: SHARD_ID },
     );
+    input.Records!.forEach((r, i) => {
+      if (!('ErrorCode' in results[i]!)) enrichedStream.push(r.Data!);
+    });
     return { FailedRecordCount: results.filter((r) => 'ErrorCode' in r).length, Records: results };
   });
+  kinesis.on(ListShardsCommand).resolves({ Shards: [{ ShardId: SHARD_ID, HashKeyRange: undefined, SequenceNumberRange: undefined }] });
+  kinesis.on(GetShardIteratorCommand).callsFake(() => {
+    calls.push('check-stream');
+    return { ShardIterator: 'iterator-0' };
+  });
+  kinesis.on(GetRecordsCommand).callsFake(() => ({ Records: enrichedStream.map((Data, i) => ({ Data, SequenceNumber: String(i), PartitionKey: 'k' })), MillisBehindLatest: 0 }));
   dynamo.on(BatchGetItemCommand).callsFake((input) => {
     const table = Object.keys(input.RequestItems)[0]!;
     const ids = (input.RequestItems[table].Keys as { messageId: { S: string } }[]).map((k) => k.messageId.S);
@@ -59,9 +77,17 @@ beforeEach(() => {
     return { Responses: { [table]: ids.filter((id) => alreadyMarked.has(id)).map((id) => ({ messageId: { S: id }, expiresAt: { N: expiresAt } })) } };
   });
   dynamo.on(PutItemCommand).callsFake((input) => {
-    calls.push(`mark:${input.Item.messageId.S}`);
+    const key: string = input.Item.messageId.S;
+    if (key.startsWith('intent#')) {
+      intents.set(key, input.Item);
+      calls.push(`intent:${(input.Item.intentIds.L as { S: string }[]).map((v) => v.S).join(',')}`);
+      return {};
+    }
+    if (marksFail) throw Object.assign(new Error('injected'), { name: 'InternalServerError' });
+    calls.push(`mark:${key}`);
     return {};
   });
+  dynamo.on(GetItemCommand).callsFake((input) => ({ Item: intents.get(input.Key.messageId.S) }));
   s3.on(PutObjectCommand).callsFake((input) => {
     calls.push(`bad-rows:${input.Key}`);
     return {};
@@ -146,6 +172,41 @@ describe('enrich: dedup', () => {
     expect(marks.length).toBe(2);
     expect(Math.min(...marks)).toBeGreaterThan(lastPut);
     expect(calls.filter((c) => c.startsWith('mark:')).sort()).toEqual(['mark:m-1', 'mark:m-3']);
+  });
+
+  it('records the batch\'s write intent after the look-up and before the write', async () => {
+    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
+    expect(calls.filter((c) => !c.startsWith('mark:'))).toEqual(['lookup:m-1,m-2', 'intent:m-1,m-2', 'put:m-1,m-2']);
+    expect([...intents.keys()]).toEqual([`intent#${SHARD_ID}#${sequenceNumber(0)}`]);
+  });
+
+  it('a redelivery after an attempt ended between its write and its marks writes nothing twice', async () => {
+    // Prepare: the first attempt writes m-1 and m-2, then cannot mark them (as if the function had died there).
+    marksFail = true;
+    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
+    expect(written().map((r) => r.event['messageId'])).toEqual(['m-1', 'm-2']);
+    expect(calls.some((c) => c.startsWith('mark:'))).toBe(false);
+
+    // Act: Lambda delivers the batch again from the same sequence number, with one more record behind it.
+    marksFail = false;
+    kinesis.resetHistory();
+    calls = [];
+    const response = await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-3')]));
+
+    // Assess: events-enriched was checked once; m-1 and m-2 are marked, not written again; m-3 is written.
+    expect(failures(response)).toEqual([]);
+    expect(calls.filter((c) => c === 'check-stream')).toHaveLength(1);
+    expect(written().map((r) => r.event['messageId'])).toEqual(['m-3']);
+    expect(calls.filter((c) => c.startsWith('mark:')).sort()).toEqual(['mark:m-1', 'mark:m-2', 'mark:m-3']);
+    expect(enrichedStream).toHaveLength(3);
+  });
+
+  it('does not read events-enriched when the earlier attempt marked everything it wrote', async () => {
+    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
+    alreadyMarked = new Set(['m-1', 'm-2']);
+    calls = [];
+    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
+    expect(calls).not.toContain('check-stream');
   });
 
   it('a retried batch emits nothing twice: what was written and marked is dropped, the rest is written', async () => {

@@ -1,0 +1,337 @@
+// The whole local stack as `npm start` runs it (its own process group: the stack, the Kinesis emulator,
+// the Flink JVM), loaded from this process by an SDK-like client, and measured from outside:
+//   stack-ceiling    the offered rate stepped up until a stage falls behind: the highest rate at which
+//                    everything is acknowledged and the lake stays within 15 s, beside the emulator's own
+//                    PutRecords ceiling measured in the same run, and the drain time after the last step;
+//   stack-sustained  1,000 events/s for 10 minutes (BENCH_SUSTAINED_SECONDS to shorten): lake lag from
+//                    probe events, the Flink job's 1-minute rows and how long after their minute each came,
+//                    every event in the lake exactly once, and each process's memory;
+//   stack-soak       200 events/s for 30 minutes (BENCH_SOAK_SECONDS): throughput, lag and memory stay flat
+//                    (slopes), and `npm run query` answers during the run.
+import { spawnSync, execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { PutRecordsCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { createLocalKinesisClient } from '../local/kinesis-client.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
+import { ensureStream, listShardIds } from '../local/streams.js';
+import { figure, type Figures, type Suite } from './harness.js';
+import { startLoad, type LoadRun } from './load-client.js';
+import { StackProcess } from './stack-process.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LAKE_LAG_TARGET_S = 15;
+const javaPresent = () => spawnSync('java', ['-version']).status === 0;
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+/** Least-squares slope of y over x. */
+const slope = (points: [number, number][]): number => {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
+};
+
+/** When each probe event became visible in the lake: new Parquet objects are read as they appear, only once. */
+class LakeWatcher {
+  readonly seenAt = new Map<string, number>();
+  private readonly read = new Set<string>();
+  private readonly root: string;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(dataDir: string) {
+    this.root = join(lakeDirectory(dataDir), 'events');
+  }
+
+  start(everyMs = 1_000): void {
+    this.timer = setInterval(() => void this.poll(), everyMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async poll(): Promise<void> {
+    if (this.busy || !existsSync(this.root)) return;
+    this.busy = true;
+    try {
+      const fresh = (readdirSync(this.root, { recursive: true }) as string[])
+        .filter((file) => file.endsWith(`.parquet${S3RVER_OBJECT_SUFFIX}`) && !this.read.has(file))
+        // s3rver writes the object, then its metadata: an object without metadata may still be growing.
+        .filter((file) => existsSync(join(this.root, file.replace(/_S3rver_object$/, '_S3rver_metadata.json'))));
+      if (fresh.length === 0) return;
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      try {
+        const list = fresh.map((file) => `'${join(this.root, file).replaceAll("'", "''")}'`).join(',');
+        const reader = await connection.runAndReadAll(`SELECT message_id FROM read_parquet([${list}]) WHERE contains(message_id, '-probe-')`);
+        const now = Date.now();
+        for (const row of reader.getRowObjectsJS()) if (!this.seenAt.has(String(row['message_id']))) this.seenAt.set(String(row['message_id']), now);
+        for (const file of fresh) this.read.add(file);
+      } finally {
+        connection.closeSync();
+      }
+    } catch {
+      // An object being replaced under us: read it on the next poll.
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Seconds from each probe's acknowledgement to its visibility in the lake. */
+  lags(probes: ReadonlyMap<string, number>): number[] {
+    return [...probes].flatMap(([id, acknowledgedAt]) => {
+      const seen = this.seenAt.get(id);
+      return seen === undefined ? [] : [(seen - acknowledgedAt) / 1000];
+    });
+  }
+}
+
+/** The Flink job's total_minute rows as they arrive on `aggregates`: window end → seconds after it. */
+class AggregatesWatcher {
+  readonly delays = new Map<number, number>();
+  private readonly iterators = new Map<string, string | undefined>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly kinesis: KinesisClient, private readonly stream: string) {}
+
+  async start(): Promise<void> {
+    for (const shardId of await listShardIds(this.kinesis, this.stream)) {
+      const { ShardIterator } = await this.kinesis.send(new GetShardIteratorCommand({ StreamName: this.stream, ShardId: shardId, ShardIteratorType: 'LATEST' }));
+      this.iterators.set(shardId, ShardIterator);
+    }
+    this.timer = setInterval(() => void this.poll().catch(() => undefined), 2_000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async poll(): Promise<void> {
+    for (const [shardId, iterator] of this.iterators) {
+      if (!iterator) continue;
+      const page = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1_000 }));
+      this.iterators.set(shardId, page.NextShardIterator);
+      for (const record of page.Records ?? []) {
+        const row = JSON.parse(Buffer.from(record.Data!).toString('utf8')) as { kind: string; window_end: string };
+        const end = Date.parse(row.window_end);
+        if (row.kind === 'total_minute' && !this.delays.has(end)) this.delays.set(end, (Date.now() - end) / 1000);
+      }
+    }
+  }
+}
+
+/** Samples each process's memory every `everyMs`: minutes since start → MB. */
+function sampleMemory(stack: StackProcess, everyMs = 10_000): { samples: Map<string, [number, number][]>; stop(): void } {
+  const samples = new Map<string, [number, number][]>();
+  const started = Date.now();
+  const take = () => {
+    for (const [name, mb] of Object.entries(stack.memoryMb())) samples.set(name, [...(samples.get(name) ?? []), [(Date.now() - started) / 60_000, mb]]);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return { samples, stop: () => clearInterval(timer) };
+}
+
+async function withStack<T>(name: string, analytics: boolean, fn: (stack: StackProcess, dataDir: string) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  const stack = await StackProcess.create({ dataDir, analytics, logFile: join(dataDir, 'npm-start.log') });
+  await stack.start();
+  try {
+    return await fn(stack, dataDir);
+  } finally {
+    await stack.interrupt().catch(() => stack.killGroup());
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the lake holds every acknowledged event of `run`; the seconds it took after the load ended. */
+async function drainSeconds(stack: StackProcess, run: LoadRun, prefix: string, timeoutMs = 180_000): Promise<{ seconds: number; rows: number; distinct: number }> {
+  await run.done;
+  const started = Date.now();
+  let lake = await stack.lake(`${prefix}-`);
+  while (lake.distinct < run.acknowledged.size && Date.now() - started < timeoutMs) {
+    await sleep(1_000);
+    lake = await stack.lake(`${prefix}-`);
+  }
+  return { seconds: (Date.now() - started) / 1000, rows: lake.rows, distinct: lake.distinct };
+}
+
+/** The emulator's own ceiling: 500-record PutRecords calls, 8 in flight, for `seconds`. */
+async function emulatorCeiling(kinesis: KinesisClient, stream: string, seconds: number): Promise<number> {
+  const data = Buffer.from(JSON.stringify({ type: 'track', event: 'Ceiling', pad: 'x'.repeat(600) }));
+  let written = 0;
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, worker) => {
+      for (let n = 0; Date.now() < end; n++) {
+        const response = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: 500 }, (_, i) => ({ Data: data, PartitionKey: `c-${worker}-${n}-${i}` })) }));
+        written += 500 - (response.FailedRecordCount ?? 0);
+      }
+    }),
+  );
+  return written / seconds;
+}
+
+export const stackCeiling: Suite = {
+  name: 'stack-ceiling',
+  async run(): Promise<Figures> {
+    const stepSeconds = Number(process.env['BENCH_STEP_SECONDS'] ?? 40);
+    const steps = [500, 1_000, 1_500, 2_000, 3_000];
+    return withStack('ceiling', javaPresent(), async (stack) => {
+      let ceiling = 0;
+      const figures: Figures = {};
+      const lake = new LakeWatcher(stack.endpoints.dataDir);
+      lake.start();
+      let lastRun: LoadRun | undefined;
+      let lastPrefix = '';
+      for (const rate of steps) {
+        const prefix = `ceiling-${rate}`;
+        const run = startLoad({ target: () => stack.endpoints, rate, durationSeconds: stepSeconds, prefix, probeEverySeconds: 2, maxInFlight: 16 });
+        const started = Date.now();
+        await run.done;
+        const seconds = (Date.now() - started) / 1000;
+        await sleep(LAKE_LAG_TARGET_S * 1000); // probes still under way get their chance
+        await lake.poll();
+        const lags = lake.lags(run.probes);
+        const acknowledgedRate = run.counters.acknowledged / seconds;
+        const p99 = percentile(lags, 99);
+        const keptUp = acknowledgedRate >= rate * 0.98 && lags.length >= run.probes.size * 0.95 && p99 <= LAKE_LAG_TARGET_S;
+        figures[`ceiling.step_${rate}.acknowledged_per_s`] = figure(acknowledgedRate, 'events/s', { baseline: rate });
+        figures[`ceiling.step_${rate}.lake_lag_p99`] = figure(p99, 's', { target: `≤ ${LAKE_LAG_TARGET_S} s`, met: p99 <= LAKE_LAG_TARGET_S });
+        lastRun = run;
+        lastPrefix = prefix;
+        if (!keptUp) break;
+        ceiling = rate;
+      }
+      lake.stop();
+      const drain = await drainSeconds(stack, lastRun!, lastPrefix);
+      // The emulator alone, in the same run and on the same machine: a stream no consumer reads.
+      const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
+      await ensureStream(kinesis, 'bench-ceiling', 2, 10_000);
+      const emulator = await emulatorCeiling(kinesis, 'bench-ceiling', 15);
+      kinesis.destroy();
+      return {
+        ...figures,
+        'ceiling.whole_stack_events_per_s': figure(ceiling, 'events/s', { baseline: emulator, target: `highest step (${steps.join(', ')}) with every event acknowledged and the lake ≤ ${LAKE_LAG_TARGET_S} s behind (p99)`, met: ceiling >= 1_000 }),
+        'ceiling.emulator_putrecords_per_s': figure(emulator, 'records/s'),
+        'ceiling.drain_after_last_step': figure(drain.seconds, 's'),
+      };
+    });
+  },
+};
+
+export const stackSustained: Suite = {
+  name: 'stack-sustained',
+  async run(): Promise<Figures> {
+    const seconds = Number(process.env['BENCH_SUSTAINED_SECONDS'] ?? 600);
+    const rate = Number(process.env['BENCH_SUSTAINED_RATE'] ?? 1_000);
+    const analytics = javaPresent();
+    return withStack('sustained', analytics, async (stack) => {
+      const lake = new LakeWatcher(stack.endpoints.dataDir);
+      lake.start();
+      const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
+      const aggregates = new AggregatesWatcher(kinesis, stack.endpoints.streams.aggregates);
+      if (analytics) await aggregates.start();
+      const memory = sampleMemory(stack);
+      const prefix = 'sustained';
+      const started = Date.now();
+      const run = startLoad({ target: () => stack.endpoints, rate, durationSeconds: seconds, prefix, probeEverySeconds: 5, maxInFlight: 16 });
+      await run.done;
+      const sendSeconds = (Date.now() - started) / 1000;
+      const drain = await drainSeconds(stack, run, prefix);
+      await sleep(70_000); // the last minute's row
+      lake.stop();
+      aggregates.stop();
+      memory.stop();
+      kinesis.destroy();
+      await lake.poll();
+      const lags = lake.lags(run.probes);
+      const minutes = [...aggregates.delays.values()];
+      const figures: Figures = {
+        'sustained.acknowledged_per_s': figure(run.counters.acknowledged / sendSeconds, 'events/s', { baseline: rate, target: `${rate}/s for ${seconds} s`, met: run.counters.acknowledged === run.counters.offered }),
+        'sustained.lake_lag_p50': figure(percentile(lags, 50), 's'),
+        'sustained.lake_lag_p99': figure(percentile(lags, 99), 's', { target: `≤ ${LAKE_LAG_TARGET_S} s`, met: percentile(lags, 99) <= LAKE_LAG_TARGET_S }),
+        'sustained.lake_lag_max': figure(Math.max(...lags), 's'),
+        'sustained.lake_exactly_once': figure(drain.distinct === run.acknowledged.size && drain.rows === drain.distinct ? 1 : 0, 'bool', { target: 'every acknowledged event once', met: drain.distinct === run.acknowledged.size && drain.rows === drain.distinct }),
+        'sustained.drain_after_send': figure(drain.seconds, 's'),
+      };
+      if (analytics) {
+        figures['sustained.flink_minutes'] = figure(minutes.length, 'rows', { target: `one total_minute row per minute (${Math.floor(seconds / 60)}+)`, met: minutes.length >= Math.floor(seconds / 60) });
+        figures['sustained.flink_row_after_window_p99'] = figure(percentile(minutes, 99), 's');
+      }
+      for (const [name, points] of memory.samples) {
+        figures[`sustained.memory_${name}_max`] = figure(Math.max(...points.map(([, mb]) => mb)), 'MB');
+      }
+      return figures;
+    });
+  },
+};
+
+export const stackSoak: Suite = {
+  name: 'stack-soak',
+  async run(): Promise<Figures> {
+    const seconds = Number(process.env['BENCH_SOAK_SECONDS'] ?? 1_800);
+    const rate = 200;
+    const analytics = javaPresent();
+    return withStack('soak', analytics, async (stack, dataDir) => {
+      const lake = new LakeWatcher(stack.endpoints.dataDir);
+      lake.start();
+      const memory = sampleMemory(stack, 15_000);
+      const queries: number[] = [];
+      const throughput: [number, number][] = [];
+      const started = Date.now();
+      const run = startLoad({ target: () => stack.endpoints, rate, durationSeconds: seconds, prefix: 'soak', probeEverySeconds: 10 });
+      let lastCount = 0;
+      const tick = setInterval(() => {
+        throughput.push([(Date.now() - started) / 60_000, (run.counters.acknowledged - lastCount) / 60]);
+        lastCount = run.counters.acknowledged;
+      }, 60_000);
+      // `npm run query` during the run, as a person would: every 5 minutes, timed.
+      const queryTimer = setInterval(() => {
+        const t0 = Date.now();
+        execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), ['local/query.ts', '--json', '--data-dir', dataDir, '--named', 'top_pages'], { cwd: ROOT, timeout: 60_000 }, (error) => {
+          queries.push(error ? Number.NaN : (Date.now() - t0) / 1000);
+        });
+      }, 300_000);
+      await run.done;
+      clearInterval(tick);
+      clearInterval(queryTimer);
+      const drain = await drainSeconds(stack, run, 'soak');
+      lake.stop();
+      memory.stop();
+      await lake.poll();
+      const lagPoints = [...run.probes].flatMap(([id, at]): [number, number][] => {
+        const seen = lake.seenAt.get(id);
+        return seen === undefined ? [] : [[(at - started) / 60_000, (seen - at) / 1000]];
+      });
+      const figures: Figures = {
+        'soak.acknowledged_per_s': figure(run.counters.acknowledged / seconds, 'events/s', { baseline: rate }),
+        'soak.throughput_slope': figure(slope(throughput), 'events/s per min'),
+        'soak.lake_lag_p99': figure(percentile(lagPoints.map(([, s]) => s), 99), 's'),
+        'soak.lake_lag_slope': figure(slope(lagPoints), 's per min'),
+        'soak.lake_exactly_once': figure(drain.distinct === run.acknowledged.size && drain.rows === drain.distinct ? 1 : 0, 'bool', { met: drain.distinct === run.acknowledged.size && drain.rows === drain.distinct }),
+        'soak.queries_answered': figure(queries.filter((q) => Number.isFinite(q)).length, 'queries', { target: `all of ${queries.length}`, met: queries.length > 0 && queries.every((q) => Number.isFinite(q)) }),
+        'soak.query_seconds_max': figure(Math.max(...queries.filter((q) => Number.isFinite(q)), 0), 's'),
+      };
+      for (const [name, points] of memory.samples) {
+        // The first minutes are warm-up (JIT, caches, the JVM's heap growing to its working size).
+        const steady = points.filter(([minute]) => minute >= 5);
+        figures[`soak.memory_${name}_slope`] = figure(slope(steady), 'MB per min');
+        figures[`soak.memory_${name}_max`] = figure(Math.max(...points.map(([, mb]) => mb)), 'MB');
+      }
+      return figures;
+    });
+  },
+};
