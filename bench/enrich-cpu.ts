@@ -43,7 +43,7 @@ export const enrichCpu: Suite = {
         writer: new KinesisBatchWriter({ client: stubClient, stream: 'events-enriched' }),
         dedup: {
           lookup: async () => ({ seen: new Set<string>(), unresolved: new Set<string>() }),
-          mark: async (ids) => ({ marked: ids.length, raced: [], failed: [] }),
+          mark: async (ids) => ({ marked: ids.length, failed: [] }),
           recordIntent: async () => undefined,
           intent: async () => undefined,
         },

@@ -5,7 +5,7 @@
 
 export const LOCAL_REGION = 'us-east-1';
 
-/** kinesis-mock namespaces streams under this account unless the access key id is a 12-digit account id. */
+/** The account in the emulators' ARNs (kinesalite's default, and LocalStack's). */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
 export interface LocalServiceEndpoints {
@@ -19,7 +19,6 @@ export function localAwsEnvironment(endpoints: LocalServiceEndpoints): Record<st
   const environment: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
-    // Not 12 digits on purpose: kinesis-mock would read a 12-digit key id as a different account.
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,

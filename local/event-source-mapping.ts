@@ -70,7 +70,7 @@ export interface EventSourceMappingStats {
   /** Messages sent to the on-failure destination, and the records they name. */
   deadLetters: number;
   deadLetteredRecords: number;
-  /** Records the emulator returned a second time and the poller skipped (kinesis-mock#1186). */
+  /** Records the emulator returned a second time and the poller skipped (kinesis-mock#1186 did; kinesalite has not been seen to). */
   redeliveriesSkipped: number;
   shards: Record<string, ShardStats>;
 }

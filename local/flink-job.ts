@@ -185,7 +185,6 @@ export function localApplicationProperties(options: FlinkJobOptions, flinkDir: s
     'aws.endpoint': options.kinesisEndpoint,
     'aws.trust.all.certificates': 'true',
     'aws.credentials.provider': 'BASIC',
-    // Not 12 digits: kinesis-mock would read a 12-digit key id as another account (see aws-env.ts).
     'aws.credentials.basic.accesskeyid': 'local',
     'aws.credentials.basic.secretkey': 'local',
   };
@@ -194,7 +193,7 @@ export function localApplicationProperties(options: FlinkJobOptions, flinkDir: s
     'aggregates.stream.arn': localStreamArn(streams.aggregates),
     'anomalies.stream.arn': localStreamArn(streams.anomalies),
     'source.init.position': 'TRIM_HORIZON',
-    // kinesis-local has no SubscribeToShard (EFO), and its plain port speaks no HTTP/2.
+    // The emulator has no SubscribeToShard (EFO), and its port speaks no HTTP/2.
     'source.reader.type': 'POLLING',
     'sink.http-client.protocol.version': 'HTTP1_1',
   };

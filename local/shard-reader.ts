@@ -1,7 +1,7 @@
 // Reads one shard of a stream in the emulator in order, for the event source mapping and the local Firehose: an
 // iterator after the checkpoint (or at the starting position), a fresh one when it expires, and records at
-// or below the highest sequence number already read skipped, because kinesis-mock sometimes returns a
-// record twice across iterators (kinesis-mock#1186). Sequence numbers are compared as BigInt.
+// or below the highest sequence number already read skipped, should the emulator return a record twice
+// across iterators (kinesis-mock did: kinesis-mock#1186). Sequence numbers are compared as BigInt.
 import {
   ExpiredIteratorException,
   GetRecordsCommand,

@@ -2,7 +2,7 @@
 //   --port <n>          ingest API port (default 4000)
 //   --dashboard-port <n> live dashboard port (default: --port + 1; 0 = any free port, and so when --port is 0)
 //   --tracker-port <n>  the tracker's demo shop (default: --port + 2; 0 as above)
-//   --kinesis-port <n>  Kinesis emulator plain-HTTP port (default 4568, kinesis-mock's own default)
+//   --kinesis-port <n>  Kinesis emulator port (default 4568)
 //   --data-dir <path>   state that survives restarts (default .local/data)
 //   --shards <n>        shards per stream when a stream is first created (default 2)
 //   --rate <n>          demo events per second (default 5)

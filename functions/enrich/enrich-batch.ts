@@ -3,7 +3,7 @@
 //   2. one dedup look-up for all the batch's ids (BatchGetItem, ≤ 100 ids per call), and the write intent an
 //      interrupted earlier attempt of this batch may have left: its unmarked ids are checked on events-enriched;
 //   3. the batch's write intent (one PutItem), then one KinesisBatchWriter.write of every new event;
-//   4. one S3 object with the batch's bad rows, and the conditional marks of the written ids, side by side.
+//   4. one S3 object with the batch's bad rows, and the marks of the written ids (BatchWriteItem), side by side.
 // Each record ends with an outcome keyed by sequence number; the handler turns the `retry` ones into
 // batchItemFailures through Powertools (functions/shared/partial-batch.ts), so Lambda retries exactly those.
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -104,7 +104,6 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       badRows: 0,
       retried: 0,
       markFailures: 0,
-      duplicatesEmitted: 0,
       duplicatesRecovered: 0,
     };
     if (records.length === 0) return { outcomes, counters };
@@ -241,7 +240,6 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       else if (outcome.status === 'retry') counters.retried++;
     }
     counters.markFailures = marks?.failed.length ?? 0;
-    counters.duplicatesEmitted = marks?.raced.length ?? 0;
     if (marks && marks.failed.length > 0) {
       deps.logger.warn('written events could not be marked; a redelivery may emit them again', {
         unmarked: marks.failed.length,

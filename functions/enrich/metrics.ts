@@ -9,7 +9,6 @@ export type BatchCounters = Record<
   | 'badRows'
   | 'retried'
   | 'markFailures'
-  | 'duplicatesEmitted'
   /** Events an interrupted attempt had written but not marked, found on events-enriched and not written again. */
   | 'duplicatesRecovered',
   number

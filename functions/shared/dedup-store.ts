@@ -1,6 +1,6 @@
 // Cross-batch dedup by id in DynamoDB, shared by the Kinesis consumers (enrich: messageId; alert: anomaly
-// id): look the batch's ids up (BatchGetItem) before the side effect, and mark them (conditional PutItem
-// with a TTL) only after it succeeded (written to events-enriched, published to SNS).
+// id): look the batch's ids up (BatchGetItem) before the side effect, and mark them (BatchWriteItem, with a
+// TTL) only after it succeeded (written to events-enriched, published to SNS).
 //
 // Check → act → mark: a crash between act and mark never loses a record; the retry may act on it once
 // more (at least once, with duplicates only on failures). It is race-free in normal operation because a
@@ -13,7 +13,7 @@
 // ids that are not marked, instead of acting on them again (functions/enrich/written-check.ts).
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
+  BatchWriteItemCommand,
   GetItemCommand,
   PutItemCommand,
   type DynamoDBClient,
@@ -24,8 +24,10 @@ import { isRetryableWriteError } from './kinesis-batch-writer.js';
 
 /** BatchGetItem reads at most 100 keys per call. */
 const MAX_KEYS_PER_GET = 100;
-/** Conditional marks in flight at once (the HTTP agent keeps 50 sockets). */
-const MARK_CONCURRENCY = 25;
+/** BatchWriteItem writes at most 25 items per call. */
+const MAX_ITEMS_PER_WRITE = 25;
+/** BatchWriteItem calls in flight at once: 250 marks in one round. */
+const MARK_CONCURRENCY = 10;
 
 export interface LookupResult {
   /** Ids marked within the dedup window: already written to events-enriched. */
@@ -36,9 +38,7 @@ export interface LookupResult {
 
 export interface MarkResult {
   marked: number;
-  /** Ids someone else marked between our look-up and our mark: a duplicate was emitted. */
-  raced: string[];
-  /** Ids that could not be marked (written anyway; a later redelivery could emit them again). */
+  /** Ids that could not be marked before the deadline (acted on anyway; the next look-up does not see them). */
   failed: string[];
   lastError?: string;
 }
@@ -107,43 +107,53 @@ export class DedupStore {
     return { seen, unresolved: new Set(pending) };
   }
 
-  /** Marks ids as written, each with a conditional put so a concurrent writer shows up as a race. */
+  /**
+   * Marks ids as acted on: BatchWriteItem, 25 items a call, up to 10 calls at once, unprocessed items retried
+   * with backoff until the deadline. Unconditional: the look-up decided, and a shard's records of one id are
+   * never processed concurrently (see the header); a put over an expired mark just renews it.
+   */
   async mark(ids: readonly string[], { deadline }: { deadline: number }): Promise<MarkResult> {
-    const nowSeconds = Math.floor(this.now() / 1000);
-    const expiresAt = String(nowSeconds + this.options.ttlSeconds);
-    const result: MarkResult = { marked: 0, raced: [], failed: [] };
+    const expiresAt = String(Math.floor(this.now() / 1000) + this.options.ttlSeconds);
+    const result: MarkResult = { marked: 0, failed: [] };
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += MAX_ITEMS_PER_WRITE) chunks.push(ids.slice(i, i + MAX_ITEMS_PER_WRITE));
     let next = 0;
     const worker = async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        const remaining = deadline - this.now();
-        if (remaining <= 0) {
-          result.failed.push(id);
-          result.lastError = 'DeadlineExceeded';
-          continue;
-        }
-        try {
-          await this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.table,
-              Item: { [this.key]: { S: id }, [DEDUP_EXPIRES_AT]: { N: expiresAt } },
-              ConditionExpression: 'attribute_not_exists(#id) OR #exp <= :now',
-              ExpressionAttributeNames: { '#id': this.key, '#exp': DEDUP_EXPIRES_AT },
-              ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
-            }),
-            { abortSignal: AbortSignal.timeout(remaining) },
-          );
-          result.marked++;
-        } catch (error) {
-          if (error instanceof ConditionalCheckFailedException) result.raced.push(id);
-          else {
-            result.failed.push(id);
+      while (next < chunks.length) {
+        let pending = chunks[next++]!;
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 0) {
+            const delay = Math.floor(this.random() * Math.min(1_000, 25 * 2 ** attempt));
+            if (this.now() + delay >= deadline) break;
+            await this.sleep(delay);
+          }
+          const remaining = deadline - this.now();
+          if (remaining <= 0) {
+            result.lastError = 'DeadlineExceeded';
+            break;
+          }
+          try {
+            const response = await this.options.client.send(
+              new BatchWriteItemCommand({
+                RequestItems: { [this.options.table]: pending.map((id) => ({ PutRequest: { Item: { [this.key]: { S: id }, [DEDUP_EXPIRES_AT]: { N: expiresAt } } } })) },
+              }),
+              { abortSignal: AbortSignal.timeout(remaining) },
+            );
+            const unprocessed = new Set(
+              (response.UnprocessedItems?.[this.options.table] ?? []).map((request) => request.PutRequest?.Item?.[this.key]?.S).filter((id): id is string => id !== undefined),
+            );
+            result.marked += pending.length - unprocessed.size;
+            pending = pending.filter((id) => unprocessed.has(id));
+            if (pending.length > 0) result.lastError = 'UnprocessedItems';
+          } catch (error) {
             result.lastError = error instanceof Error ? error.name : 'UnknownError';
+            if (!isRetryableWriteError(error)) break;
           }
         }
+        result.failed.push(...pending);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, chunks.length) }, worker));
     return result;
   }
 

@@ -663,7 +663,7 @@ describe('serverless.yml → CloudFormation', () => {
       }
       expect(resourceOf('kinesis:PutRecords')).toEqual({ 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] });
       expect(resourceOf('kinesis:ListStreams'), 'ListStreams only takes "*" and the mapping does not need it').toBeUndefined();
-      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupTable', 'Arn'] });
+      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupTable', 'Arn'] });
       // The check after an interrupted attempt reads events-enriched, and nothing more of it.
       const check = list.find((s) => s.Sid === 'CheckEnrichedEvents');
       expect(check).toMatchObject({ Action: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'], Resource: { 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] } });
@@ -1047,7 +1047,7 @@ describe('serverless.yml → CloudFormation', () => {
       expect(props(t, 'AlertDedupTable').KeySchema).toEqual([{ AttributeName: 'anomalyId', KeyType: 'HASH' }]);
       const list = policyStatements(t, 'AlertRole');
       expect(resourceOf(list, 'kinesis:GetRecords')).toEqual({ 'Fn::GetAtt': ['AnomaliesStream', 'Arn'] });
-      expect(resourceOf(list, 'dynamodb:PutItem')).toEqual({ 'Fn::GetAtt': ['AlertDedupTable', 'Arn'] });
+      expect(resourceOf(list, 'dynamodb:BatchWriteItem')).toEqual({ 'Fn::GetAtt': ['AlertDedupTable', 'Arn'] });
       expect(resourceOf(list, 'sns:Publish')).toEqual({ Ref: 'AlertTopic' });
       expect(resourceOf(list, 'sqs:SendMessage')).toEqual({ 'Fn::GetAtt': ['AlertDeadLetterQueue', 'Arn'] });
       expect(resourceOf(list, 'logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': ['AlertLogGroup', 'Arn'] });

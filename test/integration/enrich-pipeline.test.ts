@@ -1,5 +1,5 @@
 // events-raw → the REAL enrich handler, run by the local event source mapping with serverless.yml's wiring
-// → events-enriched, on kinesis-local + dynalite + s3rver. Reconciles written = enriched + bad rows + duplicates.
+// → events-enriched, on kinesalite + dynalite + s3rver. Reconciles written = enriched + bad rows + duplicates.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

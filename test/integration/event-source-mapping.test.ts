@@ -1,4 +1,4 @@
-// The local event source mapping against kinesis-local, with tiny inline handlers: Lambda's batch, bisect,
+// The local event source mapping against the local Kinesis emulator, with tiny inline handlers: Lambda's batch, bisect,
 // partial-failure, retry, record-age, on-failure destination and checkpoint semantics.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

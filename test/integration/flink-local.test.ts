@@ -1,4 +1,4 @@
-// The real Flink job jar (analytics/flink, built with -Plocal) in a local mini cluster against kinesis-local:
+// The real Flink job jar (analytics/flink, built with -Plocal) in a local mini cluster against the local Kinesis emulator:
 // enriched events written to events-enriched come out as aggregate rows on the aggregates stream, valid against
 // schemas/aggregates/1-0-0.json. Runs when the jar is built; in CI (.ci/run builds it) a missing jar fails.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -76,7 +76,7 @@ function rssMb(pid: number): number | undefined {
   }
 }
 
-describe.skipIf(!jarBuilt)('Flink job on kinesis-local', () => {
+describe.skipIf(!jarBuilt)('Flink job on the local Kinesis emulator', () => {
   let dataDir: string;
   let emulator: KinesisEmulator;
   let client: KinesisClient;

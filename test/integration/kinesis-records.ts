@@ -18,7 +18,7 @@ export async function readAllRecords(client: KinesisClient, streamName: string):
     while (iterator) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const record of page.Records ?? []) {
-        // The emulator can return a record twice across iterators (kinesis-mock#1186).
+        // An emulator may return a record twice across iterators (kinesis-mock#1186 did): count it once.
         if (seen.has(record.SequenceNumber!)) continue;
         seen.add(record.SequenceNumber!);
         records.push({

@@ -1,4 +1,4 @@
-// The local Firehose (local/firehose.ts) on kinesis-local + s3rver with the REAL transform Lambda and the
+// The local Firehose (local/firehose.ts) on kinesalite + s3rver with the REAL transform Lambda and the
 // wiring of infra/lake.yml: Ok rows reach events/dt=…/hour=…/ as Parquet with the Glue columns, failures
 // reach errors/processing-failed/ as Firehose's error documents, and a crash, before or after a buffer's
 // objects are stored, loses and duplicates nothing.

@@ -1,6 +1,6 @@
 // The alert Lambda through its real wiring (Powertools batch processor, middy, the shared DedupStore and
 // partial-batch response), with DynamoDB and SNS mocked. Every call is logged in order.
-import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -46,10 +46,12 @@ beforeEach(() => {
     const expiresAt = String(Math.floor(Date.now() / 1000) + 3_600);
     return { Responses: { [table]: ids.filter((id) => marked.has(id)).map((id) => ({ anomalyId: { S: id }, expiresAt: { N: expiresAt } })) } };
   });
-  dynamo.on(PutItemCommand).callsFake((input) => {
-    const id = input.Item.anomalyId.S as string;
-    calls.push(`mark:${id.slice(0, 6)}`);
-    marked.add(id);
+  dynamo.on(BatchWriteItemCommand).callsFake((input) => {
+    for (const request of Object.values(input.RequestItems as Record<string, { PutRequest: { Item: { anomalyId: { S: string } } } }[]>)[0]!) {
+      const id = request.PutRequest.Item.anomalyId.S;
+      calls.push(`mark:${id.slice(0, 6)}`);
+      marked.add(id);
+    }
     return {};
   });
   sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => {

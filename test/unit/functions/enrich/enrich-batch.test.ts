@@ -16,7 +16,7 @@ function setup(seen: string[] = []) {
       lookup: async (ids) => ({ seen: new Set(ids.filter((id) => seen.includes(id))), unresolved: new Set<string>() }),
       mark: async (ids) => {
         marked.push(...ids);
-        return { marked: ids.length, raced: [], failed: [] };
+        return { marked: ids.length, failed: [] };
       },
       recordIntent: async () => undefined,
       intent: async () => undefined,
@@ -44,7 +44,6 @@ describe('enrichBatch counters', () => {
       badRows: 0,
       retried: 0,
       markFailures: 0,
-      duplicatesEmitted: 0,
       duplicatesRecovered: 0,
     });
     expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['written', 'duplicate', 'duplicate', 'written']);

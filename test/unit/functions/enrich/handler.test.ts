@@ -1,6 +1,6 @@
 // The enrich Lambda through its real wiring (Powertools batch processor, middy), with Kinesis,
 // DynamoDB and S3 mocked. Every call is logged in order, to check what happens before what.
-import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -83,8 +83,14 @@ beforeEach(() => {
       calls.push(`intent:${(input.Item.intentIds.L as { S: string }[]).map((v) => v.S).join(',')}`);
       return {};
     }
-    if (marksFail) throw Object.assign(new Error('injected'), { name: 'InternalServerError' });
-    calls.push(`mark:${key}`);
+    calls.push(`put-item:${key}`);
+    return {};
+  });
+  dynamo.on(BatchWriteItemCommand).callsFake((input) => {
+    if (marksFail) throw Object.assign(new Error('injected'), { name: 'ValidationException' });
+    for (const request of Object.values(input.RequestItems as Record<string, { PutRequest: { Item: { messageId: { S: string } } } }[]>)[0]!) {
+      calls.push(`mark:${request.PutRequest.Item.messageId.S}`);
+    }
     return {};
   });
   dynamo.on(GetItemCommand).callsFake((input) => ({ Item: intents.get(input.Key.messageId.S) }));

@@ -1,4 +1,4 @@
-import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DedupStore } from '../../../../functions/shared/dedup-store.js';
@@ -63,24 +63,56 @@ describe('DedupStore.lookup', () => {
 });
 
 describe('DedupStore.mark', () => {
-  it('writes each id with a TTL and a condition that lets only expired items be overwritten', async () => {
-    dynamo.on(PutItemCommand).resolves({});
-    const result = await store().mark(['a', 'b'], { deadline: NOW + 1_000 });
-    expect(result).toEqual({ marked: 2, raced: [], failed: [] });
-    const input = dynamo.commandCalls(PutItemCommand)[0]!.args[0].input;
-    expect(input.Item).toEqual(item('a', nowSeconds + 86_400));
-    expect(input.ConditionExpression).toBe('attribute_not_exists(#id) OR #exp <= :now');
+  const written = () => dynamo.commandCalls(BatchWriteItemCommand).flatMap((c) => c.args[0].input.RequestItems!['dedup']!.map((r) => r.PutRequest!.Item));
+
+  it('writes every id with a TTL, 25 to a BatchWriteItem', async () => {
+    dynamo.on(BatchWriteItemCommand).resolves({});
+    const ids = Array.from({ length: 60 }, (_, i) => `id-${i}`);
+    const result = await store().mark(ids, { deadline: NOW + 1_000 });
+    expect(result).toEqual({ marked: 60, failed: [] });
+    expect(dynamo.commandCalls(BatchWriteItemCommand).map((c) => c.args[0].input.RequestItems!['dedup']!.length)).toEqual([25, 25, 10]);
+    expect(written()[0]).toEqual(item('id-0', nowSeconds + 86_400));
   });
 
-  it('reports a failed condition as a race and other errors as failures', async () => {
+  it('writes unprocessed items again, and reports what is still unwritten at the deadline', async () => {
     dynamo
-      .on(PutItemCommand, { Item: item('raced', nowSeconds + 86_400) })
-      .rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }))
-      .on(PutItemCommand, { Item: item('broken', nowSeconds + 86_400) })
-      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }))
-      .on(PutItemCommand, { Item: item('ok', nowSeconds + 86_400) })
+      .on(BatchWriteItemCommand)
+      .resolvesOnce({ UnprocessedItems: { dedup: [{ PutRequest: { Item: item('b', nowSeconds + 86_400) } }] } })
       .resolves({});
-    const result = await store().mark(['raced', 'broken', 'ok'], { deadline: NOW + 1_000 });
-    expect(result).toEqual({ marked: 1, raced: ['raced'], failed: ['broken'], lastError: 'ThrottlingException' });
+    expect(await store().mark(['a', 'b'], { deadline: NOW + 10_000 })).toEqual({ marked: 2, failed: [], lastError: 'UnprocessedItems' });
+    expect(written().map((i) => i!['messageId']!.S)).toEqual(['a', 'b', 'b']);
+
+    dynamo.reset();
+    dynamo.on(BatchWriteItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    const late = await store().mark(['c'], { deadline: NOW + 50 });
+    expect(late).toMatchObject({ marked: 0, failed: ['c'] });
+  });
+
+  it('does not retry an error that retrying cannot fix', async () => {
+    dynamo.on(BatchWriteItemCommand).rejects(new ResourceNotFoundException({ message: 'no table', $metadata: { httpStatusCode: 400 } }));
+    expect(await store().mark(['a'], { deadline: NOW + 10_000 })).toEqual({ marked: 0, failed: ['a'], lastError: 'ResourceNotFoundException' });
+    expect(dynamo.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
+  });
+});
+
+describe('DedupStore write intents', () => {
+  it('records the ids and the time, and reads them back while the window lasts', async () => {
+    dynamo.on(PutItemCommand).resolves({});
+    await store().recordIntent('intent#shard-0#42', ['a', 'b'], { deadline: NOW + 1_000 });
+    const put = dynamo.commandCalls(PutItemCommand)[0]!.args[0].input;
+    expect(put.Item).toEqual({ messageId: { S: 'intent#shard-0#42' }, expiresAt: { N: String(nowSeconds + 86_400) }, intentIds: { L: [{ S: 'a' }, { S: 'b' }] }, intentAt: { N: String(NOW) } });
+
+    dynamo.on(GetItemCommand).resolves({ Item: put.Item });
+    expect(await store().intent('intent#shard-0#42', { deadline: NOW + 1_000 })).toEqual({ ids: ['a', 'b'], atMs: NOW });
+    expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
+    dynamo.on(GetItemCommand).resolves({ Item: { ...put.Item, expiresAt: { N: String(nowSeconds - 1) } } });
+    expect(await store().intent('intent#shard-0#42', { deadline: NOW + 1_000 })).toBeUndefined();
+    dynamo.on(GetItemCommand).resolves({});
+    expect(await store().intent('intent#shard-0#43', { deadline: NOW + 1_000 })).toBeUndefined();
+  });
+
+  it('turns a failed intent write into a DedupTableError, so the batch is retried rather than written unprotected', async () => {
+    dynamo.on(PutItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(store().recordIntent('intent#x', ['a'], { deadline: NOW + 1_000 })).rejects.toBeInstanceOf(DedupTableError);
   });
 });
