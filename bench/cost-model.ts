@@ -94,7 +94,7 @@ export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, 'eventsPerSecond' | 'rawByte
   enrichMemoryMb: 512, // enrichMemorySize
   enrichBatchSize: 250, // enrichBatchSize
   enrichBatchWindowSeconds: 1, // enrichBatchWindow
-  enrichBatchOverheadMs: 150, // per batch: BatchGetItem x3 + conditional PutItems + PutRecords round trips (estimate)
+  enrichBatchOverheadMs: 150, // per batch: BatchGetItem x3, GetItem + PutItem (intent), PutRecords, BatchWriteItem x10 round trips (estimate)
   rawShards: 4, // an ON_DEMAND stream starts with 4 MB/s of write capacity, about 4 shards
   transformMemoryMb: 256, // firehoseTransformMemorySize
   transformInvocationOverheadMs: 5, // no I/O: decode/encode of a 1 MB batch (estimate)
@@ -176,10 +176,14 @@ export function costPerMillionEvents(a: Assumptions, prices: Prices = PRICES): C
     basis: `${a.enrichMemoryMb} MB; batches of ${Math.round(batch)} (${a.rawShards} shards, ${a.enrichBatchWindowSeconds} s window); ${a.enrichBatchOverheadMs} ms/batch + ${a.enrichCpuMicros} µs/event x ${(FULL_VCPU_MB / a.enrichMemoryMb).toFixed(2)}`,
     estimate: true,
   });
+  // Per batch, the write intent: one PutItem of the batch's ids (about 40 B each, 1 WRU per KB) and one
+  // strongly consistent GetItem of it (1 RRU per 4 KB).
+  const intentKb = Math.ceil((batch * 40) / 1024);
+  const intentUsd = batches * (intentKb * prices.dynamoWrite.usd + Math.ceil(intentKb / 4) * prices.dynamoRead.usd);
   lines.push({
     component: 'DynamoDB on-demand (dedup)',
-    usdPerMillion: M * (prices.dynamoRead.usd + prices.dynamoWrite.usd),
-    basis: '1 strongly consistent read (BatchGetItem, 1 RRU) + 1 conditional PutItem (1 WRU, item < 1 KB) per event',
+    usdPerMillion: M * (prices.dynamoRead.usd + prices.dynamoWrite.usd) + intentUsd,
+    basis: `1 strongly consistent read (BatchGetItem, 1 RRU) + 1 write (BatchWriteItem, 1 WRU, item < 1 KB) per event; per batch of ${Math.round(batch)}, a ${intentKb} KB write intent (${intentKb} WRU + ${Math.ceil(intentKb / 4)} RRU)`,
     estimate: !prices.dynamoWrite.confirmed,
   });
 
