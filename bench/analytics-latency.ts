@@ -6,9 +6,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLocalKinesisClient } from '../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../local/kinesis/client.js';
 import { startLocalStack } from '../local/stack.js';
-import { listShardIds } from '../local/streams.js';
+import { listShardIds } from '../local/kinesis/streams.js';
 import { figure, type Figures, type Suite } from './harness.js';
 
 const EVENTS_PER_S = 10;

@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eventsFromRequest } from '../functions/ingest/events-from-request.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../functions/shared/partition-key.js';
-import { createLocalKinesisClient } from '../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../local/kinesis/client.js';
 import { startLocalStack } from '../local/stack.js';
-import { listShardIds } from '../local/streams.js';
+import { listShardIds } from '../local/kinesis/streams.js';
 import { demoEvents } from './events.js';
 import { figure, type Suite } from './harness.js';
 

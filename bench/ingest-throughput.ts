@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KinesisBatchWriter, type StreamRecord } from '../functions/shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../functions/shared/partition-key.js';
-import { createLocalKinesisClient } from '../local/kinesis-client.js';
-import { startKinesisEmulator } from '../local/kinesis-emulator.js';
+import { createLocalKinesisClient } from '../local/kinesis/client.js';
+import { startKinesisEmulator } from '../local/kinesis/emulator.js';
 import { demoEvents } from './events.js';
 import { figure, type Suite } from './harness.js';
 

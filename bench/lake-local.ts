@@ -1,4 +1,4 @@
-// The local lake: (1) events/s through the local Firehose's conversion path (local/firehose.ts BufferConverter:
+// The local lake: (1) events/s through the local Firehose's conversion path (local/firehose/ BufferConverter:
 // the REAL transform handler invoked with 1 MB Firehose events, partitioning by dt/hour, Parquet via DuckDB),
 // without the emulators, against the transform alone; (2) `top_pages` on DuckDB over 1 million events laid
 // out as s3rver stores the lake (events/dt=…/hour=…/<key>._S3rver_object), generated directly with DuckDB.
@@ -10,12 +10,12 @@ import { createLakeViews, duckDbType } from '../analytics/athena/duckdb-lake.js'
 import { toDuckDbSql } from '../analytics/athena/dialect.js';
 import { loadAthenaQueries } from '../analytics/athena/queries.js';
 import { createRecordTransformer } from '../functions/firehose-transform/transform-records.js';
-import { deliveryStreamDefinitions } from '../local/delivery-streams.js';
-import { importHandler } from '../local/event-source-mapping.js';
-import { BufferConverter, LOCAL_FIREHOSE_DEFAULTS, type FirehoseProcessorHandler } from '../local/firehose.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
-import type { ShardRecord } from '../local/shard-reader.js';
-import { localFunctionEnvironment, readServerlessProject } from '../local/serverless-resources.js';
+import { deliveryStreamDefinitions } from '../local/template/delivery-streams.js';
+import { importHandler } from '../local/lambda/runtime.js';
+import { BufferConverter, LOCAL_FIREHOSE_DEFAULTS, type FirehoseProcessorHandler } from '../local/firehose/firehose.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
+import type { ShardRecord } from '../local/kinesis/shard-reader.js';
+import { localFunctionEnvironment, readServerlessProject } from '../local/template/resources.js';
 import { REPOSITORY_ROOT } from '../local/stack.js';
 import { EVENTS_TABLE } from '../schemas/lake-tables.js';
 import { firehoseEvent } from '../test/helpers/lake.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { demoEvents } from './events.js';
 import { figure, type Figures, type Suite } from './harness.js';

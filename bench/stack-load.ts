@@ -16,9 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PutRecordsCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { createLocalKinesisClient } from '../local/kinesis-client.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
-import { ensureStream, listShardIds } from '../local/streams.js';
+import { createLocalKinesisClient } from '../local/kinesis/client.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
+import { ensureStream, listShardIds } from '../local/kinesis/streams.js';
 import { figure, type Figures, type Suite } from './harness.js';
 import { startLoad, type LoadRun } from './load-client.js';
 import { StackProcess } from './stack-process.js';
@@ -301,7 +301,7 @@ export const stackSoak: Suite = {
       // `npm run query` during the run, as a person would: every 5 minutes, timed.
       const queryTimer = setInterval(() => {
         const t0 = Date.now();
-        execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), ['local/query.ts', '--json', '--data-dir', dataDir, '--named', 'top_pages'], { cwd: ROOT, timeout: 60_000 }, (error) => {
+        execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), ['commands/query.ts', '--json', '--data-dir', dataDir, '--named', 'top_pages'], { cwd: ROOT, timeout: 60_000 }, (error) => {
           queries.push(error ? Number.NaN : (Date.now() - t0) / 1000);
         });
       }, 300_000);

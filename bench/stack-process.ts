@@ -9,13 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import { findFreePort } from '../local/ports.js';
 import type { LocalEndpoints } from '../local/stack.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const COMPONENT_MARKERS = { stack: 'local/start.ts', kinesis: 'kinesis-server', flink: 'java' } as const;
+const COMPONENT_MARKERS = { stack: 'commands/start.ts', kinesis: 'kinesis/server.ts', flink: 'java' } as const;
 
 export interface StackProcessOptions {
   dataDir: string;
@@ -61,11 +61,11 @@ export class StackProcess {
     return this.current.endpoints;
   }
 
-  /** Starts `npm start` (local/start.ts) and resolves once it has written its endpoints. */
+  /** Starts `npm start` (commands/start.ts) and resolves once it has written its endpoints. */
   async start(timeoutMs = 180_000): Promise<RunningStack> {
     rmSync(this.endpointsFile, { force: true });
     const { port, dashboard, tracker, kinesis } = this.ports;
-    const args = ['local/start.ts', '--no-demo', '--data-dir', this.options.dataDir, '--endpoints-file', this.endpointsFile,
+    const args = ['commands/start.ts', '--no-demo', '--data-dir', this.options.dataDir, '--endpoints-file', this.endpointsFile,
       '--port', String(port), '--dashboard-port', String(dashboard), '--tracker-port', String(tracker), '--kinesis-port', String(kinesis),
       ...(this.options.analytics ? [] : ['--no-analytics']), ...(this.options.extraArgs ?? [])];
     const log = createWriteStream(this.options.logFile, { flags: 'a' });

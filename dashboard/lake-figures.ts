@@ -7,7 +7,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BAD_ROWS_TABLE, EVENTS_TABLE } from '../schemas/lake-tables.js';
-import { S3RVER_OBJECT_SUFFIX } from '../local/lake-location.js';
+import { S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import type { MinuteFigure } from './snapshot.js';
 
 export interface LakeFigures {

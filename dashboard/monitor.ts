@@ -7,11 +7,11 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { join } from 'node:path';
 import type { DemoTraffic } from '../local/demo/traffic.js';
-import type { EventSourceMapping } from '../local/event-source-mapping.js';
-import type { LocalFirehose } from '../local/firehose.js';
-import { lakeDirectory } from '../local/lake-location.js';
+import type { EventSourceMapping } from '../local/lambda/event-source-mapping.js';
+import type { LocalFirehose } from '../local/firehose/firehose.js';
+import { lakeDirectory } from '../local/storage/lake-location.js';
 import type { LocalEndpoints } from '../local/stack.js';
-import { startStreamTail, type StreamTail } from '../local/stream-tail.js';
+import { startStreamTail, type StreamTail } from '../local/kinesis/stream-tail.js';
 import { AlertsFileReader } from './alerts-file.js';
 import { FlinkOutputs } from './flink-outputs.js';
 import { LakeFigureReader, type LakeFigures } from './lake-figures.js';

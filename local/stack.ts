@@ -5,20 +5,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from './atomic-write.js';
 import { LOCAL_REGION, localAwsEnvironment } from './aws-env.js';
-import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './http-gateway.js';
-import { createLocalKinesisClient } from './kinesis-client.js';
-import { startKinesisEmulator, type KinesisEmulator } from './kinesis-emulator.js';
-import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator.js';
-import { deliveryStreamDefinitions } from './delivery-streams.js';
-import { startFlinkJob, type FlinkJobStart } from './flink-job.js';
-import { importHandler, startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './event-source-mapping.js';
-import { startLocalFirehose, type FirehoseProcessorHandler, type LocalFirehose } from './firehose.js';
-import { S3_DATA_SUBDIR } from './lake-location.js';
-import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './s3-emulator.js';
-import { readHttpApiConfigFile, type HttpApiConfig } from './serverless-config.js';
-import { localFunctionEnvironment, localResourceName, readServerlessProject, type ServerlessProject } from './serverless-resources.js';
-import { streamEventSources } from './stream-event-sources.js';
-import { DEFAULT_SHARD_COUNT, ensurePipelineStreams, LOCAL_STREAM_NAMES } from './streams.js';
+import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './lambda/http-gateway.js';
+import { createLocalKinesisClient } from './kinesis/client.js';
+import { startKinesisEmulator, type KinesisEmulator } from './kinesis/emulator.js';
+import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './storage/dynamodb.js';
+import { deliveryStreamDefinitions } from './template/delivery-streams.js';
+import { startFlinkJob, type FlinkJobStart } from './flink/job.js';
+import { startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './lambda/event-source-mapping.js';
+import { importHandler } from './lambda/runtime.js';
+import { startLocalFirehose, type FirehoseProcessorHandler, type LocalFirehose } from './firehose/firehose.js';
+import { S3_DATA_SUBDIR } from './storage/lake-location.js';
+import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './storage/s3.js';
+import { readHttpApiConfigFile, type HttpApiConfig } from './template/http-api.js';
+import { localFunctionEnvironment, localResourceName, readServerlessProject, type ServerlessProject } from './template/resources.js';
+import { streamEventSources } from './template/stream-event-sources.js';
+import { DEFAULT_SHARD_COUNT, ensurePipelineStreams, LOCAL_STREAM_NAMES } from './kinesis/streams.js';
 
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,7 +28,7 @@ export interface LocalEndpoints {
   ingestUrl: string;
   /** The live dashboard (dashboard/server.ts), once `npm start` serves it. */
   dashboardUrl: string | null;
-  /** The tracker's demo shop (tracker/serve.ts), once `npm start` serves it. */
+  /** The tracker's demo shop (local/demo/tracker-demo.ts), once `npm start` serves it. */
   trackerDemoUrl: string | null;
   writeKey: string;
   region: string;

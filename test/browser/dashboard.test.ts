@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipelineMonitor, type PipelineMonitor } from '../../dashboard/monitor.js';
 import { startDashboardServer, type DashboardServer } from '../../dashboard/server.js';
 import type { DashboardSnapshot } from '../../dashboard/snapshot.js';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../local/stack.js';
 import { launchChromium, skipWithoutChromium } from './chromium.js';
 

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../local/stack.js';
 import type * as Clickstream from '../../tracker/src/index.js';
-import { serveTrackerDemo, type TrackerDemoServer } from '../../tracker/serve.js';
+import { serveTrackerDemo, type TrackerDemoServer } from '../../local/demo/tracker-demo.js';
 import { readAllRecords } from '../integration/kinesis-records.js';
 import { launchChromium, skipWithoutChromium } from './chromium.js';
 

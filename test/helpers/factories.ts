@@ -1,6 +1,7 @@
 // Realistic inputs for unit tests: Segment events as libraries send them, and payload-v2 requests.
 import type { APIGatewayProxyEventV2, Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
+import { lambdaContext as runtimeContext } from '../../local/lambda/runtime.js';
 
 export const WRITE_KEY = 'wk_test_0123456789abcdefghij';
 
@@ -86,22 +87,9 @@ export function httpRequest(opts: RequestOptions = {}): APIGatewayProxyEventV2 {
   };
 }
 
+/** The local Lambda runtime's context, as the stack hands it to a handler, with a fixed request id. */
 export function lambdaContext(remainingMs = 10_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'clickstream-dev-ingest',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:clickstream-dev-ingest',
-    memoryLimitInMB: '512',
-    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-    logGroupName: '/aws/lambda/clickstream-dev-ingest',
-    logStreamName: '2026/11/22/[$LATEST]abcdef',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return runtimeContext({ functionName: 'clickstream-dev-ingest', timeoutSeconds: remainingMs / 1000, memorySizeMb: 512 }, Date.now() + remainingMs, 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef');
 }
 
 // ---------------------------------------------------------------------------------------------

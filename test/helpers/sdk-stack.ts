@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { readAllRecords } from '../integration/kinesis-records.js';
 

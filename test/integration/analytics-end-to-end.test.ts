@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { basicAuth, readAllRecords } from './kinesis-records.js';
 

@@ -13,14 +13,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventsFromRequest } from '../../functions/ingest/events-from-request.js';
 import { partitionKeyFor } from '../../functions/shared/partition-key.js';
 import { localAwsEnvironment } from '../../local/aws-env.js';
-import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from '../../local/dynamodb-emulator.js';
-import { importHandler, startEventSourceMapping, type EventSourceMapping } from '../../local/event-source-mapping.js';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
-import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis-emulator.js';
-import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from '../../local/s3-emulator.js';
-import { localFunctionEnvironment, readServerlessProject } from '../../local/serverless-resources.js';
-import { streamEventSourceOf } from '../../local/stream-event-sources.js';
-import { ensurePipelineStreams, LOCAL_STREAM_NAMES } from '../../local/streams.js';
+import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from '../../local/storage/dynamodb.js';
+import { startEventSourceMapping, type EventSourceMapping, type StreamHandler } from '../../local/lambda/event-source-mapping.js';
+import { importHandler } from '../../local/lambda/runtime.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
+import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
+import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from '../../local/storage/s3.js';
+import { localFunctionEnvironment, readServerlessProject } from '../../local/template/resources.js';
+import { streamEventSourceOf } from '../../local/template/stream-event-sources.js';
+import { ensurePipelineStreams, LOCAL_STREAM_NAMES } from '../../local/kinesis/streams.js';
 import { readBadRows } from './bad-rows.js';
 import { readAllRecords } from './kinesis-records.js';
 
@@ -147,7 +148,7 @@ it('enriches each valid event exactly once, keeps invalid ones as bad rows with 
   Object.assign(process.env, localAwsEnvironment({ kinesis: kinesisEmulator.endpoint, s3: s3Emulator.endpoint, dynamodb: dynamoDbEmulator.endpoint }), localFunctionEnvironment(project, 'enrich'), {
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
-  const handler = await importHandler(ROOT, source.function.handler);
+  const handler = await importHandler<StreamHandler>(ROOT, source.function.handler);
 
   const run = randomUUID().slice(0, 8);
   const valid = ingestedEvents(VALID_EVENTS, run);

@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from '../../local/event-source-mapping.js';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
-import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis-emulator.js';
-import { readServerlessProject } from '../../local/serverless-resources.js';
-import { streamEventSourceOf, type StreamEventSource } from '../../local/stream-event-sources.js';
-import { ensureStream } from '../../local/streams.js';
+import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from '../../local/lambda/event-source-mapping.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
+import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
+import { readServerlessProject } from '../../local/template/resources.js';
+import { streamEventSourceOf, type StreamEventSource } from '../../local/template/stream-event-sources.js';
+import { ensureStream } from '../../local/kinesis/streams.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const quiet = { info: () => {}, warn: () => {}, error: console.error };

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { validateAggregateRow } from '../../schemas/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFlinkJob, LOCAL_JOB_JAR, type RunningFlinkJob } from '../../local/flink-job.js';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
-import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis-emulator.js';
-import { ensurePipelineStreams, LOCAL_STREAM_NAMES } from '../../local/streams.js';
+import { startFlinkJob, LOCAL_JOB_JAR, type RunningFlinkJob } from '../../local/flink/job.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
+import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
+import { ensurePipelineStreams, LOCAL_STREAM_NAMES } from '../../local/kinesis/streams.js';
 import { readAllRecords } from './kinesis-records.js';
 
 const jarBuilt = existsSync(LOCAL_JOB_JAR);

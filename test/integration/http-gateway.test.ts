@@ -3,8 +3,8 @@ import { request } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHttpGateway, type HttpApiHandler, type HttpGateway } from '../../local/http-gateway.js';
-import { httpApiConfig, parseServerlessYaml } from '../../local/serverless-config.js';
+import { startHttpGateway, type HttpApiHandler, type HttpGateway } from '../../local/lambda/http-gateway.js';
+import { httpApiConfig, parseServerlessYaml } from '../../local/template/http-api.js';
 
 // CloudFormation tags and unresolved variables must not get in the way of reading the routes.
 const SERVERLESS_YML = `

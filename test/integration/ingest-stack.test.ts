@@ -7,7 +7,7 @@ import { Analytics } from '@segment/analytics-node';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionKeyFor } from '../../functions/shared/partition-key.js';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { basicAuth, recordsByMessageId } from './kinesis-records.js';
 

@@ -1,6 +1,6 @@
 // Reads a whole stream back from the emulator, every shard from TRIM_HORIZON, for assertions.
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { listShardIds } from '../../local/streams.js';
+import { listShardIds } from '../../local/kinesis/streams.js';
 
 export interface StreamRecord {
   shardId: string;

@@ -1,4 +1,4 @@
-// The local Firehose (local/firehose.ts) on kinesalite + s3rver with the REAL transform Lambda and the
+// The local Firehose (local/firehose/) on kinesalite + s3rver with the REAL transform Lambda and the
 // wiring of infra/lake.yml: Ok rows reach events/dt=…/hour=…/ as Parquet with the Glue columns, failures
 // reach errors/processing-failed/ as Firehose's error documents, and a crash, before or after a buffer's
 // objects are stored, loses and duplicates nothing.
@@ -13,16 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeViews, duckDbType } from '../../analytics/athena/duckdb-lake.js';
 import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
-import { LOCAL_RESOURCE_NAMES } from '../../local/serverless-resources.js';
-import { deliveryStreamDefinitions, type DeliveryStreamDefinition } from '../../local/delivery-streams.js';
-import { importHandler } from '../../local/event-source-mapping.js';
-import { startDeliveryStream, type DeliveryStreamOptions, type FirehoseProcessorHandler, type LocalDeliveryStream } from '../../local/firehose.js';
-import { createLocalKinesisClient } from '../../local/kinesis-client.js';
-import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis-emulator.js';
-import { DEFAULT_LAKE_BUCKET, lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../../local/lake-location.js';
-import { createLocalS3Client, startS3Emulator, type S3Emulator } from '../../local/s3-emulator.js';
-import { localFunctionEnvironment, readServerlessProject } from '../../local/serverless-resources.js';
-import { ensureStream, localStreamArn } from '../../local/streams.js';
+import { LOCAL_RESOURCE_NAMES } from '../../local/template/resources.js';
+import { deliveryStreamDefinitions, type DeliveryStreamDefinition } from '../../local/template/delivery-streams.js';
+import { importHandler } from '../../local/lambda/runtime.js';
+import { startDeliveryStream, type DeliveryStreamOptions, type FirehoseProcessorHandler, type LocalDeliveryStream } from '../../local/firehose/firehose.js';
+import { createLocalKinesisClient } from '../../local/kinesis/client.js';
+import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
+import { DEFAULT_LAKE_BUCKET, lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../../local/storage/lake-location.js';
+import { createLocalS3Client, startS3Emulator, type S3Emulator } from '../../local/storage/s3.js';
+import { localFunctionEnvironment, readServerlessProject } from '../../local/template/resources.js';
+import { ensureStream, localStreamArn } from '../../local/kinesis/streams.js';
 import { enrichedEvent } from '../helpers/lake.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,5 +1,5 @@
-// The whole command as a newcomer runs it: `npm start` (local/start.ts) in its own process on a temporary
-// data dir, a known set of events posted to it, and `npm run query` (local/query.ts) until they are in the
+// The whole command as a newcomer runs it: `npm start` (commands/start.ts) in its own process on a temporary
+// data dir, a known set of events posted to it, and `npm run query` (commands/query.ts) until they are in the
 // lake. Then: exactly once in `events`, the invalid ones in `bad_rows`, 1-minute aggregates from the Flink
 // job when Java is present (always in CI), a clean exit on Ctrl+C, and a restart on the same data dir that
 // keeps everything.
@@ -30,7 +30,7 @@ afterAll(() => {
 async function startCommand(): Promise<{ child: ChildProcess; endpoints: LocalEndpoints; output: () => string; exited: Promise<number | null> }> {
   const endpointsFile = join(dataDir, 'endpoints.json');
   rmSync(endpointsFile, { force: true });
-  const child = spawn(tsx, ['local/start.ts', '--no-demo', '--duration', '240', '--data-dir', dataDir, '--port', '0', '--kinesis-port', '0', '--endpoints-file', endpointsFile], {
+  const child = spawn(tsx, ['commands/start.ts', '--no-demo', '--duration', '240', '--data-dir', dataDir, '--port', '0', '--kinesis-port', '0', '--endpoints-file', endpointsFile], {
     cwd: root,
     env: { ...process.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,7 +50,7 @@ async function startCommand(): Promise<{ child: ChildProcess; endpoints: LocalEn
 
 function query(sql: string): Promise<Record<string, unknown>[]> {
   return new Promise((resolveQuery, reject) => {
-    execFile(tsx, ['local/query.ts', '--json', '--data-dir', dataDir, sql], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(tsx, ['commands/query.ts', '--json', '--data-dir', dataDir, sql], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`));
       else resolveQuery(stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>));
     });

@@ -1,4 +1,4 @@
-// `npm run query` (local/query.ts) over a lake laid out as s3rver stores it (<data dir>/s3/lake/<key>._S3rver_object):
+// `npm run query` (commands/query.ts) over a lake laid out as s3rver stores it (<data dir>/s3/lake/<key>._S3rver_object):
 // a readable table, JSON lines, the named Athena queries with their date range, and a clear answer when
 // there is no lake yet.
 import { execFile } from 'node:child_process';
@@ -12,8 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeParquet } from '../../analytics/athena/duckdb-lake.js';
 import type { FlatRow } from '../../functions/firehose-transform/hive-json-serde.js';
 import { createRecordTransformer } from '../../functions/firehose-transform/transform-records.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../../local/lake-location.js';
-import { runQueryCli } from '../../local/query.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../../local/storage/lake-location.js';
+import { runQueryCli } from '../../commands/query.js';
 import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
 import { enrichedEvent, firehoseEvent } from '../helpers/lake.js';
 
@@ -123,7 +123,7 @@ it('reports SQL errors without a stack trace', async () => {
   expect(stderr).toMatch(/^Query failed: .*nope/);
 });
 
-it('runs as `npm run query` (tsx local/query.ts)', async () => {
+it('runs as `npm run query` (tsx commands/query.ts)', async () => {
   const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['local/query.ts', '--data-dir', dataDir, '--json', 'SELECT count(*) AS n FROM events'], { cwd: ROOT });
   expect(JSON.parse(stdout)).toEqual({ n: 4 });
 }, 30_000);

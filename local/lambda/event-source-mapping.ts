@@ -12,17 +12,17 @@
 // Deviations: parallelizationFactor > 1 runs as 1 (per-key order is the same, only slower); a timed-out
 // handler cannot be frozen in-process, so it keeps running in the background while the batch is retried.
 import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
-import { BackgroundTasks } from './background-tasks.js';
-import { CheckpointStore } from './checkpoints.js';
-import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from './dead-letter-queue.js';
-import type { StreamEventSource, StreamMappingSettings } from './stream-event-sources.js';
-import { ShardReader } from './shard-reader.js';
-import { listShardIds, localStreamArn } from './streams.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
+import { functionArn, invokeLambda } from './runtime.js';
+import { BackgroundTasks } from '../background-tasks.js';
+import { CheckpointStore } from '../kinesis/checkpoints.js';
+import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from '../storage/dead-letter-queue.js';
+import type { StreamEventSource, StreamMappingSettings } from '../template/stream-event-sources.js';
+import { ShardReader } from '../kinesis/shard-reader.js';
+import { listShardIds, localStreamArn } from '../kinesis/streams.js';
 
 /** A Lambda handler as a Kinesis event source mapping calls it. */
 export type StreamHandler = (event: KinesisStreamEvent, context: Context) => unknown;
@@ -130,17 +130,6 @@ export async function startEventSourceMapping(options: EventSourceMappingOptions
   };
 }
 
-/** Imports the module named by a serverless.yml `handler:` (e.g. `functions/enrich/handler.handler`) from the repository root. */
-export async function importHandler<T = StreamHandler>(repositoryRoot: string, handler: string): Promise<T> {
-  const separator = handler.lastIndexOf('.');
-  const modulePath = resolve(repositoryRoot, `${handler.slice(0, separator)}.ts`);
-  const exportName = handler.slice(separator + 1);
-  const module = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
-  const exported = module[exportName];
-  if (typeof exported !== 'function') throw new Error(`${modulePath} does not export a function named "${exportName}"`);
-  return exported as T;
-}
-
 class LocalEventSourceMapping {
   readonly uuid: string;
   readonly settings: StreamMappingSettings;
@@ -164,7 +153,7 @@ class LocalEventSourceMapping {
     if (this.settings.batchSize < 1) throw new Error('batchSize must be at least 1');
     this.uuid = `${source.function.functionKey}--${source.streamName}`;
     this.streamArn = localStreamArn(source.streamName);
-    this.functionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${source.function.functionName}`;
+    this.functionArn = functionArn(source.function.functionName);
     this.timeoutMs = (timeoutSeconds ?? source.function.timeoutSeconds) * 1000;
     this.checkpoints = new CheckpointStore(join(options.dataDir, 'event-source-mappings', `${this.uuid}.json`), this.streamArn);
     this.deadLetterQueue = source.onFailure ? new DeadLetterQueue(source.onFailure.name, deadLetterFile(options.dataDir, source.onFailure.name)) : undefined;
@@ -247,16 +236,10 @@ class LocalEventSourceMapping {
   async invoke(shardId: string, batch: Batch): Promise<Outcome> {
     const { source, handler } = this.options;
     const event: KinesisStreamEvent = { Records: batch.records.map((record) => this.lambdaRecord(shardId, record)) };
-    const deadline = Date.now() + this.timeoutMs;
-    const context = lambdaContext(source, this.functionArn, deadline);
     this.counters.batches++;
     batch.invokeCount++;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Task timed out after ${(this.timeoutMs / 1000).toFixed(2)} seconds`)), this.timeoutMs);
-      });
-      const result: unknown = await Promise.race([Promise.resolve().then(() => handler(event, context)), timedOut]);
+      const result = await invokeLambda(source.function, handler, event, { timeoutSeconds: this.timeoutMs / 1000 });
       batch.lastResponse = { statusCode: 200, executedVersion: '$LATEST' };
       return this.classify(result, batch);
     } catch (error) {
@@ -264,8 +247,6 @@ class LocalEventSourceMapping {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.logger.warn(`${this.label} ${shardId} invocation of ${batch.records.length} record(s) failed: ${message}`);
       return { kind: 'error', message };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -534,25 +515,4 @@ function recordPayloadBytes(record: PolledRecord): number {
 
 function payloadBytes(records: readonly PolledRecord[]): number {
   return records.reduce((sum, record) => sum + recordPayloadBytes(record), 0);
-}
-
-function lambdaContext(source: StreamEventSource, functionArn: string, deadline: number): Context {
-  const callbackStyleUnsupported = () => {
-    throw new Error('context.done/succeed/fail are not supported: return a value or a promise from the handler');
-  };
-  const { functionName, memorySizeMb } = source.function;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn,
-    memoryLimitInMB: String(memorySizeMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]local`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: callbackStyleUnsupported,
-    fail: callbackStyleUnsupported,
-    succeed: callbackStyleUnsupported,
-  };
 }

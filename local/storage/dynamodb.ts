@@ -14,9 +14,9 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LOCAL_REGION } from './aws-env.js';
-import { assertPortFree, listen } from './ports.js';
-import { localResourceName, type ServerlessProject } from './serverless-resources.js';
+import { LOCAL_REGION } from '../aws-env.js';
+import { assertPortFree, listen } from '../ports.js';
+import { localResourceName, type ServerlessProject } from '../template/resources.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;

@@ -1,5 +1,5 @@
 // A local Firehose: one delivery loop per `AWS::KinesisFirehose::DeliveryStream` of the template
-// (local/delivery-streams.ts), with Firehose's semantics (Firehose developer guide: "Transform source data",
+// (local/template/delivery-streams.ts), with Firehose's semantics (Firehose developer guide: "Transform source data",
 // "Handle failure in data transformation", "Dynamic partitioning", "Convert input data format",
 // "Custom prefixes for Amazon S3 objects"):
 //   - reads every shard of the source stream in the emulator, and buffers by size and interval;
@@ -35,14 +35,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeParquet } from '../analytics/athena/duckdb-lake.js';
-import { assertFirehoseCompatible, type FlatRow } from '../functions/firehose-transform/hive-json-serde.js';
-import { LOCAL_REGION } from './aws-env.js';
-import { BackgroundTasks } from './background-tasks.js';
-import { CheckpointStore } from './checkpoints.js';
-import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf, type DeliveryStreamDefinition } from './delivery-streams.js';
-import { ShardReader, type ShardRecord } from './shard-reader.js';
-import { listShardIds } from './streams.js';
+import { writeParquet } from '../../analytics/athena/duckdb-lake.js';
+import { assertFirehoseCompatible, type FlatRow } from '../../functions/firehose-transform/hive-json-serde.js';
+import { LOCAL_REGION } from '../aws-env.js';
+import { invokeLambda, LambdaTimeoutError } from '../lambda/runtime.js';
+import { BackgroundTasks } from '../background-tasks.js';
+import { CheckpointStore } from '../kinesis/checkpoints.js';
+import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf, type DeliveryStreamDefinition } from '../template/delivery-streams.js';
+import { ShardReader, type ShardRecord } from '../kinesis/shard-reader.js';
+import { listShardIds } from '../kinesis/streams.js';
 
 /** A Lambda handler as Firehose calls it. */
 export type FirehoseProcessorHandler = (event: FirehoseTransformationEvent, context: Context) => unknown;
@@ -428,17 +429,11 @@ export class BufferConverter {
   }
 
   private async callWithTimeout(event: FirehoseTransformationEvent): Promise<unknown> {
-    const processor = this.definition.processor!;
-    const timeoutMs = processor.timeoutSeconds * 1000;
-    const deadline = Date.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new InvocationError('Lambda.FunctionTimedOut', `Task timed out after ${processor.timeoutSeconds} seconds`)), timeoutMs);
-      });
-      return await Promise.race([Promise.resolve().then(() => this.processor!(event, lambdaContext(processor, deadline))), timedOut]);
-    } finally {
-      clearTimeout(timer);
+      return await invokeLambda(this.definition.processor!, this.processor!, event);
+    } catch (error) {
+      if (error instanceof LambdaTimeoutError) throw new InvocationError('Lambda.FunctionTimedOut', error.message);
+      throw error;
     }
   }
 
@@ -501,26 +496,6 @@ function toFirehoseRecord(shardId: string, record: ShardRecord): FirehoseTransfo
 function objectId(shardId: string, first: string, last: string, part: string): string {
   const hex = createHash('sha256').update(`${shardId}\n${first}\n${last}\n${part}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-function lambdaContext(processor: NonNullable<DeliveryStreamDefinition['processor']>, deadline: number): Context {
-  const callbackStyleUnsupported = () => {
-    throw new Error('context.done/succeed/fail are not supported: return a value or a promise from the handler');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: processor.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: processor.arn,
-    memoryLimitInMB: String(processor.memorySizeMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${processor.functionName}`,
-    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]local`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: callbackStyleUnsupported,
-    fail: callbackStyleUnsupported,
-    succeed: callbackStyleUnsupported,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listen } from './ports.js';
+import { listen } from '../ports.js';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { originAllowed } from '../functions/ingest/origins.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
-import type { HttpApiConfig, HttpApiCorsSettings, HttpApiFunction, HttpApiRoute } from './serverless-config.js';
+import { originAllowed } from '../../functions/ingest/origins.js';
+import { LOCAL_ACCOUNT_ID } from '../aws-env.js';
+import { invokeLambda, LambdaTimeoutError } from './runtime.js';
+import type { HttpApiConfig, HttpApiCorsSettings, HttpApiFunction, HttpApiRoute } from '../template/http-api.js';
 
 /** A Lambda handler as API Gateway calls it; the result is mapped by the payload-v2 response rules. */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => unknown;
@@ -316,46 +317,14 @@ async function invoke(
   event: APIGatewayProxyEventV2,
   logger: Pick<Console, 'error' | 'warn'>,
 ): Promise<InvocationResult> {
-  const timeoutMs = lambda.timeoutSeconds * 1000;
-  const deadline = Date.now() + timeoutMs;
-  const context = lambdaContext(lambda, deadline);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timed-out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed-out'), timeoutMs);
-  });
+  let requestId = '';
   try {
-    const outcome = await Promise.race([Promise.resolve().then(() => handler(event, context)), timedOut]);
-    if (outcome === 'timed-out') {
-      logger.error(`[gateway] ${lambda.functionName} ${context.awsRequestId}: Task timed out after ${lambda.timeoutSeconds.toFixed(2)} seconds`);
-      return { ok: false };
-    }
-    return { ok: true, value: outcome };
+    return { ok: true, value: await invokeLambda(lambda, handler, event, { context: (context) => (requestId = context.awsRequestId) }) };
   } catch (error) {
-    logger.error(`[gateway] ${lambda.functionName} ${context.awsRequestId}: handler threw`, error);
+    if (error instanceof LambdaTimeoutError) logger.error(`[gateway] ${lambda.functionName} ${requestId}: ${error.message}`);
+    else logger.error(`[gateway] ${lambda.functionName} ${requestId}: handler threw`, error);
     return { ok: false };
-  } finally {
-    clearTimeout(timer);
   }
-}
-
-function lambdaContext(lambda: HttpApiFunction, deadline: number): Context {
-  const callbackStyleUnsupported = () => {
-    throw new Error('context.done/succeed/fail are not supported: return a value or a promise from the handler');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: lambda.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${lambda.functionName}`,
-    memoryLimitInMB: String(lambda.memorySizeMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${lambda.functionName}`,
-    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]local`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: callbackStyleUnsupported,
-    fail: callbackStyleUnsupported,
-    succeed: callbackStyleUnsupported,
-  };
 }
 
 /**

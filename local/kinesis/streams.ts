@@ -7,7 +7,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
 
 /** The one source of the local physical stream names, by logical role in the pipeline. */
 export const LOCAL_STREAM_NAMES = {

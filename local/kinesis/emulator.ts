@@ -1,4 +1,4 @@
-// Kinesis on 127.0.0.1: kinesalite in a process of its own (./kinesis-server.ts), its LevelDB under the
+// Kinesis on 127.0.0.1: kinesalite in a process of its own (./server.ts), its LevelDB under the
 // data dir. Why kinesalite and not kinesis-local (kinesis-mock): kinesis-mock keeps every stream in memory
 // and rewrites one JSON file with all of it every persist interval, in place. A kill -9 during that write
 // leaves the file empty, and the next start fails on it; a kill -9 between two writes loses what it
@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
-import { createLocalKinesisClient } from './kinesis-client.js';
-import { assertPortFree, findFreePort } from './ports.js';
+import { createLocalKinesisClient } from './client.js';
+import { assertPortFree, findFreePort } from '../ports.js';
 
 export interface KinesisEmulatorOptions {
   /** Directory for the LevelDB store, the pid file and the emulator log. */
@@ -31,9 +31,9 @@ export interface KinesisEmulator {
   stop(): Promise<void>;
 }
 
-const SERVER_SCRIPT = fileURLToPath(new URL('./kinesis-server.ts', import.meta.url));
+const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
 // `--import tsx` is resolved from the working directory: the repository root, where node_modules is.
-const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPOSITORY_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PID_FILE = 'kinesis-server.pid';
 const STOP_GRACE_MS = 5_000;
 
@@ -140,7 +140,7 @@ async function endOrphan(pidFile: string): Promise<void> {
 
 function isOurServer(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kinesis-server');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kinesis/server.ts');
   } catch {
     // No /proc (macOS): trust the pid file only while the process lives.
     return isAlive(pid);

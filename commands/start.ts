@@ -17,10 +17,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
 import { startDashboardServer, type DashboardServer } from '../dashboard/server.js';
-import { serveTrackerDemo, type TrackerDemoServer } from '../tracker/serve.js';
-import { startDemoTraffic, type DemoTraffic } from './demo/traffic.js';
-import { createLocalKinesisClient } from './kinesis-client.js';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from './stack.js';
+import { serveTrackerDemo, type TrackerDemoServer } from '../local/demo/tracker-demo.js';
+import { startDemoTraffic, type DemoTraffic } from '../local/demo/traffic.js';
+import { createLocalKinesisClient } from '../local/kinesis/client.js';
+import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../local/stack.js';
 import { startStatusLine, statusSampleFrom } from './status-line.js';
 
 // The lockfile pins an SDK that supports Node 20; its notice about future releases needing Node 22 is

@@ -4,10 +4,10 @@
 // Also the evaluation of Firehose's prefix expressions (Firehose developer guide, "Custom prefixes for
 // Amazon S3 objects"): !{partitionKeyFromLambda:k}, !{timestamp:<Java pattern>}, !{firehose:error-output-type},
 // !{firehose:random-string}.
-import { LAKE_TABLES, type LakeTable } from '../schemas/lake-tables.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
-import { isRecord, localResourceName, referencedLogicalId, type ServerlessProject } from './serverless-resources.js';
-import { localStreamArn } from './streams.js';
+import { LAKE_TABLES, type LakeTable } from '../../schemas/lake-tables.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
+import { isRecord, localResourceName, referencedLogicalId, type ServerlessProject } from './resources.js';
+import { localStreamArn } from '../kinesis/streams.js';
 
 export interface DeliveryStreamProcessor {
   functionKey: string;

@@ -1,6 +1,6 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LOCAL_REGION } from './aws-env.js';
+import { LOCAL_REGION } from '../aws-env.js';
 
 /** A Kinesis client for local tooling (stream setup, tests); HTTP/1.1 because the emulator's plain port speaks no HTTP/2. */
 export function createLocalKinesisClient(endpoint: string, maxAttempts = 3): KinesisClient {

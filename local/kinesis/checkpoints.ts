@@ -4,7 +4,7 @@
 // A consumer that writes output named after a range of records (the local Firehose) also records the range
 // it is about to write, before writing it: a restart then redoes exactly that range, under the same names.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 /** Sequence numbers of the first and last record of a range about to be delivered. */
 export interface PlannedRange {

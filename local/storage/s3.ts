@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client, BucketAlreadyOwnedByYou, BucketAlreadyExists } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LOCAL_REGION, localAwsEnvironment } from './aws-env.js';
-import { assertPortFree } from './ports.js';
-import { localResourceName, type ServerlessProject } from './serverless-resources.js';
+import { LOCAL_REGION, localAwsEnvironment } from '../aws-env.js';
+import { assertPortFree } from '../ports.js';
+import { localResourceName, type ServerlessProject } from '../template/resources.js';
 
 const require = createRequire(import.meta.url);
 

@@ -16,7 +16,7 @@ import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
 import { toDuckDbSql } from '../analytics/athena/dialect.js';
 import { loadAthenaQueries } from '../analytics/athena/queries.js';
 import { BAD_ROWS_TABLE, EVENTS_TABLE } from '../schemas/lake-tables.js';
-import { findLocalLake, S3RVER_OBJECT_SUFFIX } from './lake-location.js';
+import { findLocalLake, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Tables without generated columns yet: read as whatever Parquet their folder holds. */

@@ -2,9 +2,9 @@
 // resources merged from infra/*.yml, and the local physical name of each resource by logical id.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-env.js';
-import { parseServerlessYaml } from './serverless-config.js';
-import { LOCAL_STREAM_NAMES, localStreamArn } from './streams.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
+import { parseServerlessYaml } from './http-api.js';
+import { LOCAL_STREAM_NAMES, localStreamArn } from '../kinesis/streams.js';
 
 /** What each CloudFormation resource the local runner serves is called locally, by logical id. */
 export const LOCAL_RESOURCE_NAMES: Readonly<Record<string, string>> = {

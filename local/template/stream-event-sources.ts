@@ -1,6 +1,6 @@
 // The `stream` events of serverless.yml (Lambda event source mappings on Kinesis), read once so the local
 // poller runs with exactly the wiring that is deployed. Defaults are Lambda's own where the event leaves one out.
-import { localResourceName, referencedLogicalId, isRecord, type ServerlessProject } from './serverless-resources.js';
+import { localResourceName, referencedLogicalId, isRecord, type ServerlessProject } from './resources.js';
 
 export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 

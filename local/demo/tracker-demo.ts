@@ -3,9 +3,9 @@
 // browser test starts it on a free port.
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { listen } from '../local/ports.js';
+import { listen } from '../ports.js';
 import { extname, join, normalize, sep } from 'node:path';
-import { buildTracker, TRACKER_DIR } from './build.js';
+import { buildTracker, TRACKER_DIR } from '../../tracker/build.js';
 
 export interface TrackerDemoOptions {
   /** 0 (default) picks a free port. */

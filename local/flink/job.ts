@@ -6,10 +6,10 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync, writeF
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCAL_REGION } from './aws-env.js';
-import { LOCAL_STREAM_NAMES, localStreamArn } from './streams.js';
+import { LOCAL_REGION } from '../aws-env.js';
+import { LOCAL_STREAM_NAMES, localStreamArn } from '../kinesis/streams.js';
 
-export const FLINK_PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'analytics', 'flink');
+export const FLINK_PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'analytics', 'flink');
 /** What `mvn package -Plocal` builds (pom.xml: the local profile's finalName). */
 export const LOCAL_JOB_JAR = join(FLINK_PROJECT_DIR, 'target', 'clickstream-flink-job-0.1.0-local.jar');
 
