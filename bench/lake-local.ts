@@ -10,12 +10,11 @@ import { createLakeViews, duckDbType } from '../analytics/athena/duckdb-lake.js'
 import { toDuckDbSql } from '../analytics/athena/dialect.js';
 import { loadAthenaQueries } from '../analytics/athena/queries.js';
 import { createRecordTransformer } from '../functions/firehose-transform/transform-records.js';
-import { deliveryStreamDefinitions } from '../local/template/delivery-streams.js';
 import { importHandler } from '../local/lambda/runtime.js';
 import { BufferConverter, LOCAL_FIREHOSE_DEFAULTS, type FirehoseProcessorHandler } from '../local/firehose/firehose.js';
 import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import type { ShardRecord } from '../local/kinesis/shard-reader.js';
-import { localFunctionEnvironment, readServerlessProject } from '../local/template/resources.js';
+import { readTemplates } from '../local/template/templates.js';
 import { REPOSITORY_ROOT } from '../local/stack.js';
 import { EVENTS_TABLE } from '../schemas/lake-tables.js';
 import { firehoseEvent } from '../test/helpers/lake.js';
@@ -28,9 +27,9 @@ const QUERY_DAYS = 7;
 const QUERY_RUNS = 5;
 
 async function conversion(): Promise<{ eventsPerSecond: number; transformOnlyPerSecond: number; objects: number }> {
-  const project = readServerlessProject(join(REPOSITORY_ROOT, 'serverless.yml'));
-  const definition = deliveryStreamDefinitions(project).find((d) => d.logicalId === 'EventsDeliveryStream')!;
-  Object.assign(process.env, localFunctionEnvironment(project, definition.processor!.functionKey), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  const templates = readTemplates(join(REPOSITORY_ROOT, 'serverless.yml'));
+  const definition = templates.deliveryStreams.find((d) => d.logicalId === 'EventsDeliveryStream')!;
+  Object.assign(process.env, templates.environmentOf(definition.processor!.functionKey), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
   const handler = await importHandler<FirehoseProcessorHandler>(REPOSITORY_ROOT, definition.processor!.handler);
 
   const events = enrichedEvents(CONVERSION_EVENTS);

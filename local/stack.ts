@@ -9,16 +9,14 @@ import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './lambd
 import { createLocalKinesisClient } from './kinesis/client.js';
 import { startKinesisEmulator, type KinesisEmulator } from './kinesis/emulator.js';
 import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './storage/dynamodb.js';
-import { deliveryStreamDefinitions } from './template/delivery-streams.js';
 import { startFlinkJob, type FlinkJobStart } from './flink/job.js';
 import { startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './lambda/event-source-mapping.js';
 import { importHandler } from './lambda/runtime.js';
 import { startLocalFirehose, type FirehoseProcessorHandler, type LocalFirehose } from './firehose/firehose.js';
 import { S3_DATA_SUBDIR } from './storage/lake-location.js';
 import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './storage/s3.js';
-import { readHttpApiConfigFile, type HttpApiConfig } from './template/http-api.js';
-import { localFunctionEnvironment, localResourceName, readServerlessProject, type ServerlessProject } from './template/resources.js';
-import { streamEventSources } from './template/stream-event-sources.js';
+import { localResourceName } from './template/names.js';
+import { readTemplates, type Templates } from './template/templates.js';
 import { DEFAULT_SHARD_COUNT, ensurePipelineStreams, LOCAL_STREAM_NAMES } from './kinesis/streams.js';
 
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -98,9 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   mkdirSync(dataDir, { recursive: true });
   const writeKey = loadOrCreateWriteKey(dataDir);
   const allowedOrigins = options.allowedOrigins ?? ['*'];
-  const httpApi = readHttpApiConfigFile(options.serverlessYmlPath ?? join(REPOSITORY_ROOT, 'serverless.yml'));
-
-  const project = readServerlessProject(options.serverlessYmlPath ?? join(REPOSITORY_ROOT, 'serverless.yml'));
+  const templates = readTemplates(options.serverlessYmlPath ?? join(REPOSITORY_ROOT, 'serverless.yml'));
 
   const emulators: { stop(): Promise<void> }[] = [];
   const mappings: EventSourceMapping[] = [];
@@ -132,9 +128,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     s3 = await startS3Emulator({ dataDir: join(dataDir, S3_DATA_SUBDIR), port: options.s3Port ?? 0 });
     emulators.push(s3);
 
-    await createResources(project, { kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint }, options.shardCount);
+    await createResources(templates, { kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint }, options.shardCount);
     const awsEnvironment = localAwsEnvironment({ kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint });
-    const handlers = await loadHandlers(httpApi, project, awsEnvironment, {
+    const handlers = await loadHandlers(templates, awsEnvironment, {
       RAW_STREAM_NAME: LOCAL_STREAM_NAMES.raw,
       WRITE_KEYS: writeKey,
       ALLOWED_ORIGINS: allowedOrigins.join(','),
@@ -143,7 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // No SNS locally: alerts go to a file the dashboard reads (same publisher interface, chosen by configuration).
       alert: { ALERT_PUBLISHER: 'file', ALERTS_FILE: join(dataDir, 'alerts', 'alerts.jsonl') },
     });
-    for (const source of streamEventSources(project)) {
+    for (const source of templates.streamEventSources) {
       const handler = handlers.stream[source.function.functionKey];
       if (!handler) throw new Error(`no handler loaded for stream consumer ${source.function.functionKey}`);
       mappings.push(
@@ -151,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       );
     }
     firehose = await startLocalFirehose({
-      definitions: deliveryStreamDefinitions(project),
+      definitions: templates.deliveryStreams,
       processors: handlers.firehose,
       kinesis: createLocalKinesisClient(kinesis.endpoint),
       s3: createLocalS3Client(s3.endpoint),
@@ -162,7 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.analytics) {
       analytics = await startFlinkJob({ kinesisEndpoint: kinesis.endpoint, dataDir, restartOnCrash: true, ...(options.log ? { log: options.log } : {}) });
     }
-    gateway = await startHttpGateway({ config: httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
+    gateway = await startHttpGateway({ config: templates.httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
@@ -243,7 +239,7 @@ const quietLogger = { info: () => undefined, warn: console.warn, error: console.
 
 /** The streams, the DynamoDB tables and the lake bucket, as serverless.yml declares them. */
 async function createResources(
-  project: ServerlessProject,
+  templates: Templates,
   endpoints: { kinesis: string; dynamodb: string; s3: string },
   shardCount = DEFAULT_SHARD_COUNT,
 ): Promise<void> {
@@ -252,10 +248,8 @@ async function createResources(
   const s3 = createLocalS3Client(endpoints.s3);
   try {
     await ensurePipelineStreams(kinesis, shardCount);
-    for (const [logicalId, resource] of project.resources) {
-      if (resource.Type === 'AWS::DynamoDB::Table') await ensureTableFromTemplate(dynamodb, project, logicalId);
-    }
-    await ensureBucketFromTemplate(s3, project, 'LakeBucket');
+    for (const logicalId of templates.resourcesOfType('AWS::DynamoDB::Table')) await ensureTableFromTemplate(dynamodb, templates, logicalId);
+    await ensureBucketFromTemplate(s3, templates, 'LakeBucket');
   } finally {
     kinesis.destroy();
     dynamodb.destroy();
@@ -292,8 +286,7 @@ let handlersLoadedWith: { environment: string; handlers: LoadedHandlers } | unde
  * with a different environment would silently talk to the first one's emulators: refuse it instead.
  */
 async function loadHandlers(
-  httpApi: HttpApiConfig,
-  project: ServerlessProject,
+  templates: Templates,
   awsEnvironment: Record<string, string>,
   ingestEnvironment: Record<string, string>,
   localOverrides: Record<string, Record<string, string>>,
@@ -310,21 +303,21 @@ async function loadHandlers(
   }
   Object.assign(process.env, awsEnvironment, ingestEnvironment);
   const handlers: LoadedHandlers = { http: {}, stream: {}, firehose: {} };
-  for (const lambda of httpApi.functions.values()) {
+  for (const lambda of templates.httpApi.functions.values()) {
     handlers.http[lambda.functionKey] = await importHandler<HttpApiHandler>(REPOSITORY_ROOT, lambda.handler);
   }
   // The local run's log level (npm start --log-level) wins over the stage's.
   const logLevel = process.env['POWERTOOLS_LOG_LEVEL'];
   const importWithEnvironment = async <T>(functionKey: string, handler: string): Promise<T> => {
-    Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey }, localOverrides[functionKey]);
+    Object.assign(process.env, templates.environmentOf(functionKey), { POWERTOOLS_SERVICE_NAME: functionKey }, localOverrides[functionKey]);
     if (logLevel) process.env['POWERTOOLS_LOG_LEVEL'] = logLevel;
     return importHandler<T>(REPOSITORY_ROOT, handler);
   };
-  for (const source of streamEventSources(project)) {
+  for (const source of templates.streamEventSources) {
     const { functionKey, handler } = source.function;
     handlers.stream[functionKey] = await importWithEnvironment<StreamHandler>(functionKey, handler);
   }
-  for (const { processor } of deliveryStreamDefinitions(project)) {
+  for (const { processor } of templates.deliveryStreams) {
     if (processor) handlers.firehose[processor.functionKey] = await importWithEnvironment<FirehoseProcessorHandler>(processor.functionKey, processor.handler);
   }
   handlersLoadedWith = { environment: fingerprint, handlers };

@@ -41,7 +41,8 @@ import { LOCAL_REGION } from '../aws-env.js';
 import { invokeLambda, LambdaTimeoutError } from '../lambda/runtime.js';
 import { BackgroundTasks } from '../background-tasks.js';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
-import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf, type DeliveryStreamDefinition } from '../template/delivery-streams.js';
+import type { DeliveryStreamDefinition } from '../template/delivery-streams.js';
+import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf } from './prefix.js';
 import { ShardReader, type ShardRecord } from '../kinesis/shard-reader.js';
 import { listShardIds } from '../kinesis/streams.js';
 

@@ -5,7 +5,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { originAllowed } from '../../functions/ingest/origins.js';
 import { LOCAL_ACCOUNT_ID } from '../aws-env.js';
 import { invokeLambda, LambdaTimeoutError } from './runtime.js';
-import type { HttpApiConfig, HttpApiCorsSettings, HttpApiFunction, HttpApiRoute } from '../template/http-api.js';
+import type { FunctionDefinition } from '../template/functions.js';
+import type { HttpApiConfig, HttpApiCorsSettings, HttpApiRoute } from '../template/http-api.js';
 
 /** A Lambda handler as API Gateway calls it; the result is mapped by the payload-v2 response rules. */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => unknown;
@@ -313,7 +314,7 @@ type InvocationResult = { ok: true; value: unknown } | { ok: false };
 
 async function invoke(
   handler: HttpApiHandler,
-  lambda: HttpApiFunction,
+  lambda: FunctionDefinition,
   event: APIGatewayProxyEventV2,
   logger: Pick<Console, 'error' | 'warn'>,
 ): Promise<InvocationResult> {

@@ -16,7 +16,8 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_REGION } from '../aws-env.js';
 import { assertPortFree, listen } from '../ports.js';
-import { localResourceName, type ServerlessProject } from '../template/resources.js';
+import { localResourceName } from '../template/names.js';
+import type { Templates } from '../template/templates.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
@@ -79,10 +80,10 @@ export function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
  * not applied: dynalite has no TTL API. Readers that honour expiry check the TTL attribute themselves
  * (the dedup store does), so only the deletion of expired items is missing locally.
  */
-export async function ensureTableFromTemplate(client: DynamoDBClient, project: ServerlessProject, logicalId: string, timeoutMs = 10_000): Promise<string> {
-  const resource = project.resources.get(logicalId);
+export async function ensureTableFromTemplate(client: DynamoDBClient, templates: Templates, logicalId: string, timeoutMs = 10_000): Promise<string> {
+  const resource = templates.resources.get(logicalId);
   if (resource?.Type !== 'AWS::DynamoDB::Table') throw new Error(`"${logicalId}" is not an AWS::DynamoDB::Table resource in serverless.yml`);
-  const properties = project.resolve(resource.Properties) as Record<string, unknown>;
+  const properties = templates.resolve(resource.Properties) as Record<string, unknown>;
   const tableName = localResourceName(logicalId);
   const input: CreateTableCommandInput = {
     TableName: tableName,

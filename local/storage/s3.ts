@@ -9,7 +9,8 @@ import { CreateBucketCommand, ListBucketsCommand, S3Client, BucketAlreadyOwnedBy
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_REGION, localAwsEnvironment } from '../aws-env.js';
 import { assertPortFree } from '../ports.js';
-import { localResourceName, type ServerlessProject } from '../template/resources.js';
+import { localResourceName } from '../template/names.js';
+import type { Templates } from '../template/templates.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,8 +96,8 @@ export function createLocalS3Client(endpoint: string): S3Client {
 }
 
 /** Creates the bucket of the `AWS::S3::Bucket` resource `logicalId` under its local name, unless it exists. */
-export async function ensureBucketFromTemplate(client: S3Client, project: ServerlessProject, logicalId: string): Promise<string> {
-  if (project.resources.get(logicalId)?.Type !== 'AWS::S3::Bucket') throw new Error(`"${logicalId}" is not an AWS::S3::Bucket resource in serverless.yml`);
+export async function ensureBucketFromTemplate(client: S3Client, templates: Templates, logicalId: string): Promise<string> {
+  if (templates.resources.get(logicalId)?.Type !== 'AWS::S3::Bucket') throw new Error(`"${logicalId}" is not an AWS::S3::Bucket resource in serverless.yml`);
   const bucket = localResourceName(logicalId);
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));

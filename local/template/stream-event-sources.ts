@@ -1,6 +1,8 @@
 // The `stream` events of serverless.yml (Lambda event source mappings on Kinesis), read once so the local
 // poller runs with exactly the wiring that is deployed. Defaults are Lambda's own where the event leaves one out.
-import { localResourceName, referencedLogicalId, isRecord, type ServerlessProject } from './resources.js';
+import type { FunctionDefinition } from './functions.js';
+import { localResourceName, referencedLogicalId } from './names.js';
+import { isRecord, numberOr } from './yaml.js';
 
 export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 
@@ -22,20 +24,8 @@ export interface StreamMappingSettings {
   startingPositionTimestamp?: number;
 }
 
-export interface StreamFunction {
-  functionKey: string;
-  /** `<service>-<stage>-<key>` unless `name:` is set. */
-  functionName: string;
-  /** `handler:` as written, e.g. `functions/enrich/handler.handler`. */
-  handler: string;
-  timeoutSeconds: number;
-  memorySizeMb: number;
-  /** Logical id of the function's `role:`, for invokeIdentityArn. */
-  role?: string;
-}
-
 export interface StreamEventSource {
-  function: StreamFunction;
+  function: FunctionDefinition;
   /** CloudFormation logical id of the source stream, e.g. RawEventsStream. */
   streamLogicalId: string;
   /** Local physical stream name, e.g. events-raw. */
@@ -56,43 +46,20 @@ const LAMBDA_DEFAULTS: StreamMappingSettings = {
   parallelizationFactor: 1,
   startingPosition: 'TRIM_HORIZON',
 };
-const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 6;
-const LAMBDA_DEFAULT_MEMORY_MB = 1024;
-
 /** Every enabled Kinesis `stream` event of every function in serverless.yml. */
-export function streamEventSources(project: ServerlessProject): StreamEventSource[] {
-  const provider = isRecord(project.document.provider) ? (project.resolve(project.document.provider) as Record<string, unknown>) : {};
-  const functions = isRecord(project.document.functions) ? project.document.functions : {};
+export function streamEventSources(functions: Map<string, FunctionDefinition>): StreamEventSource[] {
   const sources: StreamEventSource[] = [];
-  for (const [functionKey, rawDefinition] of Object.entries(functions)) {
-    if (!isRecord(rawDefinition)) continue;
-    const definition = project.resolve(rawDefinition) as Record<string, unknown>;
-    const events = Array.isArray(definition.events) ? definition.events : [];
-    for (const [index, event] of events.entries()) {
+  for (const lambda of functions.values()) {
+    for (const [index, event] of lambda.events.entries()) {
       if (!isRecord(event) || !('stream' in event)) continue;
-      const where = `functions.${functionKey}.events[${index}].stream`;
-      const source = streamEventSource(event.stream, where, {
-        functionKey,
-        functionName: typeof definition.name === 'string' ? definition.name : `${project.service}-${project.stage}-${functionKey}`,
-        handler: requiredString(definition.handler, `functions.${functionKey}.handler`),
-        timeoutSeconds: numberOr(definition.timeout, numberOr(provider.timeout, LAMBDA_DEFAULT_TIMEOUT_SECONDS, 'provider.timeout'), `functions.${functionKey}.timeout`),
-        memorySizeMb: numberOr(definition.memorySize, numberOr(provider.memorySize, LAMBDA_DEFAULT_MEMORY_MB, 'provider.memorySize'), `functions.${functionKey}.memorySize`),
-        ...(typeof definition.role === 'string' ? { role: definition.role } : {}),
-      });
+      const source = streamEventSource(event.stream, `functions.${lambda.functionKey}.events[${index}].stream`, lambda);
       if (source) sources.push(source);
     }
   }
   return sources;
 }
 
-/** The one stream event source of a function; throws when it has none or several. */
-export function streamEventSourceOf(project: ServerlessProject, functionKey: string): StreamEventSource {
-  const matching = streamEventSources(project).filter((source) => source.function.functionKey === functionKey);
-  if (matching.length !== 1) throw new Error(`function "${functionKey}" has ${matching.length} enabled Kinesis stream events in serverless.yml; expected 1`);
-  return matching[0]!;
-}
-
-function streamEventSource(stream: unknown, where: string, lambda: StreamFunction): StreamEventSource | undefined {
+function streamEventSource(stream: unknown, where: string, lambda: FunctionDefinition): StreamEventSource | undefined {
   // The short form `stream: <arn>` carries no settings.
   const settings = isRecord(stream) ? stream : { arn: stream };
   if (settings.enabled === false) return undefined;
@@ -146,16 +113,4 @@ function streamEventSource(stream: unknown, where: string, lambda: StreamFunctio
         }
       : {}),
   };
-}
-
-function numberOr(value: unknown, fallback: number, where: string): number {
-  if (value === undefined || value === null) return fallback;
-  const parsed = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-  if (!Number.isFinite(parsed)) throw new Error(`serverless.yml: ${where} must be a number (got ${JSON.stringify(value)})`);
-  return parsed;
-}
-
-function requiredString(value: unknown, where: string): string {
-  if (typeof value !== 'string' || value.includes('${')) throw new Error(`serverless.yml: ${where} must be a plain string`);
-  return value;
 }

@@ -19,8 +19,7 @@ import { importHandler } from '../../local/lambda/runtime.js';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
 import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from '../../local/storage/s3.js';
-import { localFunctionEnvironment, readServerlessProject } from '../../local/template/resources.js';
-import { streamEventSourceOf } from '../../local/template/stream-event-sources.js';
+import { readTemplates } from '../../local/template/templates.js';
 import { ensurePipelineStreams, LOCAL_STREAM_NAMES } from '../../local/kinesis/streams.js';
 import { readBadRows } from './bad-rows.js';
 import { readAllRecords } from './kinesis-records.js';
@@ -38,8 +37,8 @@ let dynamoDb: DynamoDBClient;
 let s3: S3Client;
 let mapping: EventSourceMapping | undefined;
 let lakeBucket: string;
-const project = readServerlessProject(join(ROOT, 'serverless.yml'));
-const source = streamEventSourceOf(project, 'enrich');
+const templates = readTemplates(join(ROOT, 'serverless.yml'));
+const source = templates.streamEventSource('enrich');
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'enrich-pipeline-'));
@@ -52,11 +51,11 @@ beforeAll(async () => {
   dynamoDb = createLocalDynamoDbClient(dynamoDbEmulator.endpoint);
   s3 = createLocalS3Client(s3Emulator.endpoint);
   await ensurePipelineStreams(kinesis, 2);
-  await ensureTableFromTemplate(dynamoDb, project, 'DedupTable');
-  lakeBucket = await ensureBucketFromTemplate(s3, project, 'LakeBucket');
+  await ensureTableFromTemplate(dynamoDb, templates, 'DedupTable');
+  lakeBucket = await ensureBucketFromTemplate(s3, templates, 'LakeBucket');
   // Twice on purpose: a restart on the same data dir finds them there.
-  await ensureTableFromTemplate(dynamoDb, project, 'DedupTable');
-  await ensureBucketFromTemplate(s3, project, 'LakeBucket');
+  await ensureTableFromTemplate(dynamoDb, templates, 'DedupTable');
+  await ensureBucketFromTemplate(s3, templates, 'LakeBucket');
 });
 
 afterAll(async () => {
@@ -145,7 +144,7 @@ const badRows = () => readBadRows(s3, lakeBucket);
 
 it('enriches each valid event exactly once, keeps invalid ones as bad rows with reasons, and drops duplicates', { timeout: 110_000 }, async () => {
   // Config at cold start: the handler module reads its environment when imported.
-  Object.assign(process.env, localAwsEnvironment({ kinesis: kinesisEmulator.endpoint, s3: s3Emulator.endpoint, dynamodb: dynamoDbEmulator.endpoint }), localFunctionEnvironment(project, 'enrich'), {
+  Object.assign(process.env, localAwsEnvironment({ kinesis: kinesisEmulator.endpoint, s3: s3Emulator.endpoint, dynamodb: dynamoDbEmulator.endpoint }), templates.environmentOf('enrich'), {
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
   const handler = await importHandler<StreamHandler>(ROOT, source.function.handler);

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from '../../local/lambda/event-source-mapping.js';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
-import { readServerlessProject } from '../../local/template/resources.js';
-import { streamEventSourceOf, type StreamEventSource } from '../../local/template/stream-event-sources.js';
+import type { StreamEventSource } from '../../local/template/stream-event-sources.js';
+import { readTemplates } from '../../local/template/templates.js';
 import { ensureStream } from '../../local/kinesis/streams.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,7 +28,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'esm-'));
   emulator = await startKinesisEmulator({ dataDir: join(dataDir, 'kinesis') });
   kinesis = createLocalKinesisClient(emulator.endpoint);
-  enrichSource = streamEventSourceOf(readServerlessProject(join(ROOT, 'serverless.yml')), 'enrich');
+  enrichSource = readTemplates(join(ROOT, 'serverless.yml')).streamEventSource('enrich');
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpGateway, type HttpApiHandler, type HttpGateway } from '../../local/lambda/http-gateway.js';
-import { httpApiConfig, parseServerlessYaml } from '../../local/template/http-api.js';
+import { templatesFromText } from '../../local/template/templates.js';
 
 // CloudFormation tags and unresolved variables must not get in the way of reading the routes.
 const SERVERLESS_YML = `
@@ -68,7 +68,7 @@ const quietLogger = { error: () => undefined, warn: () => undefined };
 
 beforeAll(async () => {
   gateway = await startHttpGateway({
-    config: httpApiConfig(parseServerlessYaml(SERVERLESS_YML), 'test'),
+    config: templatesFromText(SERVERLESS_YML, { stage: 'test' }).httpApi,
     handlers: { collect, slow, broken },
     allowedOrigins: ['https://shop.example'],
     logger: quietLogger,

@@ -13,15 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeViews, duckDbType } from '../../analytics/athena/duckdb-lake.js';
 import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
-import { LOCAL_RESOURCE_NAMES } from '../../local/template/resources.js';
-import { deliveryStreamDefinitions, type DeliveryStreamDefinition } from '../../local/template/delivery-streams.js';
+import { LOCAL_RESOURCE_NAMES } from '../../local/template/names.js';
+import type { DeliveryStreamDefinition } from '../../local/template/delivery-streams.js';
 import { importHandler } from '../../local/lambda/runtime.js';
 import { startDeliveryStream, type DeliveryStreamOptions, type FirehoseProcessorHandler, type LocalDeliveryStream } from '../../local/firehose/firehose.js';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
 import { DEFAULT_LAKE_BUCKET, lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../../local/storage/lake-location.js';
 import { createLocalS3Client, startS3Emulator, type S3Emulator } from '../../local/storage/s3.js';
-import { localFunctionEnvironment, readServerlessProject } from '../../local/template/resources.js';
+import { readTemplates } from '../../local/template/templates.js';
 import { ensureStream, localStreamArn } from '../../local/kinesis/streams.js';
 import { enrichedEvent } from '../helpers/lake.js';
 
@@ -41,10 +41,10 @@ beforeAll(async () => {
   [kinesisEmulator, s3Emulator] = await Promise.all([startKinesisEmulator({ dataDir: join(dataDir, 'kinesis') }), startS3Emulator({ dataDir: join(dataDir, 's3') })]);
   kinesis = createLocalKinesisClient(kinesisEmulator.endpoint);
   s3 = createLocalS3Client(s3Emulator.endpoint);
-  const project = readServerlessProject(join(ROOT, 'serverless.yml'));
-  deployed = deliveryStreamDefinitions(project).find((d) => d.logicalId === 'EventsDeliveryStream')!;
+  const templates = readTemplates(join(ROOT, 'serverless.yml'));
+  deployed = templates.deliveryStreams.find((d) => d.logicalId === 'EventsDeliveryStream')!;
   const functionKey = deployed.processor!.functionKey;
-  Object.assign(process.env, localFunctionEnvironment(project, functionKey), { POWERTOOLS_SERVICE_NAME: functionKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  Object.assign(process.env, templates.environmentOf(functionKey), { POWERTOOLS_SERVICE_NAME: functionKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
   processor = await importHandler<FirehoseProcessorHandler>(ROOT, deployed.processor!.handler);
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { CheckpointStore } from '../../../local/kinesis/checkpoints.js';
-import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf, PrefixEvaluationError } from '../../../local/template/delivery-streams.js';
+import { evaluatePrefix, formatTimestamp, lambdaPartitionKeysOf, PrefixEvaluationError } from '../../../local/firehose/prefix.js';
 
 const AT = Date.parse('2026-11-22T07:05:09.123Z');
 
