@@ -1,14 +1,11 @@
-// The lake on a laptop: the same layout as s3://<lake>/ under a directory, read and written with DuckDB
-// using the schema-derived column types (schemas/lake-tables.ts). Used by the Athena query tests and the
-// lake bench, the local Firehose (writeParquet) and `npm run query` (over s3rver's directory).
+// The lake on a laptop, read with DuckDB: the same layout as s3://<lake>/ under a directory, typed with the
+// schema-derived column types (schemas/lake-tables.ts). Used by `npm run query` (over s3rver's directory),
+// the dashboard, the Athena query tests and the benches. The local Firehose writes it (local/firehose/parquet.ts).
 //   <root>/events/dt=YYYY-MM-DD/hour=HH/<file>.parquet   rows as the Firehose transform emits them
 //   <root>/bad-rows/dt=YYYY-MM-DD/<file>.jsonl           bad rows as the enrich stage writes them
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { BAD_ROWS_TABLE, EVENTS_TABLE, type HiveType, type LakeTable } from '../../schemas/lake-tables.js';
-import type { FlatRow } from '../../functions/firehose-transform/hive-json-serde.js';
 import { toDuckDbSql } from './dialect.js';
 import type { AthenaQuery } from './queries.js';
 
@@ -23,37 +20,13 @@ const DUCKDB_TYPES: Record<HiveType, string> = {
 
 export const duckDbType = (type: HiveType): string => DUCKDB_TYPES[type];
 
-const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
-const struct = (entries: [string, string][]): string => `{${entries.map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
+export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+export const struct = (entries: [string, string][]): string => `{${entries.map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
 
 /** Path of an events object, as Firehose names the prefix: events/dt=YYYY-MM-DD/hour=HH/. */
 export const eventsObjectPath = (root: string, dt: string, hour: string, file: string): string =>
   join(root, EVENTS_TABLE.prefix, `dt=${dt}`, `hour=${hour}`, file);
-
-/**
- * Writes rows of `table` (as the Firehose transform emits them: timestamps in epoch ms, NULLs left out)
- * to one Snappy Parquet file with the table's column types, the way Firehose's conversion does.
- * Partition columns are not in the file: they are in its path.
- */
-export async function writeParquet(connection: DuckDBConnection, table: LakeTable, rows: readonly FlatRow[], file: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const staging = `${file}.${randomUUID()}.jsonl`;
-  await writeFile(staging, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  try {
-    // Timestamps arrive as epoch milliseconds (TimestampFormats: millis), so they are read as BIGINT first.
-    const readTypes = table.columns.map((c): [string, string] => [c.name, c.type === 'timestamp' ? 'BIGINT' : duckDbType(c.type)]);
-    const select = table.columns
-      .map((c) => (c.type === 'timestamp' ? `epoch_ms(${ident(c.name)}) AS ${ident(c.name)}` : ident(c.name)))
-      .join(', ');
-    await connection.run(
-      `COPY (SELECT ${select} FROM read_json(${literal(staging)}, format = 'newline_delimited', columns = ${struct(readTypes)}))
-       TO ${literal(file)} (FORMAT parquet, COMPRESSION snappy)`,
-    );
-  } finally {
-    await rm(staging, { force: true });
-  }
-}
 
 async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<boolean> {
   const reader = await connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${literal(pattern)})`);

@@ -2,7 +2,7 @@
 // JSON SerDe reads: typed scalars, timestamps as epoch milliseconds, JSON columns as JSON text. NULL
 // columns are left out (the SerDe reads a missing key as NULL), which keeps the Lambda response small.
 import type { LakeColumn } from '../../schemas/lake-tables.js';
-import type { FlatRow } from './hive-json-serde.js';
+import type { FlatRow } from '../../schemas/lake-rows.js';
 
 type Json = Record<string, unknown>;
 

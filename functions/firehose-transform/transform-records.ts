@@ -18,9 +18,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResult, FirehoseTransformationResultRecord } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
 import { exceedsJsonDepth, tooDeepReason } from '../shared/json-depth.js';
-import { UntransformableRecordError } from './errors.js';
+import { FirehoseIncompatibleRowError, UntransformableRecordError } from './errors.js';
 import { createFlattener } from './flatten.js';
-import { assertFirehoseCompatible, type FlatRow } from './hive-json-serde.js';
+import { assertFirehoseCompatible, LakeRowError, type FlatRow } from '../../schemas/lake-rows.js';
 import type { PartitionKeys } from './partition-keys.js';
 import { EVENT_ROWS, type RowMapping } from './row-mappings.js';
 
@@ -74,7 +74,12 @@ export function transformRecord(data: string, mapping: RowMapping = EVENT_ROWS):
     if (!valid.ok) throw new UntransformableRecordError('schema_violation', `not ${mapping.schemaName}: ${valid.reason}`);
     const partitionKeys = mapping.partitionKeys(valid.value);
     const row = flattenerOf(mapping)(valid.value as Record<string, unknown>);
-    assertFirehoseCompatible(row, mapping.table.columns);
+    try {
+      assertFirehoseCompatible(row, mapping.table.columns);
+    } catch (error) {
+      if (error instanceof LakeRowError) throw new FirehoseIncompatibleRowError(error.message, error.column);
+      throw error;
+    }
     return { ok: true, data: Buffer.from(JSON.stringify(row)).toString('base64'), partitionKeys };
   } catch (error) {
     if (error instanceof UntransformableRecordError) return { ok: false, error };

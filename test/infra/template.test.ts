@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAthenaQueries } from '../../analytics/athena/queries.js';
-import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../functions/firehose-transform/hive-json-serde.js';
+import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../schemas/lake-rows.js';
 import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
 import { createHash } from 'node:crypto';
 

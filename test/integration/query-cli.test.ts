@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeParquet } from '../../analytics/athena/duckdb-lake.js';
-import type { FlatRow } from '../../functions/firehose-transform/hive-json-serde.js';
+import { writeParquet } from '../../local/firehose/parquet.js';
+import type { FlatRow } from '../../schemas/lake-rows.js';
 import { createRecordTransformer } from '../../functions/firehose-transform/transform-records.js';
 import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../../local/storage/lake-location.js';
 import { runQueryCli } from '../../commands/query.js';
@@ -124,6 +124,6 @@ it('reports SQL errors without a stack trace', async () => {
 });
 
 it('runs as `npm run query` (tsx commands/query.ts)', async () => {
-  const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['local/query.ts', '--data-dir', dataDir, '--json', 'SELECT count(*) AS n FROM events'], { cwd: ROOT });
+  const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['commands/query.ts', '--data-dir', dataDir, '--json', 'SELECT count(*) AS n FROM events'], { cwd: ROOT });
   expect(JSON.parse(stdout)).toEqual({ n: 4 });
 }, 30_000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENTS_TABLE } from '../../../../schemas/lake-tables.js';
 import { createFlattener } from '../../../../functions/firehose-transform/flatten.js';
-import { assertFirehoseCompatible } from '../../../../functions/firehose-transform/hive-json-serde.js';
+import { assertFirehoseCompatible } from '../../../../schemas/lake-rows.js';
 import { enrichedEvent } from '../../../helpers/lake.js';
 
 const flatten = createFlattener(EVENTS_TABLE.columns);

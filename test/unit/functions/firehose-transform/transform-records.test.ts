@@ -1,7 +1,7 @@
 import type { FirehoseTransformationResultRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { EVENTS_TABLE } from '../../../../schemas/lake-tables.js';
-import { assertFirehoseCompatible } from '../../../../functions/firehose-transform/hive-json-serde.js';
+import { assertFirehoseCompatible } from '../../../../schemas/lake-rows.js';
 import { createRecordTransformer, RESPONSE_BUDGET_BYTES } from '../../../../functions/firehose-transform/transform-records.js';
 import { decodeRow, enrichedEvent, firehoseEvent, firehoseRecord } from '../../../helpers/lake.js';
 

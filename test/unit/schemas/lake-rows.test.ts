@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FirehoseIncompatibleRowError } from '../../../../functions/firehose-transform/errors.js';
-import { assertFirehoseCompatible, HIVE_JSON_TIMESTAMP_FORMATS } from '../../../../functions/firehose-transform/hive-json-serde.js';
-import type { LakeColumn } from '../../../../schemas/lake-tables.js';
+import { assertFirehoseCompatible, HIVE_JSON_TIMESTAMP_FORMATS, LakeRowError } from '../../../schemas/lake-rows.js';
+import type { LakeColumn } from '../../../schemas/lake-tables.js';
 
 const columns: Pick<LakeColumn, 'name' | 'type'>[] = [
   { name: 'message_id', type: 'string' },
@@ -16,7 +15,7 @@ const refused = (row: unknown): string => {
   try {
     assertFirehoseCompatible(row, columns);
   } catch (error) {
-    expect(error).toBeInstanceOf(FirehoseIncompatibleRowError);
+    expect(error).toBeInstanceOf(LakeRowError);
     return (error as Error).message;
   }
   throw new Error(`accepted ${JSON.stringify(row)}`);

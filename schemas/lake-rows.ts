@@ -1,4 +1,5 @@
-// What Firehose's record format conversion accepts, so that the local Firehose can refuse what AWS would
+// The lake's row contract: what Firehose's record format conversion accepts, checked by the transform
+// Lambda before it answers Ok and by the local Firehose before it converts, so both refuse what AWS would
 // refuse. Firehose reads each transformed record with the Hive JSON SerDe (DataFormatConversionConfiguration
 // in infra/lake.yml) against the Glue table's columns, then writes Parquet:
 //   - timestamps are epoch milliseconds (TimestampFormats: ['millis'], declared once here);
@@ -9,8 +10,7 @@
 // data) and a string column given a number (AWS keeps its text; our flattening never emits one).
 // Source: Amazon Data Firehose developer guide, "Convert input data format" (Hive JSON SerDe), and the
 // HiveJsonSerDe API reference (TimestampFormats, `millis`).
-import type { HiveType, LakeColumn } from '../../schemas/lake-tables.js';
-import { FirehoseIncompatibleRowError } from './errors.js';
+import type { HiveType, LakeColumn } from './lake-tables.js';
 
 /** The deserializer configuration infra/lake.yml declares: `HiveJsonSerDe: { TimestampFormats: [millis] }`. */
 export const HIVE_JSON_TIMESTAMP_FORMATS = ['millis'] as const;
@@ -19,7 +19,19 @@ const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 /** java.sql.Timestamp as Hive writes it to Parquet: years 0001 to 9999. */
 const TIMESTAMP_MS = { min: Date.parse('0001-01-01T00:00:00.000Z'), max: Date.parse('9999-12-31T23:59:59.999Z') };
 
+/** A row of a lake table as the transform emits it: column name → JSON value. */
 export type FlatRow = Record<string, string | number | boolean | null>;
+
+/** A row the Hive JSON SerDe (Firehose's deserializer) would refuse or silently change. */
+export class LakeRowError extends Error {
+  override name = 'LakeRowError';
+  constructor(
+    message: string,
+    readonly column: string,
+  ) {
+    super(message);
+  }
+}
 
 function checkValue(type: HiveType, value: unknown): string | undefined {
   switch (type) {
@@ -60,22 +72,22 @@ function columnTypes(columns: readonly Pick<LakeColumn, 'name' | 'type'>[]): Map
 }
 
 /**
- * Throws FirehoseIncompatibleRowError unless Firehose's Hive JSON SerDe would read `row` into `columns`
+ * Throws LakeRowError unless Firehose's Hive JSON SerDe would read `row` into `columns`
  * unchanged. Null or absent means NULL for every column.
  */
 export function assertFirehoseCompatible(row: unknown, columns: readonly Pick<LakeColumn, 'name' | 'type'>[]): asserts row is FlatRow {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-    throw new FirehoseIncompatibleRowError(`a record must be one JSON object, got ${describe(row)}`, '(record)');
+    throw new LakeRowError(`a record must be one JSON object, got ${describe(row)}`, '(record)');
   }
   const types = columnTypes(columns);
   for (const [key, value] of Object.entries(row)) {
     const type = types.get(key);
     if (type === undefined) {
       const hint = key.includes('.') ? ' (periods are not allowed in column names)' : key !== key.toLowerCase() ? ' (columns are lower case)' : '';
-      throw new FirehoseIncompatibleRowError(`${key} is not a column of the table${hint}: Firehose would drop it`, key);
+      throw new LakeRowError(`${key} is not a column of the table${hint}: Firehose would drop it`, key);
     }
     if (value === null) continue;
     const problem = checkValue(type, value);
-    if (problem) throw new FirehoseIncompatibleRowError(`${key} (${type}) ${problem}`, key);
+    if (problem) throw new LakeRowError(`${key} (${type}) ${problem}`, key);
   }
 }
