@@ -12,7 +12,8 @@ import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulat
 import { startFlinkJob, type FlinkJobStart } from './flink/job.js';
 import { startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './lambda/event-source-mapping.js';
 import { importHandler } from './lambda/runtime.js';
-import { startLocalFirehose, type FirehoseProcessorHandler, type LocalFirehose } from './firehose/firehose.js';
+import type { FirehoseProcessorHandler } from './firehose/buffer-converter.js';
+import { startLocalFirehose, type LocalFirehose } from './firehose/firehose.js';
 import { S3_DATA_SUBDIR } from './storage/lake-location.js';
 import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './storage/s3.js';
 import { localResourceName } from './template/names.js';
