@@ -6,8 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createBatchEnricher } from '../functions/enrich/enrich-batch.js';
 import { parseUserAgent, UserAgentParser } from '../functions/enrich/user-agent.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
-import { kinesisEvent } from '../test/helpers/factories.js';
-import { demoEvents } from './events.js';
+import { demoEvents, kinesisStreamEvent } from './events.js';
 import { figure, stubKinesisClient, timePerCall, type Suite } from './harness.js';
 
 const BATCH_SIZE = 250; // the enrichBatchSize default in serverless.yml
@@ -37,7 +36,7 @@ export const enrichCpu: Suite = {
   async run() {
     const stubClient = stubKinesisClient();
     const events = rawEvents(BATCH_SIZE);
-    const records = kinesisEvent(events).Records;
+    const records = kinesisStreamEvent(events).Records;
     const batchWith = (userAgents: UserAgentParser) =>
       createBatchEnricher({
         writer: new KinesisBatchWriter({ client: stubClient, stream: 'events-enriched' }),

@@ -4,11 +4,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createIngest } from '../functions/ingest/ingest.js';
 import { WriteKeyVerifier } from '../functions/ingest/write-keys.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
-import { httpRequest, lambdaContext, WRITE_KEY } from '../test/helpers/factories.js';
-import { demoEvents } from './events.js';
+import { lambdaContext } from '../local/lambda/runtime.js';
+import { demoEvents, ingestRequest } from './events.js';
 import { figure, stubKinesisClient, timePerCall, type Suite } from './harness.js';
 
 const BATCH_SIZE = 100;
+const WRITE_KEY = 'wk_bench_0123456789abcdefghij';
 
 export const ingestCpu: Suite = {
   name: 'ingest-cpu',
@@ -19,12 +20,12 @@ export const ingestCpu: Suite = {
     const ingest = createIngest({ writer, verifier: async () => verifier, logger: new Logger({ logLevel: 'SILENT' }), allowedOrigins: ['*'] });
 
     const batch = demoEvents(BATCH_SIZE, { withMessageId: true });
-    const request = httpRequest({ body: { batch, sentAt: new Date().toISOString() } });
-    const context = lambdaContext(60_000);
+    const request = ingestRequest({ batch, sentAt: new Date().toISOString() }, WRITE_KEY);
+    const context = lambdaContext({ functionName: 'ingest', timeoutSeconds: 60, memorySizeMb: 512 }, Date.now() + 60_000);
     const response = await ingest(request, context);
     if (response.statusCode !== 200) throw new Error(`bench request was refused: ${response.body}`);
 
-    const noIdRequest = httpRequest({ body: { batch: demoEvents(BATCH_SIZE, { withMessageId: false }) } });
+    const noIdRequest = ingestRequest({ batch: demoEvents(BATCH_SIZE, { withMessageId: false }) }, WRITE_KEY);
     const ours = (await timePerCall(() => ingest(request, context))) / BATCH_SIZE;
     const oursNoId = (await timePerCall(() => ingest(noIdRequest, context))) / BATCH_SIZE;
     const floor =

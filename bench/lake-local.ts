@@ -11,14 +11,13 @@ import { toDuckDbSql } from '../analytics/athena/dialect.js';
 import { loadAthenaQueries } from '../analytics/athena/queries.js';
 import { createRecordTransformer } from '../functions/firehose-transform/transform-records.js';
 import { importHandler } from '../local/lambda/runtime.js';
-import { BufferConverter, type FirehoseProcessorHandler } from '../local/firehose/buffer-converter.js';
+import { BufferConverter, toFirehoseRecord, type FirehoseProcessorHandler } from '../local/firehose/buffer-converter.js';
 import { LOCAL_FIREHOSE_DEFAULTS } from '../local/firehose/delivery-stream.js';
 import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import type { ShardRecord } from '../local/kinesis/shard-reader.js';
 import { readTemplates } from '../local/template/templates.js';
 import { REPOSITORY_ROOT } from '../local/stack.js';
 import { EVENTS_TABLE } from '../schemas/lake-tables.js';
-import { firehoseEvent } from '../test/helpers/lake.js';
 import { enrichedEvents } from './lake.js';
 import { figure, type Suite } from './harness.js';
 
@@ -69,7 +68,7 @@ async function conversion(): Promise<{ eventsPerSecond: number; transformOnlyPer
     if (rows !== CONVERSION_EVENTS) throw new Error(`bench conversion delivered ${rows} of ${CONVERSION_EVENTS} rows`);
 
     const transform = createRecordTransformer({ logger: { warn: () => undefined, info: () => undefined } });
-    const batches = buffers.map((b) => firehoseEvent(b.map((r) => JSON.parse(r.data.toString('utf8')) as unknown)).records);
+    const batches = buffers.map((b) => b.map((r) => toFirehoseRecord('shardId-000000000000', r)));
     const transformStart = performance.now();
     for (const batch of batches) transform(batch);
     const transformSeconds = (performance.now() - transformStart) / 1000;

@@ -13,8 +13,7 @@ import type { FlatRow } from '../schemas/lake-rows.js';
 import { createRecordTransformer } from '../functions/firehose-transform/transform-records.js';
 import type { EnrichedEvent, SegmentEvent } from '../schemas/index.js';
 import { EVENTS_TABLE } from '../schemas/lake-tables.js';
-import { firehoseEvent } from '../test/helpers/lake.js';
-import { demoEvents } from './events.js';
+import { demoEvents, firehoseRecords } from './events.js';
 import { figure, timePerCall, type Suite } from './harness.js';
 
 /** About 1 MB of enriched events: what Firehose hands the transform per invocation (BufferSizeInMBs 1). */
@@ -51,7 +50,7 @@ export const lake: Suite = {
     const transform = createRecordTransformer({ logger: silent });
 
     // Transform CPU, one Firehose invocation's worth of records at a time.
-    const records = firehoseEvent(enrichedEvents(BATCH_SIZE)).records;
+    const records = firehoseRecords(enrichedEvents(BATCH_SIZE));
     const check = transform(records);
     if (check.ok !== BATCH_SIZE) throw new Error(`bench batch was not fully transformed: ${JSON.stringify(check.failures.slice(0, 3))}`);
     const perEvent = (await timePerCall(() => transform(records))) / BATCH_SIZE;
@@ -66,7 +65,7 @@ export const lake: Suite = {
     const jsonLinesBytes = events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
     const rows: FlatRow[] = [];
     for (let i = 0; i < events.length; i += BATCH_SIZE) {
-      for (const r of transform(firehoseEvent(events.slice(i, i + BATCH_SIZE)).records).response.records) {
+      for (const r of transform(firehoseRecords(events.slice(i, i + BATCH_SIZE))).response.records) {
         rows.push(JSON.parse(Buffer.from(r.data!, 'base64').toString('utf8')) as FlatRow);
       }
     }

@@ -249,22 +249,7 @@ export class LocalEventSourceMapping {
 
   private lambdaRecord(shardId: string, record: PolledRecord): KinesisStreamRecord {
     const role = this.options.source.function.role ?? `${this.options.source.function.functionName}-role`;
-    return {
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: record.partitionKey,
-        sequenceNumber: record.sequenceNumber,
-        data: record.data,
-        approximateArrivalTimestamp: record.arrivalMs / 1000,
-      },
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventID: `${shardId}:${record.sequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${role}`,
-      awsRegion: LOCAL_REGION,
-      eventSourceARN: this.streamArn,
-    };
+    return kinesisStreamRecord(record, { shardId, streamArn: this.streamArn, role });
   }
 
   /** Sends the batch's metadata to the on-failure destination (or only logs it without one). */
@@ -300,4 +285,27 @@ export class LocalEventSourceMapping {
   retryBackoff(retries: number): number {
     return Math.min(MAX_RETRY_BACKOFF_MS, this.retryBackoffMs * 2 ** Math.max(0, retries - 1));
   }
+}
+
+/** One record of the KinesisStreamEvent Lambda hands a stream function (data in base64). */
+export function kinesisStreamRecord(
+  record: Pick<PolledRecord, 'partitionKey' | 'sequenceNumber' | 'data' | 'arrivalMs'>,
+  where: { shardId: string; streamArn: string; role: string },
+): KinesisStreamRecord {
+  return {
+    kinesis: {
+      kinesisSchemaVersion: '1.0',
+      partitionKey: record.partitionKey,
+      sequenceNumber: record.sequenceNumber,
+      data: record.data,
+      approximateArrivalTimestamp: record.arrivalMs / 1000,
+    },
+    eventSource: 'aws:kinesis',
+    eventVersion: '1.0',
+    eventID: `${where.shardId}:${record.sequenceNumber}`,
+    eventName: 'aws:kinesis:record',
+    invokeIdentityArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${where.role}`,
+    awsRegion: LOCAL_REGION,
+    eventSourceARN: where.streamArn,
+  };
 }

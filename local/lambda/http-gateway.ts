@@ -124,7 +124,17 @@ async function handleRequest(
     return;
   }
 
-  const event = buildEvent({ request, url, method, headers, body, matched, requestId });
+  const event = buildEvent({
+    url,
+    method,
+    headers,
+    body,
+    sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+    localPort: request.socket.localPort,
+    httpVersion: request.httpVersion,
+    matched,
+    requestId,
+  });
   const result = await invoke(handler, lambda, event, logger);
   const mapped = result.ok ? toGatewayResponse(result.value) : undefined;
   if (!mapped) {

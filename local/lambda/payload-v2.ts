@@ -1,7 +1,6 @@
 // API Gateway HTTP API payload format 2.0, both ways: the route a request matches, the event the function
 // gets (headers lower-cased and joined, cookies apart, base64 for binary bodies) and the reading of its result.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID } from '../aws-env.js';
 import type { HttpApiRoute } from '../template/http-api.js';
@@ -97,23 +96,27 @@ export function isTextBody(headers: Record<string, string>): boolean {
   return mediaType.startsWith('text/') || TEXT_MEDIA_TYPES.has(mediaType) || mediaType.endsWith('+json') || mediaType.endsWith('+xml');
 }
 
-export function buildEvent(input: {
-  request: IncomingMessage;
+/** A request as the gateway received it: what the payload-v2 event is made of. */
+export interface ReceivedRequest {
   url: URL;
   method: string;
+  /** Lower-cased names, repeated headers joined (lowerCaseHeaders). */
   headers: Record<string, string>;
   body: Buffer;
-  matched: MatchedRoute;
-  requestId: string;
-}): APIGatewayProxyEventV2 {
-  const { request, url, method, headers, body, matched, requestId } = input;
-  const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  sourceIp: string;
+  localPort?: number;
+  httpVersion?: string;
+}
+
+export function buildEvent(input: ReceivedRequest & { matched: Pick<MatchedRoute, 'routeKey' | 'pathParameters'>; requestId: string }): APIGatewayProxyEventV2 {
+  const { url, method, headers, body, matched, requestId } = input;
+  const sourceIp = input.sourceIp.replace(/^::ffff:/, '');
   const { cookie, ...headersWithoutCookie } = headers;
   const forwardedFor = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
   const eventHeaders = {
     ...headersWithoutCookie,
     'x-forwarded-for': forwardedFor,
-    'x-forwarded-port': String(request.socket.localPort ?? ''),
+    'x-forwarded-port': String(input.localPort ?? ''),
     'x-forwarded-proto': 'http',
     'x-amzn-trace-id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
   };
@@ -143,7 +146,7 @@ export function buildEvent(input: {
       http: {
         method,
         path: url.pathname,
-        protocol: `HTTP/${request.httpVersion}`,
+        protocol: `HTTP/${input.httpVersion ?? '1.1'}`,
         sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
