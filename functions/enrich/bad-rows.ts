@@ -4,7 +4,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isUtf8 } from 'node:buffer';
 import type { BadRow } from '../../schemas/index.js';
 import type { BadEventError } from './errors.js';
-import type { RawRecord } from './kinesis-record.js';
+import type { RawRecord } from '../shared/kinesis-record.js';
 
 export function toBadRow(record: RawRecord, error: BadEventError, failedAt: string): BadRow {
   const utf8 = isUtf8(record.data);

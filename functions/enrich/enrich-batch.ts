@@ -1,24 +1,23 @@
-// One Kinesis batch, end to end, with the I/O done per batch rather than per record:
+// One Kinesis batch, end to end, on the consumers' skeleton (functions/shared/consumer-batch.ts):
 //   1. decode, validate and enrich every record (CPU only), dropping repeats of a messageId in the batch;
 //   2. one dedup look-up for all the batch's ids (BatchGetItem, ≤ 100 ids per call), and the write intent an
 //      interrupted earlier attempt of this batch may have left: its unmarked ids are checked on events-enriched;
 //   3. the batch's write intent (one PutItem), then one KinesisBatchWriter.write of every new event;
 //   4. one S3 object with the batch's bad rows, and the marks of the written ids (BatchWriteItem), side by side.
-// Each record ends with an outcome keyed by sequence number; the handler turns the `retry` ones into
-// batchItemFailures through Powertools (functions/shared/partial-batch.ts), so Lambda retries exactly those.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { validateEvent, type BadRow, type SegmentEvent } from '../../schemas/index.js';
 import type { DedupStore } from '../shared/dedup-store.js';
+import { decodeBatch, decodeJson, lookUpIds, markDelivered } from '../shared/consumer-batch.js';
 import { DedupTableError, StreamWriteError } from '../shared/errors.js';
+import type { RawRecord } from '../shared/kinesis-record.js';
+import { emfFields } from '../shared/metrics.js';
 import { MAX_RECORD_BYTES, type KinesisBatchWriter, type StreamRecord } from '../shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../shared/partition-key.js';
 import { toBadRow, type BadRowWriter } from './bad-rows.js';
 import type { EnrichConfig } from './config.js';
 import { enrichEvent } from './enrich-event.js';
 import { BadEventError, EnrichmentError, EnrichmentRecoveryError } from './errors.js';
-import { decodeJson, rawRecord, type RawRecord } from './kinesis-record.js';
-import { emfFields, type BatchCounters } from './metrics.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
 import { createHash } from 'node:crypto';
@@ -31,6 +30,19 @@ export type Outcome =
   | { status: 'duplicate'; where: 'batch' | 'table' | 'stream' }
   | { status: 'bad_row'; failureType: BadRow['failure_type'] }
   | { status: 'retry'; reason: string };
+
+export type BatchCounters = Record<
+  | 'records'
+  | 'enriched'
+  | 'duplicatesInBatch'
+  | 'duplicatesSeen'
+  | 'badRows'
+  | 'retried'
+  | 'markFailures'
+  /** Events an interrupted attempt had written but not marked, found on events-enriched and not written again. */
+  | 'duplicatesRecovered',
+  number
+>;
 
 export interface BatchResult {
   /** Outcome of every record, by sequence number. */
@@ -50,10 +62,6 @@ export interface EnrichBatchDependencies {
   now?: () => number;
 }
 
-type Prepared =
-  | { kind: 'good'; raw: RawRecord; messageId: string; record: StreamRecord }
-  | { kind: 'bad'; raw: RawRecord; error: BadEventError };
-
 const messageIdOf = (value: unknown): string | null => {
   const id = (value as { messageId?: unknown } | null)?.messageId;
   return typeof id === 'string' ? id : null;
@@ -63,35 +71,35 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
   const now = deps.now ?? Date.now;
   const { latenessBoundSeconds, maxEventBytes } = deps.config;
 
-  function prepare(raw: RawRecord, enrichedAt: string): Prepared {
-    try {
-      if (raw.data.byteLength > maxEventBytes) {
-        throw new BadEventError('size_violation', `record is ${raw.data.byteLength} bytes; the limit is ${maxEventBytes}`);
-      }
-      const value = decodeJson(raw.data);
-      const valid = validateEvent(value);
-      if (!valid.ok) throw new BadEventError('schema_violation', valid.reason, messageIdOf(value));
-      // Ingest always sets messageId; a producer writing to the stream directly may not. The record's
-      // bytes are the same on every redelivery, so their hash is a stable stand-in.
-      const messageId = valid.value.messageId ?? `enr-${createHash('sha256').update(raw.data).digest('hex').slice(0, 32)}`;
-      const event = { ...valid.value, messageId } as SegmentEvent & { messageId: string };
-      let data: Buffer;
-      try {
-        data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt })));
-      } catch (error) {
-        if (error instanceof BadEventError) throw error;
-        // A bug or an input enrichment cannot handle: a bad row to replay after the fix, never a blocked shard.
-        throw new EnrichmentError(`enrichment failed: ${error instanceof Error ? error.message : String(error)}`, messageId, { cause: error });
-      }
-      const partitionKey = partitionKeyFor(event);
-      if (data.byteLength + Buffer.byteLength(partitionKey) > MAX_RECORD_BYTES) {
-        throw new BadEventError('size_violation', `enriched event is ${data.byteLength} bytes; a Kinesis record is at most ${MAX_RECORD_BYTES}`, messageId);
-      }
-      return { kind: 'good', raw, messageId, record: { data, partitionKey } };
-    } catch (error) {
-      if (error instanceof BadEventError) return { kind: 'bad', raw, error };
-      throw error;
+  /** The record as an enriched event ready to write, keyed by messageId; throws BadEventError for a bad row. */
+  function prepare(raw: RawRecord, enrichedAt: string): { id: string; value: StreamRecord } {
+    if (raw.data.byteLength > maxEventBytes) {
+      throw new BadEventError('size_violation', `record is ${raw.data.byteLength} bytes; the limit is ${maxEventBytes}`);
     }
+    const value = decodeJson(
+      raw.data,
+      (message, cause) => new BadEventError('invalid_json', message, null, { cause }),
+      (message) => new BadEventError('size_violation', message),
+    );
+    const valid = validateEvent(value);
+    if (!valid.ok) throw new BadEventError('schema_violation', valid.reason, messageIdOf(value));
+    // Ingest always sets messageId; a producer writing to the stream directly may not. The record's
+    // bytes are the same on every redelivery, so their hash is a stable stand-in.
+    const messageId = valid.value.messageId ?? `enr-${createHash('sha256').update(raw.data).digest('hex').slice(0, 32)}`;
+    const event = { ...valid.value, messageId } as SegmentEvent & { messageId: string };
+    let data: Buffer;
+    try {
+      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt })));
+    } catch (error) {
+      if (error instanceof BadEventError) throw error;
+      // A bug or an input enrichment cannot handle: a bad row to replay after the fix, never a blocked shard.
+      throw new EnrichmentError(`enrichment failed: ${error instanceof Error ? error.message : String(error)}`, messageId, { cause: error });
+    }
+    const partitionKey = partitionKeyFor(event);
+    if (data.byteLength + Buffer.byteLength(partitionKey) > MAX_RECORD_BYTES) {
+      throw new BadEventError('size_violation', `enriched event is ${data.byteLength} bytes; a Kinesis record is at most ${MAX_RECORD_BYTES}`, messageId);
+    }
+    return { id: messageId, value: { data, partitionKey } };
   }
 
   return async function enrichBatch(records: readonly KinesisStreamRecord[], { deadline }: { deadline: number }): Promise<BatchResult> {
@@ -110,31 +118,25 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     const startedAt = new Date(now()).toISOString();
 
     // 1. CPU phase, in sequence order.
-    const raws = records.map(rawRecord);
-    const prepared = raws.map((raw) => prepare(raw, startedAt));
-    const firstOfId = new Set<string>();
-    const candidates: Extract<Prepared, { kind: 'good' }>[] = [];
-    for (const p of prepared) {
-      if (p.kind !== 'good') continue;
-      if (firstOfId.has(p.messageId)) {
-        outcomes.set(p.raw.sequenceNumber, { status: 'duplicate', where: 'batch' });
-        counters.duplicatesInBatch++;
-        continue;
-      }
-      firstOfId.add(p.messageId);
-      candidates.push(p);
-    }
+    const { raws, candidates, repeats, refused } = decodeBatch(
+      records,
+      (raw) => prepare(raw, startedAt),
+      (error) => (error instanceof BadEventError ? error : undefined),
+    );
+    for (const repeat of repeats) outcomes.set(repeat.raw.sequenceNumber, { status: 'duplicate', where: 'batch' });
+    counters.duplicatesInBatch = repeats.length;
+    const firstOfId = new Set(candidates.map((c) => c.id));
 
     // 2. One dedup look-up for the whole batch, and the intent an interrupted attempt of it may have left:
     // a redelivery starts at the same sequence number, so the same key finds it.
     const workDeadline = deadline - FINISH_RESERVE_MS;
-    const ids = candidates.map((c) => c.messageId);
+    const ids = candidates.map((c) => c.id);
     const intentKey = `intent#${raws[0]!.shardId}#${raws[0]!.sequenceNumber}`;
     let seen = new Set<string>();
     let unresolved = new Set<string>();
     let onStream = new Set<string>();
     try {
-      const [lookup, intent] = await Promise.all([deps.dedup.lookup(ids, { deadline: workDeadline }), deps.dedup.intent(intentKey, { deadline: workDeadline })]);
+      const [lookup, intent] = await Promise.all([lookUpIds(deps.dedup, ids, workDeadline, deps.logger), deps.dedup.intent(intentKey, { deadline: workDeadline })]);
       ({ seen, unresolved } = lookup);
       // Ids the earlier attempt was about to write and never marked: written or not, events-enriched says.
       const unmarked = new Set((intent?.ids ?? []).filter((id) => !seen.has(id) && !unresolved.has(id) && firstOfId.has(id)));
@@ -147,24 +149,24 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       }
     } catch (error) {
       if (!(error instanceof DedupTableError || error instanceof EnrichmentRecoveryError)) throw error;
-      deps.logger.error('dedup look-up did not complete', error);
+      deps.logger.error('the write intent of an earlier attempt could not be checked', error);
       unresolved = new Set(ids);
     }
     const recovered: string[] = [];
     const toWrite = candidates.filter((c) => {
-      if (seen.has(c.messageId)) {
+      if (seen.has(c.id)) {
         outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'table' });
         counters.duplicatesSeen++;
         return false;
       }
-      if (onStream.has(c.messageId)) {
+      if (onStream.has(c.id)) {
         // Written by the interrupted attempt: marked now, not written again.
         outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'stream' });
         counters.duplicatesRecovered++;
-        recovered.push(c.messageId);
+        recovered.push(c.id);
         return false;
       }
-      if (unresolved.has(c.messageId)) {
+      if (unresolved.has(c.id)) {
         outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: 'dedup look-up did not answer in time' });
         return false;
       }
@@ -178,11 +180,11 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       try {
         await deps.dedup.recordIntent(
           intentKey,
-          toWrite.map((c) => c.messageId),
+          toWrite.map((c) => c.id),
           { deadline: workDeadline },
         );
         const result = await deps.writer.write(
-          toWrite.map((c) => c.record),
+          toWrite.map((c) => c.value),
           { deadline: workDeadline },
         );
         failed = new Set(result.failed);
@@ -200,23 +202,23 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });
       } else {
         outcomes.set(c.raw.sequenceNumber, { status: 'written' });
-        written.push(c.messageId);
+        written.push(c.id);
       }
     });
 
     // 4. Bad rows and marks. Lambda retries a partially failed batch from its lowest failed sequence
     // number, so bad records behind that point come back: they are left to that retry rather than
     // stored twice (under this batch's key and the retry's).
-    const firstRetry = prepared.findIndex((p) => outcomes.get(p.raw.sequenceNumber)?.status === 'retry');
-    const bad: Extract<Prepared, { kind: 'bad' }>[] = [];
-    prepared.forEach((p, index) => {
-      if (p.kind !== 'bad') return;
-      if (firstRetry >= 0 && index > firstRetry) {
-        outcomes.set(p.raw.sequenceNumber, { status: 'retry', reason: 'bad row deferred behind an earlier retried record' });
+    const firstRetry = raws.findIndex((raw) => outcomes.get(raw.sequenceNumber)?.status === 'retry');
+    const position = new Map(raws.map((raw, index) => [raw.sequenceNumber, index]));
+    const bad: { raw: RawRecord; error: BadEventError }[] = [];
+    for (const { raw, reason: error } of refused) {
+      if (firstRetry >= 0 && position.get(raw.sequenceNumber)! > firstRetry) {
+        outcomes.set(raw.sequenceNumber, { status: 'retry', reason: 'bad row deferred behind an earlier retried record' });
       } else {
-        bad.push(p);
+        bad.push({ raw, error });
       }
-    });
+    }
     const storeBadRows = async (): Promise<string | undefined> => {
       if (bad.length === 0) return undefined;
       const rows = bad.map((b) => toBadRow(b.raw, b.error, startedAt));
@@ -231,8 +233,8 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         return undefined;
       }
     };
-    // Marked only now that the events are in events-enriched (see dedup.ts for why this order).
-    const [badRowsKey, marks] = await Promise.all([storeBadRows(), written.length > 0 ? deps.dedup.mark(written, { deadline }) : undefined]);
+    // Marked only now that the events are in events-enriched (see dedup-store.ts for why this order).
+    const [badRowsKey, marks] = await Promise.all([storeBadRows(), markDelivered(deps.dedup, written, deadline, deps.logger, 'written events')]);
 
     for (const outcome of outcomes.values()) {
       if (outcome.status === 'written') counters.enriched++;
@@ -240,12 +242,6 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       else if (outcome.status === 'retry') counters.retried++;
     }
     counters.markFailures = marks?.failed.length ?? 0;
-    if (marks && marks.failed.length > 0) {
-      deps.logger.warn('written events could not be marked; a redelivery may emit them again', {
-        unmarked: marks.failed.length,
-        lastError: marks.lastError,
-      });
-    }
     deps.logger.info('batch enriched', {
       shardId: raws[0]!.shardId,
       firstSequenceNumber: raws[0]!.sequenceNumber,
@@ -256,6 +252,3 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     return { outcomes, counters, ...(badRowsKey ? { badRowsKey } : {}) };
   };
 }
-
-// The shared partial-batch machinery, re-exported where the enrich stage's tests and tools look for it.
-export { retryUnfinished } from '../shared/partial-batch.js';

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { BadRowWriter, badRowsKey, toBadRow } from '../../../../functions/enrich/bad-rows.js';
 import { BadEventError, EnrichmentError } from '../../../../functions/enrich/errors.js';
-import { rawRecord } from '../../../../functions/enrich/kinesis-record.js';
+import { rawRecord } from '../../../../functions/shared/kinesis-record.js';
 import { validateBadRow } from '../../../../schemas/index.js';
 import { kinesisRecord, rawEvent, sequenceNumber, SHARD_ID } from '../../../helpers/factories.js';
 

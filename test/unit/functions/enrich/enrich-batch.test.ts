@@ -1,7 +1,8 @@
 // The batch phase on its own, with in-memory collaborators: counters and the EMF summary line.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it, vi } from 'vitest';
-import { createBatchEnricher, retryUnfinished } from '../../../../functions/enrich/enrich-batch.js';
+import { createBatchEnricher } from '../../../../functions/enrich/enrich-batch.js';
+import { retryUnfinished } from '../../../../functions/shared/partial-batch.js';
 import { RecordRetryError } from '../../../../functions/enrich/errors.js';
 import { UserAgentParser } from '../../../../functions/enrich/user-agent.js';
 import { kinesisEvent, rawEvent, sequenceNumber } from '../../../helpers/factories.js';
