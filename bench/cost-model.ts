@@ -1,7 +1,7 @@
 // What a million events cost on AWS (us-east-1 list prices), from the measured figures in bench/results.json
 // and the assumptions below: `npm run bench cost` prints the table that README.md ("Cost per million
 // events") shows. Pure arithmetic; every price says where it was read and whether that page confirmed it.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { figure, type Figures, type Suite } from './harness.js';
 
@@ -265,7 +265,7 @@ export async function measuredInputs(resultsFile = fileURLToPath(new URL('./resu
 
 const RATES = [100, 1000];
 
-/** A Markdown table of both rates, the assumptions and the sources: what README.md shows. */
+/** A Markdown table of both rates, with the measured inputs and the assumptions: what README.md shows. */
 export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>): string {
   const byRate = RATES.map((eventsPerSecond) => costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }));
   const usd = (n: number): string => (n === 0 ? '~0' : n < 0.001 ? '<0.001' : `$${n.toFixed(3)}`);
@@ -284,16 +284,44 @@ export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>)
     '',
     `Measured inputs (bench/results.json): ${Object.entries(measured).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `Assumptions: ${Object.entries(DEFAULT_ASSUMPTIONS).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    `Prices (us-east-1, read ${PRICES_READ_ON}; * = at least one price of the line is an estimate):`,
+  ].join('\n');
+}
+
+/** The list prices the table uses, with where each was read: what docs/cost.md shows. */
+export function priceList(): string {
+  return [
+    `Prices (us-east-1, read ${PRICES_READ_ON}; ESTIMATE = not confirmed from a pricing page):`,
     ...Object.entries(PRICES).map(([k, v]) => `- ${k}: ${v.usd < 0.001 ? `$${+(v.usd * 1e6).toFixed(4)} per million` : `$${v.usd} per`} ${v.unit}${v.confirmed ? '' : ' (ESTIMATE)'}: ${v.source}`),
   ].join('\n');
+}
+
+/** The generated blocks of README.md and docs/cost.md, between their `<!-- name:start -->` / `<!-- name:end -->` markers. */
+export const GENERATED_BLOCKS = {
+  'README.md': 'cost-table',
+  'docs/cost.md': 'price-list',
+} as const;
+
+/** `text` with the block `name` replaced by `content`; throws when the markers are missing. */
+export function replaceBlock(text: string, name: string, content: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`no ${start} … ${end} block`);
+  return `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`;
 }
 
 export const cost: Suite = {
   name: 'cost',
   async run() {
     const measured = await measuredInputs();
-    console.log(`\n${costReport(measured)}\n`);
+    const table = costReport(measured);
+    console.log(`\n${table}\n\n${priceList()}\n`);
+    // The documents show the output of this command, never a hand-typed copy.
+    for (const [file, block] of Object.entries(GENERATED_BLOCKS)) {
+      const path = fileURLToPath(new URL(`../${file}`, import.meta.url));
+      await writeFile(path, replaceBlock(await readFile(path, 'utf8'), block, block === 'cost-table' ? table : priceList()));
+    }
     const figures: Figures = {};
     for (const eventsPerSecond of RATES) {
       const lines = costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond });
