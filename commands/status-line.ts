@@ -3,6 +3,7 @@
 // printed above it, and the line is drawn again below. Anything else (a pipe, a CI log) gets a plain line every
 // 10 s. stop() removes the live line, so what follows starts on a clean line.
 import type { DashboardSnapshot } from '../dashboard/snapshot.js';
+import { formatBytes } from '../dashboard/format.js';
 
 export interface StatusSample {
   /** Events read from events-raw per second. */
@@ -31,18 +32,6 @@ export function statusSampleFrom(snapshot: DashboardSnapshot): StatusSample {
     badRows: h.badRows,
     deadLetters: h.deadLetters,
   };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 export function formatLag(ms: number | null): string {

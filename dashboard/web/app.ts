@@ -3,6 +3,7 @@
 // (page paths, metric dimensions) only ever goes through textContent.
 import uPlot from 'uplot';
 import type { AnomalyRow, DashboardSnapshot, FigureSource } from '../snapshot.js';
+import { formatBytes } from '../format.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -19,17 +20,7 @@ const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 const count = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : integer.format(n));
 
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${decimal.format(value)} ${units[unit]}`;
-}
+export const bytes = (n: number): string => formatBytes(n, (value) => decimal.format(value));
 
 export function duration(ms: number | null): string {
   if (ms === null) return '–';

@@ -11,11 +11,10 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { join } from 'node:path';
-import { BackgroundTasks } from '../background-tasks.js';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
 import type { DeliveryStreamDefinition } from '../template/delivery-streams.js';
 import { ShardReader, type ShardRecord } from '../kinesis/shard-reader.js';
-import { listShardIds } from '../kinesis/streams.js';
+import { ShardWorkers } from '../kinesis/shard-workers.js';
 import { BufferConverter, type DeliveryObject, type ErrorOutputType, type FirehoseProcessorHandler } from './buffer-converter.js';
 
 /** Local buffering: objects close much sooner than with the deployed hints, so the lake is seconds behind. */
@@ -108,7 +107,6 @@ class DeliveryLoop {
   readonly checkpoints: CheckpointStore;
   readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
   readonly label: string;
-  private readonly tasks = new BackgroundTasks();
   aborted = false;
   readonly counters = {
     recordsIn: 0,
@@ -122,7 +120,7 @@ class DeliveryLoop {
     buffersDelivered: 0,
     rangesRedelivered: 0,
   };
-  private readonly shards = new Map<string, ShardDelivery>();
+  private readonly shards: ShardWorkers<ShardDelivery>;
   private finished: Promise<void> | undefined;
 
   constructor(
@@ -135,19 +133,18 @@ class DeliveryLoop {
     this.checkpoints = new CheckpointStore(join(options.dataDir, 'firehose', `${definition.name}.json`), definition.source.streamArn);
     this.logger = options.logger ?? console;
     this.label = `[firehose ${definition.name}<-${definition.source.streamName}]`;
+    this.shards = new ShardWorkers({
+      kinesis: options.kinesis,
+      streamName: definition.source.streamName,
+      ...(options.shardDiscoveryMs === undefined ? {} : { discoveryMs: options.shardDiscoveryMs }),
+      create: (shardId) => new ShardDelivery(this, shardId),
+      label: this.label,
+      logger: this.logger,
+    });
   }
 
-  async start(): Promise<void> {
-    await this.discoverShards();
-    this.track(
-      (async () => {
-        while (!this.stopping) {
-          await this.sleep(this.options.shardDiscoveryMs ?? 10_000);
-          if (this.stopping) return;
-          await this.discoverShards().catch((error: unknown) => this.logger.warn(`${this.label} ListShards failed; trying again later: ${(error as Error).message}`));
-        }
-      })(),
-    );
+  start(): Promise<void> {
+    return this.shards.start();
   }
 
   stop(): Promise<void> {
@@ -161,7 +158,7 @@ class DeliveryLoop {
   private finish(abort: boolean): Promise<void> {
     return (this.finished ??= (async () => {
       this.aborted = abort;
-      await this.tasks.stopAndWait();
+      await this.shards.stop();
       if (!abort) this.checkpoints.save();
       this.converter.close();
     })());
@@ -172,7 +169,7 @@ class DeliveryLoop {
     let lagMs = 0;
     let bufferedRecords = 0;
     let behind: number | null = null;
-    for (const [shardId, shard] of this.shards) {
+    for (const [shardId, shard] of this.shards.workers) {
       shards[shardId] = { checkpoint: this.checkpoints.get(shardId), buffered: shard.buffer.length, millisBehindLatest: shard.reader.millisBehindLatest };
       bufferedRecords += shard.buffer.length;
       if (shard.buffer.length > 0) lagMs = Math.max(lagMs, Date.now() - shard.buffer[0]!.arrivalMs);
@@ -183,7 +180,7 @@ class DeliveryLoop {
       sourceStream: this.options.definition.source.streamName,
       ...this.counters,
       failedRecords: { ...this.counters.failedRecords },
-      redeliveriesSkipped: [...this.shards.values()].reduce((n, s) => n + s.reader.redeliveriesSkipped, 0),
+      redeliveriesSkipped: [...this.shards.workers.values()].reduce((n, s) => n + s.reader.redeliveriesSkipped, 0),
       bufferedRecords,
       lagMs,
       millisBehindLatest: behind,
@@ -192,25 +189,12 @@ class DeliveryLoop {
   }
 
   get stopping(): boolean {
-    return this.tasks.stopping;
+    return this.shards.stopping;
   }
 
   /** Resolves after `ms`, or at once when stopping. */
   sleep(ms: number): Promise<void> {
-    return this.tasks.sleep(ms);
-  }
-
-  private track(task: Promise<void>): void {
-    this.tasks.track(task);
-  }
-
-  private async discoverShards(): Promise<void> {
-    for (const shardId of await listShardIds(this.options.kinesis, this.options.definition.source.streamName)) {
-      if (this.shards.has(shardId)) continue;
-      const shard = new ShardDelivery(this, shardId);
-      this.shards.set(shardId, shard);
-      this.track(shard.run().catch((error: unknown) => this.logger.error(`${this.label} ${shardId} stopped on an unexpected error`, error)));
-    }
+    return this.shards.sleep(ms);
   }
 
   async put(object: DeliveryObject): Promise<void> {

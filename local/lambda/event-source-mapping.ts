@@ -18,11 +18,11 @@ import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambd
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
 import { functionArn, invokeLambda } from './runtime.js';
 import { ShardPoller, type Batch, type Outcome, type PolledRecord } from './shard-poller.js';
-import { BackgroundTasks } from '../background-tasks.js';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
 import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from '../storage/dead-letter-queue.js';
 import type { StreamEventSource, StreamMappingSettings } from '../template/stream-event-sources.js';
-import { listShardIds, localStreamArn } from '../kinesis/streams.js';
+import { ShardWorkers } from '../kinesis/shard-workers.js';
+import { localStreamArn } from '../kinesis/streams.js';
 
 /** A Lambda handler as a Kinesis event source mapping calls it. */
 export type StreamHandler = (event: KinesisStreamEvent, context: Context) => unknown;
@@ -114,9 +114,8 @@ export class LocalEventSourceMapping {
   readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
   readonly idlePollMs: number;
   readonly retryBackoffMs: number;
-  private readonly tasks = new BackgroundTasks();
   readonly counters = { recordsIn: 0, batches: 0, retries: 0, bisections: 0, deadLetters: 0, deadLetteredRecords: 0, redeliveriesSkipped: 0 };
-  private readonly pollers = new Map<string, ShardPoller>();
+  private readonly shards: ShardWorkers<ShardPoller>;
   private stopped: Promise<void> | undefined;
 
   constructor(readonly options: EventSourceMappingOptions) {
@@ -133,6 +132,14 @@ export class LocalEventSourceMapping {
     this.logger = options.logger ?? console;
     this.idlePollMs = options.idlePollMs ?? 250;
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.shards = new ShardWorkers({
+      kinesis: options.kinesis,
+      streamName: source.streamName,
+      ...(options.shardDiscoveryMs === undefined ? {} : { discoveryMs: options.shardDiscoveryMs }),
+      create: (shardId) => new ShardPoller(this, shardId),
+      label: this.label,
+      logger: this.logger,
+    });
   }
 
   get label(): string {
@@ -143,20 +150,19 @@ export class LocalEventSourceMapping {
     if (this.settings.parallelizationFactor > 1) {
       this.logger.info(`${this.label} parallelizationFactor ${this.settings.parallelizationFactor} runs as 1 locally (one batch per shard at a time)`);
     }
-    await this.discoverShards();
-    this.track(this.discoveryLoop());
+    await this.shards.start();
   }
 
   stop(): Promise<void> {
     return (this.stopped ??= (async () => {
-      await this.tasks.stopAndWait();
+      await this.shards.stop();
       this.checkpoints.save();
     })());
   }
 
   stats(): EventSourceMappingStats {
     const shards: Record<string, ShardStats> = {};
-    for (const [shardId, poller] of this.pollers) shards[shardId] = poller.stats();
+    for (const [shardId, poller] of this.shards.workers) shards[shardId] = poller.stats();
     return {
       uuid: this.uuid,
       functionName: this.options.source.function.functionName,
@@ -167,41 +173,12 @@ export class LocalEventSourceMapping {
   }
 
   get stopping(): boolean {
-    return this.tasks.stopping;
+    return this.shards.stopping;
   }
 
   /** Resolves after `ms`, or at once when stopping. */
   sleep(ms: number): Promise<void> {
-    return this.tasks.sleep(ms);
-  }
-
-  private track(task: Promise<void>): void {
-    this.tasks.track(task);
-  }
-
-  private async discoveryLoop(): Promise<void> {
-    while (!this.stopping) {
-      await this.sleep(this.options.shardDiscoveryMs ?? 10_000);
-      if (this.stopping) return;
-      try {
-        await this.discoverShards();
-      } catch (error) {
-        this.logger.warn(`${this.label} ListShards failed; trying again later: ${(error as Error).message}`);
-      }
-    }
-  }
-
-  private async discoverShards(): Promise<void> {
-    for (const shardId of await listShardIds(this.options.kinesis, this.options.source.streamName)) {
-      if (this.pollers.has(shardId)) continue;
-      const poller = new ShardPoller(this, shardId);
-      this.pollers.set(shardId, poller);
-      this.track(
-        poller.run().catch((error: unknown) => {
-          this.logger.error(`${this.label} ${shardId} stopped on an unexpected error`, error);
-        }),
-      );
-    }
+    return this.shards.sleep(ms);
   }
 
   /** One synchronous invocation, as Lambda does it for a stream batch. */

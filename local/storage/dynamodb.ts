@@ -18,6 +18,7 @@ import { LOCAL_REGION } from '../aws-env.js';
 import { assertPortFree, listen } from '../ports.js';
 import { localResourceName } from '../template/names.js';
 import type { Templates } from '../template/templates.js';
+import { whenAnswering } from './ready.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
@@ -51,15 +52,7 @@ export async function startDynamoDbEmulator(options: DynamoDbEmulatorOptions): P
       server.closeIdleConnections();
     }));
 
-  const client = createLocalDynamoDbClient(endpoint);
-  try {
-    await client.send(new ListTablesCommand({}));
-  } catch (error) {
-    await stop();
-    throw new Error(`dynalite did not answer on ${endpoint}: ${(error as Error).message}`);
-  } finally {
-    client.destroy();
-  }
+  await whenAnswering(`dynalite on ${endpoint}`, createLocalDynamoDbClient(endpoint), (client) => client.send(new ListTablesCommand({})), stop);
   return { endpoint, port, stop };
 }
 

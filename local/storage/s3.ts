@@ -11,6 +11,7 @@ import { LOCAL_REGION, localAwsEnvironment } from '../aws-env.js';
 import { assertPortFree } from '../ports.js';
 import { localResourceName } from '../template/names.js';
 import type { Templates } from '../template/templates.js';
+import { whenAnswering } from './ready.js';
 
 const require = createRequire(import.meta.url);
 
@@ -72,15 +73,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
       await closed;
     })());
 
-  const client = createLocalS3Client(endpoint);
-  try {
-    await client.send(new ListBucketsCommand({}));
-  } catch (error) {
-    await stop();
-    throw new Error(`s3rver did not answer on ${endpoint}: ${(error as Error).message}`);
-  } finally {
-    client.destroy();
-  }
+  await whenAnswering(`s3rver on ${endpoint}`, createLocalS3Client(endpoint), (client) => client.send(new ListBucketsCommand({})), stop);
   return { endpoint, port, stop };
 }
 

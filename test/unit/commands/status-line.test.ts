@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { formatBytes, formatLag, formatStatusLine, startStatusLine, type StatusOutput, type StatusSample } from '../../../commands/status-line.js';
+import { formatBytes } from '../../../dashboard/format.js';
+import { formatLag, formatStatusLine, startStatusLine, type StatusOutput, type StatusSample } from '../../../commands/status-line.js';
 
 const sample: StatusSample = {
   eventsPerSecond: 5.04,
