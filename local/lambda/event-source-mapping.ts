@@ -17,7 +17,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
 import { functionArn, invokeLambda } from './runtime.js';
-import { ShardPoller, type Batch, type Outcome, type PolledRecord } from './shard-poller.js';
+import { ShardPoller, type Batch, type Outcome, type PolledRecord, type PollerHost, type ShardStats } from './shard-poller.js';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
 import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from '../storage/dead-letter-queue.js';
 import type { StreamEventSource, StreamMappingSettings } from '../template/stream-event-sources.js';
@@ -43,17 +43,6 @@ export interface EventSourceMappingOptions {
   /** How often ListShards runs to pick up new shards. */
   shardDiscoveryMs?: number;
   logger?: Pick<Console, 'info' | 'warn' | 'error'>;
-}
-
-export interface ShardStats {
-  checkpoint: string | undefined;
-  recordsIn: number;
-  /** now − approximate arrival of the last record read from the shard; null before the first record. */
-  iteratorAgeMs: number | null;
-  /** From the last GetRecords: how far the reader is behind the tip of the shard. */
-  millisBehindLatest: number | null;
-  /** At the tip with nothing read and unfinished: every record of the shard so far is checkpointed or in the DLQ. */
-  caughtUp: boolean;
 }
 
 export interface EventSourceMappingStats {
@@ -103,7 +92,7 @@ export async function startEventSourceMapping(options: EventSourceMappingOptions
   };
 }
 
-export class LocalEventSourceMapping {
+class LocalEventSourceMapping implements PollerHost {
   readonly uuid: string;
   readonly settings: StreamMappingSettings;
   readonly deadLetterQueue: DeadLetterQueue | undefined;

@@ -1,12 +1,41 @@
 // One shard of a local event source mapping: reads in order, gathers batches (batch size, window, 6 MB),
 // invokes through the mapping, and checkpoints, retries, bisects or discards by the outcome.
-import type { LocalEventSourceMapping, ShardStats } from './event-source-mapping.js';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { CheckpointStore } from '../kinesis/checkpoints.js';
+import type { StreamMappingSettings } from '../template/stream-event-sources.js';
 import type { KinesisOnFailureRecord } from '../storage/dead-letter-queue.js';
 import { ShardReader } from '../kinesis/shard-reader.js';
 
 /** Lambda's invocation payload limit: a batch stops growing before its event would exceed it. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const GET_RECORDS_LIMIT = 10_000;
+
+export interface ShardStats {
+  checkpoint: string | undefined;
+  recordsIn: number;
+  /** now − approximate arrival of the last record read from the shard; null before the first record. */
+  iteratorAgeMs: number | null;
+  /** From the last GetRecords: how far the reader is behind the tip of the shard. */
+  millisBehindLatest: number | null;
+  /** At the tip with nothing read and unfinished: every record of the shard so far is checkpointed or in the DLQ. */
+  caughtUp: boolean;
+}
+
+/** What a shard's poller needs of its event source mapping. */
+export interface PollerHost {
+  readonly options: { kinesis: KinesisClient; source: { streamName: string } };
+  readonly settings: StreamMappingSettings;
+  readonly checkpoints: CheckpointStore;
+  readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
+  readonly label: string;
+  readonly idlePollMs: number;
+  readonly counters: Record<'recordsIn' | 'retries' | 'bisections' | 'redeliveriesSkipped', number>;
+  readonly stopping: boolean;
+  sleep(ms: number): Promise<void>;
+  invoke(shardId: string, batch: Batch): Promise<Outcome>;
+  retryBackoff(retries: number): number;
+  discard(shardId: string, batch: Batch, condition: KinesisOnFailureRecord['requestContext']['condition']): void;
+}
 
 export interface PolledRecord {
   sequenceNumber: string;
@@ -46,7 +75,7 @@ export class ShardPoller {
   private processing = false;
 
   constructor(
-    private readonly mapping: LocalEventSourceMapping,
+    private readonly mapping: PollerHost,
     readonly shardId: string,
   ) {
     const { settings, options } = mapping;
