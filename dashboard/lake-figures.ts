@@ -1,8 +1,10 @@
 // The dashboard's figures from the lake, with DuckDB over s3rver's directory (as `npm run query` reads it):
 // events and visitors per minute, top pages and unique visitors of the last hour, and the bad-row count.
-// Only the hour partitions the window touches are read, so a tick costs the same on a day-old lake as on a
-// new one. A read that meets a half-written object (s3rver writes in place) throws; the caller keeps the
-// previous figures and tries again next tick.
+// Only the hour partitions the window touches are listed, and only objects not read before (or rewritten
+// since) are read: their rows are added to one table that keeps the window and drops what falls out of it.
+// So a tick costs what arrived since the last one, and memory holds the window's rows only, on a day-old
+// lake as on a new one. A read that meets a half-written object (s3rver writes in place) throws; the caller
+// keeps the previous figures and tries again next tick.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +31,8 @@ const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 export class LakeFigureReader {
   private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+  /** The objects whose rows are in the `recent` table, with the size and mtime they had when read. */
+  private readonly loaded = new Map<string, { size: number; mtimeMs: number }>();
   private readonly badRowLines = new Map<string, { size: number; mtimeMs: number; lines: number }>();
 
   constructor(
@@ -38,9 +42,9 @@ export class LakeFigureReader {
     readonly topPageCount = 10,
   ) {}
 
-  /** The Parquet objects of events/ whose hour partition overlaps [from, to]. */
-  recentEventObjects(fromMs: number, toMs: number): string[] {
-    const files: string[] = [];
+  /** The Parquet objects of events/ whose hour partition overlaps [from, to], with their size and mtime. */
+  recentEventObjects(fromMs: number, toMs: number): { file: string; size: number; mtimeMs: number }[] {
+    const files: { file: string; size: number; mtimeMs: number }[] = [];
     for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour <= toMs; hour += HOUR_MS) {
       const iso = new Date(hour).toISOString();
       const dir = join(this.lakeDirectory, EVENTS_TABLE.prefix, `dt=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`);
@@ -54,7 +58,8 @@ export class LakeFigureReader {
         if (!name.endsWith(`.parquet${S3RVER_OBJECT_SUFFIX}`)) continue;
         const file = join(dir, name);
         try {
-          if (statSync(file).size >= MIN_PARQUET_BYTES) files.push(file);
+          const { size, mtimeMs } = statSync(file);
+          if (size >= MIN_PARQUET_BYTES) files.push({ file, size, mtimeMs });
         } catch {
           // Replaced between the listing and the stat: next tick.
         }
@@ -70,13 +75,35 @@ export class LakeFigureReader {
     if (files.length === 0) return empty;
 
     const { connection } = await this.connect();
-    await connection.run(
-      `CREATE OR REPLACE TEMP TABLE recent AS
-       SELECT event_time, message_id, COALESCE(anonymous_id, user_id) AS visitor, type,
-              COALESCE(page_path, context_page_path, '(unknown)') AS page, is_bot
-       FROM read_parquet([${files.map(literal).join(', ')}], union_by_name = true)
-       WHERE event_time >= epoch_ms(${from}::BIGINT)`,
-    );
+    const fresh = files.filter(({ file, size, mtimeMs }) => {
+      const known = this.loaded.get(file);
+      return !known || known.size !== size || known.mtimeMs !== mtimeMs;
+    });
+    const windowStart = `epoch_ms(${from}::BIGINT)`;
+    if (fresh.length > 0) {
+      const names = fresh.map(({ file }) => literal(file)).join(', ');
+      // One transaction: a half-written object fails the read, and the table stays as it was.
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        // A rewritten object (the local Firehose redoing a range after a crash) replaces its earlier rows.
+        await connection.run(`DELETE FROM recent WHERE file IN (${names})`);
+        await connection.run(
+          `INSERT INTO recent
+           SELECT filename, event_time, message_id, COALESCE(anonymous_id, user_id), type,
+                  COALESCE(page_path, context_page_path, '(unknown)'), is_bot
+           FROM read_parquet([${names}], union_by_name = true, filename = true)
+           WHERE event_time >= ${windowStart}`,
+        );
+        await connection.run('COMMIT');
+      } catch (error) {
+        await connection.run('ROLLBACK');
+        throw error;
+      }
+      for (const { file, size, mtimeMs } of fresh) this.loaded.set(file, { size, mtimeMs });
+    }
+    await connection.run(`DELETE FROM recent WHERE event_time < ${windowStart}`);
+    const listed = new Set(files.map(({ file }) => file));
+    for (const file of this.loaded.keys()) if (!listed.has(file)) this.loaded.delete(file);
     const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
     // Exact counts, as the Athena queries do: Firehose delivers at least once.
     const minutes = (
@@ -153,7 +180,12 @@ export class LakeFigureReader {
     this.connection ??= (async () => {
       // Small and single-threaded: the dashboard shares two cores with the whole stack.
       const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB' });
-      return { instance, connection: await instance.connect() };
+      const connection = await instance.connect();
+      await connection.run(
+        `CREATE TABLE recent (file VARCHAR, event_time TIMESTAMP, message_id VARCHAR, visitor VARCHAR, type VARCHAR, page VARCHAR, is_bot BOOLEAN)`,
+      );
+      this.loaded.clear();
+      return { instance, connection };
     })();
     // A failed open is tried again next tick.
     this.connection.catch(() => (this.connection = undefined));

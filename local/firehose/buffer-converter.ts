@@ -96,7 +96,9 @@ export class BufferConverter {
   static async create(definition: DeliveryStreamDefinition, processor: FirehoseProcessorHandler | undefined, tmpDir: string): Promise<BufferConverter> {
     rmSync(tmpDir, { recursive: true, force: true });
     mkdirSync(tmpDir, { recursive: true });
-    const instance = await DuckDBInstance.create(':memory:');
+    // Bounded: a delivery stream converts 1 MB buffers, and an unbounded instance keeps what it once
+    // allocated, so a long-running stack would grow (measured in the soak benchmark).
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '128MB' });
     return new BufferConverter(definition, processor, instance, await instance.connect(), tmpDir);
   }
 
