@@ -1,23 +1,16 @@
 // Enrich Lambda (Kinesis events-raw → events-enriched): dedup, validation, enrichment, bad rows.
 // Everything is built once at cold start; the batch's work lives in ./enrich-batch.ts, and Powertools
 // turns the records it could not finish into batchItemFailures (keyed by sequence number).
-import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { Context, KinesisStreamEvent } from 'aws-lambda';
 import { dynamoDbClient, kinesisClient, s3Client } from '../shared/aws-clients.js';
 import { DedupStore } from '../shared/dedup-store.js';
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
-import { partialBatchResponse } from '../shared/partial-batch.js';
+import { streamConsumerHandler } from '../shared/partial-batch.js';
 import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
 import { createBatchEnricher } from './enrich-batch.js';
 import { UserAgentParser } from './user-agent.js';
 import { WrittenCheck } from './written-check.js';
-
-/** Kept back from the Lambda timeout to return the response after the last call. */
-const RESPONSE_MARGIN_MS = 500;
 
 const config = loadEnrichConfig();
 const logger = new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'enrich' });
@@ -33,9 +26,4 @@ const enrichBatch = createBatchEnricher({
   logger,
 });
 
-export const handler = middy<KinesisStreamEvent, PartialItemFailureResponse>()
-  .use(injectLambdaContext(logger))
-  .handler(async (event: KinesisStreamEvent, context: Context) => {
-    const { outcomes } = await enrichBatch(event.Records, { deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS });
-    return partialBatchResponse(event, outcomes, context);
-  });
+export const handler = streamConsumerHandler(logger, enrichBatch);

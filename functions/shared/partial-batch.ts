@@ -4,6 +4,9 @@
 // (and, with bisect on, halves a batch that crashes the function until the poison record is alone).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { RecordRetryError } from './errors.js';
 
@@ -35,3 +38,22 @@ export const partialBatchResponse = (
 ): Promise<PartialItemFailureResponse> =>
   // In sequence order; every side effect already happened while the batch was processed, in order.
   processPartialResponse(event, retryUnfinished(outcomes), processor, { context, processInParallel: false });
+
+/** Kept back from the Lambda timeout to return the response after the last call. */
+const RESPONSE_MARGIN_MS = 500;
+
+/**
+ * A stream consumer's Lambda handler: the logger's Lambda context on every line, the batch processed with a
+ * deadline that keeps RESPONSE_MARGIN_MS for the answer, and its unfinished records as batchItemFailures.
+ */
+export function streamConsumerHandler(
+  logger: Logger,
+  processBatch: (records: KinesisStreamRecord[], options: { deadline: number }) => Promise<{ outcomes: ReadonlyMap<string, RecordOutcome> }>,
+) {
+  return middy<KinesisStreamEvent, PartialItemFailureResponse>()
+    .use(injectLambdaContext(logger))
+    .handler(async (event: KinesisStreamEvent, context: Context) => {
+      const { outcomes } = await processBatch(event.Records, { deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS });
+      return partialBatchResponse(event, outcomes, context);
+    });
+}
