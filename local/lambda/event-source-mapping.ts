@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
-import { functionArn, invokeLambda } from './runtime.js';
+import { invokeLambda } from './runtime.js';
 import { ShardPoller, type Batch, type Outcome, type PolledRecord, type PollerHost, type ShardStats } from './shard-poller.js';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
 import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from '../storage/dead-letter-queue.js';
@@ -97,7 +97,6 @@ class LocalEventSourceMapping implements PollerHost {
   readonly settings: StreamMappingSettings;
   readonly deadLetterQueue: DeadLetterQueue | undefined;
   readonly streamArn: string;
-  readonly functionArn: string;
   readonly timeoutMs: number;
   readonly checkpoints: CheckpointStore;
   readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
@@ -114,7 +113,6 @@ class LocalEventSourceMapping implements PollerHost {
     if (this.settings.batchSize < 1) throw new Error('batchSize must be at least 1');
     this.uuid = `${source.function.functionKey}--${source.streamName}`;
     this.streamArn = localStreamArn(source.streamName);
-    this.functionArn = functionArn(source.function.functionName);
     this.timeoutMs = (timeoutSeconds ?? source.function.timeoutSeconds) * 1000;
     this.checkpoints = new CheckpointStore(join(options.dataDir, 'event-source-mappings', `${this.uuid}.json`), this.streamArn);
     this.deadLetterQueue = source.onFailure ? new DeadLetterQueue(source.onFailure.name, deadLetterFile(options.dataDir, source.onFailure.name)) : undefined;
@@ -223,7 +221,7 @@ class LocalEventSourceMapping implements PollerHost {
     const first = batch.records[0]!;
     const last = batch.records.at(-1)!;
     const message: KinesisOnFailureRecord = {
-      requestContext: { requestId: randomUUID(), functionArn: this.functionArn, condition, approximateInvokeCount: batch.invokeCount },
+      requestContext: { requestId: randomUUID(), functionArn: this.options.source.function.arn, condition, approximateInvokeCount: batch.invokeCount },
       ...(batch.lastResponse ? { responseContext: batch.lastResponse } : {}),
       version: '1.0',
       timestamp: new Date().toISOString(),

@@ -2,7 +2,7 @@
 // the framework deploys it.
 import type { TemplateDocument } from './document.js';
 import type { FunctionDefinition } from './functions.js';
-import { isRecord, literal, literalList, requiredString } from './yaml.js';
+import { isRecord, literalList, numberOr, requiredString } from './yaml.js';
 
 /** One `httpApi` event of a function in serverless.yml. */
 export interface HttpApiRoute {
@@ -67,13 +67,12 @@ function corsSettings(cors: unknown, routes: HttpApiRoute[]): HttpApiCorsSetting
   if (cors === undefined || cors === false || cors === null) return undefined;
   const configured = isRecord(cors) ? cors : {};
   const routeMethods = [...new Set(['OPTIONS', ...routes.map((route) => route.method)])];
-  const maxAge = configured.maxAge;
-  const maxAgeSeconds = typeof maxAge === 'number' ? maxAge : literal(maxAge) !== undefined && Number.isFinite(Number(maxAge)) && String(maxAge).trim() !== '' ? Number(maxAge) : undefined;
+  const maxAgeSeconds = configured.maxAge === undefined ? undefined : numberOr(configured.maxAge, Number.NaN, 'provider.httpApi.cors.maxAge');
   return {
     allowedHeaders: literalList(configured.allowedHeaders) ?? FRAMEWORK_DEFAULT_CORS_HEADERS,
     allowedMethods: literalList(configured.allowedMethods) ?? routeMethods,
     exposedResponseHeaders: literalList(configured.exposedResponseHeaders) ?? [],
     allowCredentials: configured.allowCredentials === true,
-    ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
+    ...(maxAgeSeconds === undefined || Number.isNaN(maxAgeSeconds) ? {} : { maxAgeSeconds }),
   };
 }
