@@ -13,6 +13,7 @@
 //   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
 //   --endpoints-file <p> where to write the endpoints (default .local/endpoints.json)
 //   --no-analytics      don't run the Flink job (it needs java; Maven builds its jar on first use)
+//   --snowplow-app-ids <ids> Snowplow app ids (aid) to accept, comma-separated (default local-web)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
@@ -20,7 +21,7 @@ import { startDashboardServer, type DashboardServer } from '../dashboard/server.
 import { serveTrackerDemo, type TrackerDemoServer } from '../local/demo/tracker-demo.js';
 import { startDemoTraffic, type DemoTraffic } from '../local/demo/traffic.js';
 import { createLocalKinesisClient } from '../local/kinesis/client.js';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../local/stack.js';
+import { DEFAULT_SNOWPLOW_APP_IDS, REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../local/stack.js';
 import { startStatusLine, statusSampleFrom } from './status-line.js';
 
 // The lockfile pins an SDK that supports Node 20; its notice about future releases needing Node 22 is
@@ -42,6 +43,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     'log-level': { type: 'string', default: 'WARN' },
     'no-analytics': { type: 'boolean', default: false },
+    'snowplow-app-ids': { type: 'string', default: DEFAULT_SNOWPLOW_APP_IDS.join(',') },
     'endpoints-file': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'endpoints.json') },
   },
   strict: true,
@@ -73,6 +75,7 @@ const spikeAtSeconds = flags['spike-at'] === 'off' ? null : numberFlag('spike-at
 const seed = numberFlag('seed', flags.seed, 0)!;
 const dataDir = resolve(flags['data-dir']);
 const endpointsFile = resolve(flags['endpoints-file']);
+const snowplowAppIds = flags['snowplow-app-ids'].split(',').map((id) => id.trim()).filter((id) => id.length > 0);
 
 let stack: LocalStack;
 try {
@@ -82,6 +85,7 @@ try {
     kinesisPort,
     shardCount,
     endpointsFile,
+    snowplowAppIds,
     analytics: !flags['no-analytics'],
     log: (line) => console.log(`[flink] ${line}`),
   });
@@ -117,6 +121,7 @@ Clickstream pipeline running locally
   demo shop    ${trackerDemo.url}  (the browser tracker, sending to this stack)
   ingest API   ${endpoints.ingestUrl}/v1/batch  (Segment HTTP API)
   write key    ${endpoints.writeKey}
+  Snowplow     collector ${endpoints.snowplow.collectorUrl}, app ids: ${endpoints.snowplow.appIds.join(', ') || 'none'}  (--snowplow-app-ids for yours)
   Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}
   DynamoDB     ${endpoints.dynamodb}  S3 ${endpoints.s3}  lake bucket: ${endpoints.lakeBucket}
   consumers    ${stack.mappings.map((m) => `${m.source.function.functionKey} λ ← ${m.source.streamName}`).join(', ') || 'none'}

@@ -7,7 +7,12 @@ const { join } = require('node:path');
 // `require`s it; the package itself is "type": "module", hence the .cjs suffix).
 // Each export receives osls' `{ resolveVariable }` and must stay offline: no AWS calls.
 
-/** `allowedOrigins` param ("*" or "https://a.example,https://b.example") as the array httpApi.cors wants. */
+/**
+ * `allowedOrigins` param ("*" or "https://a.example,https://b.example") as the array httpApi.cors wants.
+ * The API allows credentials (Snowplow's tracker sends them), and API Gateway refuses "*" with
+ * credentials ("allow-credentials is not supported if 'allow-origin' is *"): "*" becomes its scheme
+ * wildcards, which API Gateway answers by echoing the page's origin.
+ */
 async function allowedOriginsList({ resolveVariable }) {
   const raw = String(await resolveVariable('param:allowedOrigins'));
   const origins = raw
@@ -17,7 +22,7 @@ async function allowedOriginsList({ resolveVariable }) {
   if (origins.length === 0) {
     throw new Error('param allowedOrigins is empty: use "*" or a comma-separated list of origins');
   }
-  return origins;
+  return origins.includes('*') ? ['https://*', 'http://*'] : origins;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface LocalEndpoints {
   /** The tracker's demo shop (local/demo/tracker-demo.ts), once `npm start` serves it. */
   trackerDemoUrl: string | null;
   writeKey: string;
+  /** Snowplow's trackers: the collector URL to configure (the ingest) and the app ids it accepts. */
+  snowplow: { collectorUrl: string; appIds: string[] };
   region: string;
   kinesis: string;
   s3: string | null;
@@ -51,6 +53,8 @@ export interface LocalStackOptions {
   s3Port?: number;
   shardCount?: number;
   allowedOrigins?: string[];
+  /** Snowplow app ids (`aid`) accepted, tied to the stack's write key (default: DEFAULT_SNOWPLOW_APP_IDS). */
+  snowplowAppIds?: string[];
   serverlessYmlPath?: string;
   /** Where to write the endpoints file (removed again on stop); omitted means not written (tests). */
   endpointsFile?: string;
@@ -84,6 +88,9 @@ export interface LocalStack {
 
 const WRITE_KEY_FILE = 'write-key';
 
+/** The app id the local stack accepts from Snowplow's trackers unless told others (`npm start -- --snowplow-app-ids`). */
+export const DEFAULT_SNOWPLOW_APP_IDS = ['local-web'];
+
 export interface StopReport {
   /** True when every consumer and delivery stream had caught up with its stream before the stop. */
   drained: boolean;
@@ -96,6 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const writeKey = loadOrCreateWriteKey(dataDir);
+  const snowplowAppIds = options.snowplowAppIds ?? DEFAULT_SNOWPLOW_APP_IDS;
   const allowedOrigins = options.allowedOrigins ?? ['*'];
   const templates = readTemplates(options.serverlessYmlPath ?? join(REPOSITORY_ROOT, 'serverless.yml'));
 
@@ -133,7 +141,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const awsEnvironment = localAwsEnvironment({ kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint });
     const handlers = await loadHandlers(templates, awsEnvironment, {
       RAW_STREAM_NAME: LOCAL_STREAM_NAMES.raw,
-      WRITE_KEYS: writeKey,
+      // The write keys parameter's format (functions/ingest/write-keys.ts): the key, then its Snowplow app ids.
+      WRITE_KEYS: [writeKey, ...snowplowAppIds.map((id) => `aid=${id}`)].join(' '),
       ALLOWED_ORIGINS: allowedOrigins.join(','),
       POWERTOOLS_SERVICE_NAME: 'ingest',
     }, {
@@ -170,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dashboardUrl: null,
     trackerDemoUrl: null,
     writeKey,
+    snowplow: { collectorUrl: gateway.url, appIds: snowplowAppIds },
     region: LOCAL_REGION,
     kinesis: kinesis.endpoint,
     s3: s3.endpoint,

@@ -272,9 +272,9 @@ enriched_at: string
  */
 export interface BadRow {
 /**
- * invalid_json: not UTF-8 JSON; schema_violation: fails the event's Segment schema; size_violation: over the event size limit; enrichment_failure: valid, but enrichment failed.
+ * invalid_json: not UTF-8 JSON; schema_violation: fails the event's Segment schema; size_violation: over the event size limit; enrichment_failure: valid, but enrichment failed; adapter_failure: an event of another tracker protocol (Snowplow's) that could not be mapped to the Segment spec, with the tracker's parameters as payload.
  */
-failure_type: ("invalid_json" | "schema_violation" | "size_violation" | "enrichment_failure")
+failure_type: ("invalid_json" | "schema_violation" | "size_violation" | "enrichment_failure" | "adapter_failure")
 /**
  * Human-readable explanation, e.g. `/userId must be string`.
  */

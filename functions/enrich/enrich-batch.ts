@@ -7,6 +7,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { validateEvent, type BadRow, type SegmentEvent } from '../../schemas/index.js';
+import { adapterFailureOf } from '../shared/adapter-failure.js';
 import type { DedupStore } from '../shared/dedup-store.js';
 import { decodeBatch, decodeJson, lookUpIds, markDelivered } from '../shared/consumer-batch.js';
 import { DedupTableError, StreamWriteError } from '../shared/errors.js';
@@ -81,6 +82,8 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       (message, cause) => new BadEventError('invalid_json', message, null, { cause }),
       (message) => new BadEventError('size_violation', message),
     );
+    const unmapped = adapterFailureOf(value);
+    if (unmapped) throw new BadEventError('adapter_failure', `${unmapped.protocol}: ${unmapped.reason}`, messageIdOf(value));
     const valid = validateEvent(value);
     if (!valid.ok) throw new BadEventError('schema_violation', valid.reason, messageIdOf(value));
     // Ingest always sets messageId; a producer writing to the stream directly may not. The record's

@@ -1,9 +1,9 @@
 // The ingest function's settings, read and checked once at cold start.
 import { ConfigError } from '../shared/errors.js';
 import { parseAllowedOrigins } from './origins.js';
-import { parseWriteKeys } from './write-keys.js';
+import { parseWriteKeys, type WriteKeyEntry } from './write-keys.js';
 
-export type WriteKeySource = { kind: 'list'; keys: string[] } | { kind: 'ssm'; parameterName: string };
+export type WriteKeySource = { kind: 'list'; keys: WriteKeyEntry[] } | { kind: 'ssm'; parameterName: string };
 
 export interface IngestConfig {
   /** Name or ARN of the raw events stream. */

@@ -1,17 +1,21 @@
 // From a parsed request body to the events to write and the events refused, each with its reason.
 // Pure: no I/O, so every rule here is unit-tested without a stream.
+import { createHash } from 'node:crypto';
 import { isEventType, validateBatchRequest, validateEnvelope, type EventType, type SegmentEvent } from '../../schemas/index.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH, tooDeepReason } from '../shared/json-depth.js';
-import { BadRequestError } from './errors.js';
+import { adapterFailureRecord } from '../shared/adapter-failure.js';
+import { BadRequestError, HttpError } from './errors.js';
 import { parseTime } from './event-time.js';
 import { MAX_EVENT_BYTES } from './limits.js';
 import { toSegmentSpec } from './sdk-dialects.js';
 import { withServerFields, type RequestFacts } from './server-fields.js';
+import { toSegmentEvent, trackerParameters } from './snowplow.js';
 
 /** Which call a request is: a batch, one event of a fixed type, or an SDK fetching its settings (GET). */
 export type Route =
   | { kind: 'batch' }
   | { kind: 'single'; type: EventType }
+  | { kind: 'snowplow'; method: 'POST' | 'GET' }
   | { kind: 'segment-settings'; writeKey: string }
   | { kind: 'rudder-source-config' };
 
@@ -35,6 +39,15 @@ export interface PreparedRequest {
   rejected: Rejection[];
 }
 
+/** A Snowplow item accepted but not mappable: written to events-raw as an adapter failure (a bad row). */
+export interface UnmappedEvent {
+  index: number;
+  messageId: string | null;
+  reason: string;
+  data: Buffer;
+  partitionKey: string;
+}
+
 const BATCH: EventRoute = { kind: 'batch' };
 
 /** Every path a real SDK posts to (README "Connect your app" has which SDK sends what). */
@@ -44,6 +57,10 @@ const PATH_ROUTES: Record<string, EventRoute> = {
   '/v1/b': BATCH, // analytics.js 2.0 with batching; Segment's Kotlin, Swift and React Native SDKs
   '/beacon/v1/batch': BATCH, // RudderStack's browser SDK with useBeacon (write key in the query string)
 };
+
+/** Snowplow's trackers: POST tp2 (a payload_data batch), or GET /i (one event in the query string; /ice.png is its old name). */
+const SNOWPLOW_POST_PATH = '/com.snowplowanalytics.snowplow/tp2';
+const SNOWPLOW_GET_PATHS = new Set(['/i', '/ice.png']);
 
 /** analytics.js 2.0 posts each event to the first letter of its type: /v1/t, /v1/p, /v1/i, … */
 const TYPE_BY_INITIAL: Record<string, EventType> = { t: 'track', p: 'page', i: 'identify', s: 'screen', g: 'group', a: 'alias' };
@@ -56,10 +73,12 @@ export function routeFor(method: string, path: string): Route | undefined {
   const normalised = path.replace(/\/+$/, '');
   if (method === 'GET') {
     if (normalised === '/sourceConfig') return { kind: 'rudder-source-config' };
+    if (SNOWPLOW_GET_PATHS.has(normalised)) return { kind: 'snowplow', method: 'GET' };
     const writeKey = /\/v1\/projects\/([^/]+)\/settings$/.exec(normalised)?.[1];
     return writeKey === undefined ? undefined : { kind: 'segment-settings', writeKey: decodeURIComponent(writeKey) };
   }
   if (method !== 'POST') return undefined;
+  if (normalised === SNOWPLOW_POST_PATH) return { kind: 'snowplow', method: 'POST' };
   const known = PATH_ROUTES[normalised];
   if (known) return known;
   const name = /^\/v1\/([a-z]+)$/.exec(normalised)?.[1];
@@ -125,4 +144,48 @@ function prepareEvent(
     if (bytes > MAX_EVENT_BYTES) return { reason: `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, messageId };
   }
   return { event, data };
+}
+
+/**
+ * Snowplow tracker items (POST tp2's `data`, or GET /i's query string): each authorised by its app id
+ * (`aid`), which must be tied to a write key (./write-keys.ts), mapped to the Segment spec (./snowplow.ts)
+ * and then held to the same rules as any event. An item that is a valid tracker item but cannot be
+ * mapped is accepted as an adapter failure, to become a bad row with its parameters.
+ */
+export function eventsFromSnowplowItems(
+  items: readonly unknown[],
+  facts: Omit<RequestFacts, 'writeKey'>,
+  writeKeyForAppId: (appId: string) => string | undefined,
+): PreparedRequest & { unmapped: UnmappedEvent[] } {
+  const events: PreparedEvent[] = [];
+  const rejected: Rejection[] = [];
+  const unmapped: UnmappedEvent[] = [];
+  let unknownAppIds = 0;
+  items.forEach((item, index) => {
+    const params = trackerParameters(item);
+    const messageId = typeof params === 'object' && params['eid'] ? params['eid'] : null;
+    if (typeof params === 'string') return rejected.push({ index, messageId, reason: params });
+    const appId = params['aid'];
+    if (!appId) return rejected.push({ index, messageId, reason: 'aid, the app id, is missing: this ingest accepts Snowplow events only for configured app ids' });
+    const writeKey = writeKeyForAppId(appId);
+    if (writeKey === undefined) {
+      unknownAppIds++;
+      return rejected.push({ index, messageId, reason: `unknown app id ${JSON.stringify(appId.slice(0, 64))}` });
+    }
+    const mapped = toSegmentEvent(params, { userAgent: facts.userAgent });
+    if (!mapped.ok) {
+      const record = adapterFailureRecord({ protocol: 'snowplow', reason: mapped.reason, receivedAt: facts.receivedAt ?? new Date(facts.receivedAtMs).toISOString(), parameters: params });
+      const data = Buffer.from(JSON.stringify(record), 'utf8');
+      if (data.byteLength > MAX_EVENT_BYTES) return rejected.push({ index, messageId, reason: `event is ${data.byteLength} bytes; the limit is ${MAX_EVENT_BYTES}` });
+      return unmapped.push({ index, messageId, reason: mapped.reason, data, partitionKey: messageId ?? createHash('sha256').update(data).digest('hex') });
+    }
+    const outcome = prepareEvent(mapped.event, { ...facts, writeKey });
+    if ('reason' in outcome) rejected.push({ index, messageId, reason: outcome.reason });
+    else events.push({ index, ...outcome });
+  });
+  if (unknownAppIds > 0 && unknownAppIds === items.length) {
+    // Refused as a request with an unknown write key is: nothing of it is stored.
+    throw new HttpError(401, items.length === 1 ? rejected[0]!.reason : `unknown app ids: no event of this request has an app id configured for this stage`);
+  }
+  return { events, rejected, unmapped };
 }

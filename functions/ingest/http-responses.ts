@@ -15,6 +15,16 @@ export const jsonResponse = (
   body: JSON.stringify(body),
 });
 
+/** A transparent 1×1 GIF, as a Snowplow collector answers GET /i (the tracker loads it as an image). */
+const PIXEL_GIF_BASE64 = 'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
+
+export const pixelResponse = (): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 200,
+  headers: { 'content-type': 'image/gif', 'cache-control': 'no-cache, no-store, must-revalidate' },
+  body: PIXEL_GIF_BASE64,
+  isBase64Encoded: true,
+});
+
 export function httpErrorResponses(logger: Logger): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: async function httpErrorResponsesOnError(request) {

@@ -7,13 +7,14 @@ import { StreamWriteError } from '../shared/errors.js';
 import type { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../shared/partition-key.js';
 import { HttpError } from './errors.js';
-import { bodyWriteKey, eventsFromRequest, routeFor, type Route } from './events-from-request.js';
-import { jsonResponse } from './http-responses.js';
+import { bodyWriteKey, eventsFromRequest, eventsFromSnowplowItems, routeFor, type Rejection, type Route } from './events-from-request.js';
+import { jsonResponse, pixelResponse } from './http-responses.js';
 import { parseJsonBody } from './json-body.js';
 import { RESPONSE_MARGIN_MS, RETRY_AFTER_SECONDS } from './limits.js';
 import { originAllowed } from './origins.js';
 import { decodeBody } from './request-body.js';
 import { rudderSourceConfig, segmentSettings } from './sdk-settings.js';
+import { payloadDataItems, queryStringItem } from './snowplow.js';
 import { authenticate, writeKeyFromAuthorization, type WriteKeyVerifier } from './write-keys.js';
 
 export interface IngestDependencies {
@@ -55,7 +56,7 @@ export function createIngest(deps: IngestDependencies) {
     // The route's own path where it is a literal one; the request's path for $default and templated routes.
     const routed = request.routeKey?.split(' ')[1];
     const route = routeFor(method, routed === undefined || routed === '$default' || routed.includes('{') ? request.rawPath : routed);
-    if (!route) throw new HttpError(404, `no such route: ${method} ${request.rawPath}; use POST /v1/batch or /v1/<type>`);
+    if (!route) throw new HttpError(404, `no such route: ${method} ${request.rawPath}; use POST /v1/batch or /v1/<type> (Segment, RudderStack), or POST /com.snowplowanalytics.snowplow/tp2 (Snowplow)`);
 
     const headers = request.headers ?? {};
     // CORS keeps a disallowed page from reading the answer, not from sending: a beacon needs no preflight.
@@ -67,6 +68,25 @@ export function createIngest(deps: IngestDependencies) {
     if (route.kind === 'segment-settings' || route.kind === 'rudder-source-config') {
       return sdkSettingsResponse(route, request, verifier);
     }
+    const facts = {
+      receivedAtMs,
+      receivedAt: new Date(receivedAtMs).toISOString(),
+      sourceIp: request.requestContext?.http?.sourceIp,
+      userAgent: headers['user-agent'],
+    };
+    if (route.kind === 'snowplow') {
+      // Snowplow's trackers carry no secret: each event's app id is checked instead (./write-keys.ts).
+      const items = route.method === 'GET' ? [queryStringItem(request.rawQueryString)] : payloadDataItems(parseJsonBody(decodedBody(request), headers['content-type']));
+      const { events, rejected, unmapped } = eventsFromSnowplowItems(items, facts, (appId) => verifier.writeKeyForAppId(appId));
+      const records = [
+        ...events.map(({ event, data }) => ({ data, partitionKey: partitionKeyFor(event) })),
+        ...unmapped.map(({ data, partitionKey }) => ({ data, partitionKey })),
+      ];
+      const unmappedReport = unmapped.map(({ index, messageId, reason }) => ({ index, messageId, reason }));
+      const response = await store(records, rejected, context, unmapped.length > 0 ? { unmapped: unmappedReport } : {});
+      // The GET transport loads an image: it gets one when its event was stored.
+      return route.method === 'GET' && response.statusCode === 200 ? pixelResponse() : response;
+    }
     // sendBeacon can set no header, so RudderStack's beacon sends the key in the query string.
     const queryWriteKey = request.queryStringParameters?.['writeKey'];
     // A key in the header or the URL is checked before the body is read, so anonymous traffic costs no parsing.
@@ -74,23 +94,32 @@ export function createIngest(deps: IngestDependencies) {
       authenticate(verifier, headers['authorization'], queryWriteKey);
     }
 
-    const text = decodeBody({ body: request.body, isBase64Encoded: request.isBase64Encoded, contentEncoding: headers['content-encoding'] });
-    const body = parseJsonBody(text, headers['content-type']);
+    const body = parseJsonBody(decodedBody(request), headers['content-type']);
     const writeKey = authenticate(verifier, headers['authorization'], queryWriteKey ?? bodyWriteKey(body));
 
-    const { events, rejected } = eventsFromRequest(route, body, {
-      receivedAtMs,
-      receivedAt: new Date(receivedAtMs).toISOString(),
-      writeKey,
-      sourceIp: request.requestContext?.http?.sourceIp,
-      userAgent: headers['user-agent'],
-    });
-    if (events.length === 0) {
+    const { events, rejected } = eventsFromRequest(route, body, { ...facts, writeKey });
+    return store(
+      events.map(({ event, data }) => ({ data, partitionKey: partitionKeyFor(event) })),
+      rejected,
+      context,
+    );
+  };
+
+  /**
+   * Writes the accepted records and answers: 200 when Kinesis took them all, 503 + Retry-After for the
+   * ones it did not take in time, 400 when nothing was acceptable.
+   */
+  async function store(
+    records: { data: Buffer; partitionKey: string }[],
+    rejected: Rejection[],
+    context: Context,
+    extra: Record<string, unknown> = {},
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    if (records.length === 0) {
       deps.logger.info('no event accepted', { rejected: rejected.length, firstReason: rejected[0]?.reason });
       return jsonResponse(400, { success: false, accepted: 0, rejected });
     }
 
-    const records = events.map(({ event, data }) => ({ data, partitionKey: partitionKeyFor(event) }));
     const deadline = now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
     let failed: number[];
     try {
@@ -118,6 +147,11 @@ export function createIngest(deps: IngestDependencies) {
       );
     }
     if (rejected.length > 0) deps.logger.info('events rejected', { accepted: records.length, rejected: rejected.length });
-    return jsonResponse(200, { success: true, accepted: records.length, rejected });
-  };
+    return jsonResponse(200, { success: true, accepted: records.length, rejected, ...extra });
+  }
 }
+
+/** The body of a POST as text: base64 and gzip undone, sizes checked. */
+const decodedBody = (request: APIGatewayProxyEventV2): string =>
+  decodeBody({ body: request.body, isBase64Encoded: request.isBase64Encoded, contentEncoding: request.headers?.['content-encoding'] });
+

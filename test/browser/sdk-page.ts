@@ -18,10 +18,14 @@ import { REPOSITORY_ROOT } from '../../local/stack.js';
 import { startSdkStack, type EnrichedEvent, type SdkStack } from '../helpers/sdk-stack.js';
 import { launchChromium } from './chromium.js';
 
-/** Bundles `module` (a package entry in node_modules) for a script tag: its exports become `globalThis[globalName]`. */
-export async function bundleForBrowser(module: string, globalName: string): Promise<string> {
+/**
+ * Bundles `module` (a package entry in node_modules, or several: a tracker and its plugins) for a script
+ * tag: their exports become `globalThis[globalName]`.
+ */
+export async function bundleForBrowser(module: string | string[], globalName: string): Promise<string> {
+  const modules = typeof module === 'string' ? [module] : module;
   const result = await build({
-    stdin: { contents: `export * from ${JSON.stringify(module)};`, resolveDir: REPOSITORY_ROOT, loader: 'js', sourcefile: `${globalName}-entry.js` },
+    stdin: { contents: modules.map((m) => `export * from ${JSON.stringify(m)};`).join('\n'), resolveDir: REPOSITORY_ROOT, loader: 'js', sourcefile: `${globalName}-entry.js` },
     bundle: true,
     format: 'iife',
     globalName,
@@ -32,7 +36,7 @@ export async function bundleForBrowser(module: string, globalName: string): Prom
     logLevel: 'silent',
   });
   const [output] = result.outputFiles;
-  if (!output) throw new Error(`esbuild produced no output for ${module}`);
+  if (!output) throw new Error(`esbuild produced no output for ${modules.join(', ')}`);
   return output.text;
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import { readAllRecords } from '../integration/kinesis-records.js';
 
 /** An event as enrich writes it to events-enriched (the Segment event plus `enrichment`). */
@@ -41,10 +41,10 @@ export interface SdkStack {
   stop(): Promise<void>;
 }
 
-export async function startSdkStack(options: { allowedOrigins?: string[] } = {}): Promise<SdkStack> {
+export async function startSdkStack(options: Omit<LocalStackOptions, 'dataDir'> = {}): Promise<SdkStack> {
   process.env['POWERTOOLS_LOG_LEVEL'] ??= 'WARN'; // the consumers' per-batch INFO lines
   const dataDir = mkdtempSync(join(tmpdir(), 'clickstream-sdk-'));
-  const stack = await startLocalStack({ dataDir, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  const stack = await startLocalStack({ ...options, dataDir });
   const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
   const { streams } = stack.endpoints;
 

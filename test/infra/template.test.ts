@@ -348,7 +348,9 @@ describe('serverless.yml → CloudFormation', () => {
       const routes = resourcesOfType(t, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties ?? {});
       // Plus the settings the SDKs fetch first: Segment's project settings and RudderStack's source config.
       const settingsRoutes = ['GET /v1/projects/{writeKey}/settings', 'GET /sourceConfig'];
-      expect(routes.map((r) => r.RouteKey).sort()).toEqual([...SEGMENT_PATHS.map((p) => `POST ${p}`), ...settingsRoutes].sort());
+      // Snowplow's trackers: POST tp2 and the GET pixel under both its names.
+      const snowplowRoutes = ['POST /com.snowplowanalytics.snowplow/tp2', 'GET /i', 'GET /ice.png'];
+      expect(routes.map((r) => r.RouteKey).sort()).toEqual([...SEGMENT_PATHS.map((p) => `POST ${p}`), ...settingsRoutes, ...snowplowRoutes].sort());
       for (const route of routes) {
         const target = JSON.stringify(route.Target);
         const integrationId = /"Ref":"(\w+)"/.exec(target)?.[1] ?? '';
@@ -360,10 +362,14 @@ describe('serverless.yml → CloudFormation', () => {
 
     it('answers CORS with the allowed origins and the headers the SDKs send', () => {
       const cors = resource(packaged.dev.template, 'HttpApi').Properties?.CorsConfiguration as JsonObject;
-      expect(cors.AllowOrigins).toEqual(['*']);
+      // Snowplow's tracker sends credentials, and API Gateway refuses "*" with them: the default "*" is
+      // deployed as its scheme wildcards, which echo the page's origin.
+      expect(cors.AllowOrigins).toEqual(['https://*', 'http://*']);
+      expect(cors.AllowCredentials).toBe(true);
       const headers = (cors.AllowHeaders as string[]).map((h) => h.toLowerCase());
-      // analytics.js 2.0: authorization, x-retry-count; RudderStack's XHR transport: anonymousid, sentat.
-      expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding', 'x-retry-count', 'anonymousid', 'sentat']));
+      // analytics.js 2.0: authorization, x-retry-count; RudderStack's XHR transport: anonymousid, sentat;
+      // Snowplow's anonymous tracking: sp-anonymous.
+      expect(headers).toEqual(expect.arrayContaining(['content-type', 'authorization', 'content-encoding', 'x-retry-count', 'anonymousid', 'sentat', 'sp-anonymous']));
       expect(cors.AllowMethods).toEqual(expect.arrayContaining(['GET', 'POST', 'OPTIONS']));
       // The browser tracker reads Retry-After on a 503 (cross-origin: only exposed headers are readable).
       expect(cors.ExposeHeaders).toEqual(['retry-after']);

@@ -28,6 +28,24 @@ describe('write keys', () => {
   });
 
   it('parses a configured list separated by commas or whitespace', () => {
-    expect(parseWriteKeys(' wk_a, wk_b\nwk_c ,, ')).toEqual(['wk_a', 'wk_b', 'wk_c']);
+    expect(parseWriteKeys(' wk_a, wk_b\nwk_c ,, ').map((e) => e.key)).toEqual(['wk_a', 'wk_b', 'wk_c']);
+  });
+
+  it('ties Snowplow app ids to the write key before them', () => {
+    const entries = parseWriteKeys('wk_web aid=shop-web aid=shop-ios, wk_server\nwk_other aid=kiosk');
+    expect(entries).toEqual([
+      { key: 'wk_web', snowplowAppIds: ['shop-web', 'shop-ios'] },
+      { key: 'wk_server', snowplowAppIds: [] },
+      { key: 'wk_other', snowplowAppIds: ['kiosk'] },
+    ]);
+    const withAppIds = new WriteKeyVerifier(entries);
+    expect(withAppIds.writeKeyForAppId('shop-ios')).toBe('wk_web');
+    expect(withAppIds.writeKeyForAppId('kiosk')).toBe('wk_other');
+    expect(withAppIds.writeKeyForAppId('wk_web')).toBeUndefined();
+    expect(withAppIds.verify('wk_server')).toBe(true);
+    // An app id is not a key: it opens nothing but Snowplow's routes.
+    expect(withAppIds.verify('shop-web')).toBe(false);
+    expect(() => parseWriteKeys('aid=shop-web wk_web')).toThrow(/must follow the write key/);
+    expect(() => new WriteKeyVerifier(parseWriteKeys('wk_a aid=x, wk_b aid=x'))).toThrow(/tied to two write keys/);
   });
 });
