@@ -281,6 +281,11 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
         expect(got!['context_user_agent'], label).toBeNull();
       }
     }
+    if (process.env['SNOWPLOW_REPORT']) {
+      // What each tracker sent and what landed, for a person to read: SNOWPLOW_REPORT=1 npx vitest run test/browser/sdk-snowplow.test.ts
+      const landed = new Map(rows.map((r) => [r['message_id'], r]));
+      console.info(sent.map((i) => `${i.transport.padEnd(12)} e=${i.params['e']!.padEnd(3)} → ${['type', 'event', 'name', 'anonymous_id', 'user_id', 'schema'].map((c) => `${c}=${String(landed.get(i.params['eid'])?.[c] ?? '')}`).join(' ')}`).join('\n'));
+    }
     // What the mapping table promises, spot-checked on the lake's own columns.
     const web = rows.filter((r) => r['app_id'] === WEB_APP_ID);
     expect(web.filter((r) => r['type'] === 'page').map((r) => r['name'])).toEqual(['Snowplow shop', 'Snowplow shop']);
