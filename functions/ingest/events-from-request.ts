@@ -174,7 +174,14 @@ export function eventsFromSnowplowItems(
     }
     const mapped = toSegmentEvent(params, { userAgent: facts.userAgent });
     if (!mapped.ok) {
-      const record = adapterFailureRecord({ protocol: 'snowplow', reason: mapped.reason, receivedAt: facts.receivedAt ?? new Date(facts.receivedAtMs).toISOString(), parameters: params });
+      const record = adapterFailureRecord({
+        protocol: 'snowplow',
+        reason: mapped.reason,
+        receivedAt: facts.receivedAt ?? new Date(facts.receivedAtMs).toISOString(),
+        parameters: params,
+        ...(facts.sourceIp === undefined ? {} : { sourceIp: facts.sourceIp }),
+        ...(facts.userAgent === undefined ? {} : { userAgent: facts.userAgent }),
+      });
       const data = Buffer.from(JSON.stringify(record), 'utf8');
       if (data.byteLength > MAX_EVENT_BYTES) return rejected.push({ index, messageId, reason: `event is ${data.byteLength} bytes; the limit is ${MAX_EVENT_BYTES}` });
       return unmapped.push({ index, messageId, reason: mapped.reason, data, partitionKey: messageId ?? createHash('sha256').update(data).digest('hex') });

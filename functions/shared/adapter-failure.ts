@@ -11,6 +11,9 @@ export interface AdapterFailure {
   receivedAt: string;
   /** The item as the tracker sent it. */
   parameters: Record<string, string>;
+  /** What the request said of the sender, which a mapping after a fix needs as ingest did. */
+  sourceIp?: string | undefined;
+  userAgent?: string | undefined;
 }
 
 export interface AdapterFailureRecord {

@@ -259,7 +259,7 @@ describe('Snowplow items through the ingest rules', () => {
     expect(unmapped).toHaveLength(1);
     expect(unmapped[0]).toMatchObject({ index: 1, messageId: 'e-9', partitionKey: 'e-9', reason: expect.stringMatching(/^e=zz/) });
     const failure = adapterFailureOf(JSON.parse(unmapped[0]!.data.toString('utf8')));
-    expect(failure).toEqual({ protocol: 'snowplow', reason: unmapped[0]!.reason, receivedAt: '2026-12-01T10:00:00.000Z', parameters: odd });
+    expect(failure).toEqual({ protocol: 'snowplow', reason: unmapped[0]!.reason, receivedAt: '2026-12-01T10:00:00.000Z', parameters: odd, sourceIp: facts.sourceIp, userAgent: facts.userAgent });
   });
 
   it('an item that maps but breaks the event rules is rejected with the reason', () => {
