@@ -16,7 +16,7 @@ export const isEventType = (value: unknown): value is EventType =>
   typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
 
 /** What the pipeline itself produces, versioned beside the Segment schemas: schemas/<name>/<version>.json. */
-export const PIPELINE_SCHEMAS = ['enriched', 'bad-row'] as const;
+export const PIPELINE_SCHEMAS = ['enriched', 'bad-row', 'recovered-bad-row'] as const;
 export type PipelineSchemaName = (typeof PIPELINE_SCHEMAS)[number];
 
 export const pipelineSchemaPath = (name: PipelineSchemaName, version = SCHEMA_VERSION): string =>

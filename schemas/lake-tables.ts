@@ -19,6 +19,7 @@ import { EVENT_TYPES } from './catalog.js';
 import aggregatesSchema from './aggregates/1-0-0.json' with { type: 'json' };
 import anomaliesSchema from './anomalies/1-0-0.json' with { type: 'json' };
 import badRowSchema from './bad-row/1-0-0.json' with { type: 'json' };
+import recoveredBadRowSchema from './recovered-bad-row/1-0-0.json' with { type: 'json' };
 import enrichedSchema from './enriched/1-0-0.json' with { type: 'json' };
 import aliasSchema from './segment/alias/1-0-0.json' with { type: 'json' };
 import commonSchema from './segment/common/1-0-0.json' with { type: 'json' };
@@ -84,7 +85,7 @@ interface Schema {
   definitions?: Record<string, Schema>;
 }
 
-const DOCUMENTS = [commonSchema, enrichedSchema, badRowSchema, aggregatesSchema, anomaliesSchema, trackSchema, pageSchema, screenSchema, identifySchema, groupSchema, aliasSchema] as Schema[];
+const DOCUMENTS = [commonSchema, enrichedSchema, badRowSchema, recoveredBadRowSchema, aggregatesSchema, anomaliesSchema, trackSchema, pageSchema, screenSchema, identifySchema, groupSchema, aliasSchema] as Schema[];
 const byId = new Map(DOCUMENTS.map((doc) => [doc.$id!, doc]));
 const TYPE_SCHEMAS: Record<(typeof EVENT_TYPES)[number], Schema> = {
   track: trackSchema as Schema,
@@ -259,6 +260,14 @@ export const BAD_ROWS_TABLE: LakeTable = {
   partitionKeys: [{ name: 'dt', type: 'string', comment: 'UTC date the batch reached events-raw (YYYY-MM-DD)' }],
 };
 
+/** recovered_bad_rows: the bad rows a recovery sent back (functions/recover/recover.ts), JSON lines, by the day of the run. */
+export const RECOVERED_BAD_ROWS_TABLE: LakeTable = {
+  name: 'recovered_bad_rows',
+  prefix: 'bad-rows-recovered/',
+  columns: recordColumns(recoveredBadRowSchema),
+  partitionKeys: [{ name: 'dt', type: 'string', comment: 'UTC date of the recovery run (YYYY-MM-DD)' }],
+};
+
 /** The Flink job's rows are partitioned by their window's start, the event time they describe (not arrival). */
 const WINDOW_PARTITION_KEYS: readonly PartitionKey[] = [
   { name: 'dt', type: EVENTS_TABLE.partitionKeys[0]!.type, comment: 'UTC date of window_start (YYYY-MM-DD)' },
@@ -281,7 +290,7 @@ export const ANOMALIES_TABLE: LakeTable = {
   partitionKeys: WINDOW_PARTITION_KEYS,
 };
 
-export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE] as const;
+export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE] as const;
 
 export interface GlueColumn {
   Name: string;

@@ -136,6 +136,7 @@ AliasEvent?: AliasEvent
 BatchRequest?: BatchRequest
 EnrichedEvent?: EnrichedEvent
 BadRow?: BadRow
+RecoveredBadRow?: RecoveredBadRow
 AggregateRow?: AggregateRow
 AnomalyRow?: AnomalyRow
 }
@@ -302,6 +303,37 @@ approximate_arrival: string
  * When the enrich stage rejected it (ISO-8601, UTC).
  */
 failed_at: string
+}
+/**
+ * One bad row that a recovery sent back through the pipeline, as a line of s3://<lake>/bad-rows-recovered/dt=YYYY-MM-DD/<run id>.jsonl (dt: the day of the run). A bad row is identified by its stream, shard and sequence number; one listed here is no longer open. Version 1-0-0.
+ */
+export interface RecoveredBadRow {
+/**
+ * The bad row's stream.
+ */
+stream: string
+shard_id: string
+sequence_number: string
+/**
+ * The bad row's failure type.
+ */
+failure_type: string
+/**
+ * The messageId the event was sent back with: its own, else one derived from the row's place in the stream.
+ */
+message_id: string
+/**
+ * The recovery run; its report is s3://<lake>/audit/recover/<run id>.json.
+ */
+run_id: string
+/**
+ * When the run sent it (ISO-8601, UTC).
+ */
+recovered_at: string
+/**
+ * Whether the run's fix changed it before it was validated again.
+ */
+fixed: boolean
 }
 /**
  * One row the Flink job writes to the aggregates stream (append-only JSON). `kind` says which dimensions and counts the row carries; every other property is null. Counts are COUNT(DISTINCT messageId) over events of the window, so a redelivered record counts once. Times are ISO-8601 UTC with milliseconds. The Flink sink table (analytics/flink/src/main/resources/sql/03-sinks.sql) has exactly these columns: a test checks it. Version 1-0-0.

@@ -3,9 +3,10 @@
 // the dashboard, the Athena query tests and the benches. The local Firehose writes it (local/firehose/parquet.ts).
 //   <root>/events/dt=YYYY-MM-DD/hour=HH/<file>.parquet   rows as the Firehose transform emits them
 //   <root>/bad-rows/dt=YYYY-MM-DD/<file>.jsonl           bad rows as the enrich stage writes them
+//   <root>/bad-rows-recovered/dt=YYYY-MM-DD/<run>.jsonl   the bad rows recoveries sent back
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { BAD_ROWS_TABLE, EVENTS_TABLE, type HiveType, type LakeTable } from '../../schemas/lake-tables.js';
+import { BAD_ROWS_TABLE, EVENTS_TABLE, RECOVERED_BAD_ROWS_TABLE, type HiveType, type LakeTable } from '../../schemas/lake-tables.js';
 import { toDuckDbSql } from './dialect.js';
 import type { AthenaQuery } from './queries.js';
 
@@ -50,7 +51,7 @@ export interface LakeViewOptions {
   untypedParquetTables?: Record<string, string>;
 }
 
-/** Views `events` and `bad_rows` (and the untyped tables that have data) over a local lake directory, typed like the Glue tables. */
+/** Views `events`, `bad_rows` and `recovered_bad_rows` (and the untyped tables that have data) over a local lake directory, typed like the Glue tables. */
 export async function createLakeViews(connection: DuckDBConnection, root: string, options: LakeViewOptions = {}): Promise<string[]> {
   const suffix = options.objectSuffix ?? '';
   const hiveTypes = (t: LakeTable) => struct(t.partitionKeys.map((k): [string, string] => [k.name, duckDbType(k.type)]));
@@ -61,14 +62,17 @@ export async function createLakeViews(connection: DuckDBConnection, root: string
     : emptyRelation(EVENTS_TABLE);
   await connection.run(`CREATE OR REPLACE VIEW ${EVENTS_TABLE.name} AS ${eventsSql}`);
 
-  const badRows = join(root, BAD_ROWS_TABLE.prefix, 'dt=*', `*.jsonl${suffix}`);
-  const columns = struct(BAD_ROWS_TABLE.columns.map((c): [string, string] => [c.name, duckDbType(c.type)]));
-  const badRowsSql = (await hasFiles(connection, badRows))
-    ? `SELECT * FROM read_json(${literal(badRows)}, format = 'newline_delimited', columns = ${columns}, hive_partitioning = true, hive_types = ${hiveTypes(BAD_ROWS_TABLE)})`
-    : emptyRelation(BAD_ROWS_TABLE);
-  await connection.run(`CREATE OR REPLACE VIEW ${BAD_ROWS_TABLE.name} AS ${badRowsSql}`);
+  // The JSON-lines tables: the enrich stage's bad rows and the ones recoveries sent back.
+  for (const table of [BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE]) {
+    const objects = join(root, table.prefix, 'dt=*', `*.jsonl${suffix}`);
+    const columns = struct(table.columns.map((c): [string, string] => [c.name, duckDbType(c.type)]));
+    const sql = (await hasFiles(connection, objects))
+      ? `SELECT * FROM read_json(${literal(objects)}, format = 'newline_delimited', columns = ${columns}, hive_partitioning = true, hive_types = ${hiveTypes(table)})`
+      : emptyRelation(table);
+    await connection.run(`CREATE OR REPLACE VIEW ${table.name} AS ${sql}`);
+  }
 
-  const views = [EVENTS_TABLE.name, BAD_ROWS_TABLE.name];
+  const views = [EVENTS_TABLE.name, BAD_ROWS_TABLE.name, RECOVERED_BAD_ROWS_TABLE.name];
   for (const [name, folder] of Object.entries(options.untypedParquetTables ?? {})) {
     const objects = join(root, folder, '**', `*${suffix}`);
     if (!(await hasFiles(connection, objects))) continue;

@@ -16,7 +16,7 @@ import { createLakeViews, eventsObjectPath, runAthenaQueryLocally } from '../../
 import { writeParquet } from '../../../local/firehose/parquet.js';
 import { loadAthenaQueries, type AthenaQuery } from '../../../analytics/athena/queries.js';
 import { EVENTS_TABLE } from '../../../schemas/lake-tables.js';
-import type { EnrichedEvent } from '../../../schemas/index.js';
+import type { EnrichedEvent, RecoveredBadRow } from '../../../schemas/index.js';
 import { enrichedEvent, firehoseEvent } from '../../helpers/lake.js';
 
 const RANGE = { from_dt: '2026-11-21', to_dt: '2026-11-22' };
@@ -259,6 +259,10 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-1.jsonl'), day22.join('\n') + '\n');
     await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-2.jsonl'), day22[0] + '\n'); // replayed
     await writeFile(join(root, 'bad-rows', 'dt=2026-11-21', 'shardId-000000000000-0.jsonl'), badRow(0, 'invalid_json', '2026-11-21T08:00:00.000Z', 'record data is not valid UTF-8') + '\n');
+    // A recovery sent bad row 2 back (functions/recover/recover.ts writes this line).
+    const recovered: RecoveredBadRow = { stream: 'clickstream-dev-events-raw', shard_id: 'shardId-000000000000', sequence_number: String(4_965_813_241 + 2), failure_type: 'schema_violation', message_id: 'bad-2', run_id: 'run-1', recovered_at: '2026-11-23T10:00:00.000Z', fixed: true };
+    await mkdir(join(root, 'bad-rows-recovered', 'dt=2026-11-23'), { recursive: true });
+    await writeFile(join(root, 'bad-rows-recovered', 'dt=2026-11-23', 'run-1.jsonl'), JSON.stringify(recovered) + '\n');
 
     await createLakeViews(connection, root);
   }, 60_000);
@@ -346,12 +350,12 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     }
   });
 
-  it('bad_rows_by_failure_type counts a replayed bad row once', async () => {
+  it('bad_rows_by_failure_type counts a replayed bad row once, and a recovered one as recovered, not open', async () => {
     const rows = await run('bad_rows_by_failure_type');
-    expect(rows.map(({ day, failure_type, bad_rows, message_ids }) => ({ day, failure_type, bad_rows, message_ids }))).toEqual([
-      { day: '2026-11-21', failure_type: 'invalid_json', bad_rows: 1, message_ids: 0 },
-      { day: '2026-11-22', failure_type: 'schema_violation', bad_rows: 2, message_ids: 2 },
-      { day: '2026-11-22', failure_type: 'invalid_json', bad_rows: 1, message_ids: 0 },
+    expect(rows.map(({ day, failure_type, bad_rows, open_rows, recovered_rows, message_ids }) => ({ day, failure_type, bad_rows, open_rows, recovered_rows, message_ids }))).toEqual([
+      { day: '2026-11-21', failure_type: 'invalid_json', bad_rows: 1, open_rows: 1, recovered_rows: 0, message_ids: 0 },
+      { day: '2026-11-22', failure_type: 'schema_violation', bad_rows: 2, open_rows: 1, recovered_rows: 1, message_ids: 2 },
+      { day: '2026-11-22', failure_type: 'invalid_json', bad_rows: 1, open_rows: 1, recovered_rows: 0, message_ids: 0 },
     ]);
     expect(rows[1]!['latest_reason']).toBe('/event must be string');
     expect(rows[1]!['last_failed_at']).toEqual(new Date('2026-11-22T11:00:00.500Z'));
