@@ -1,4 +1,7 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
+import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 
 // The benchmark harness: each suite returns named figures; the runner prints them as a table and
 // writes bench/results.json, comparing with the previous run's figures when there are any.
@@ -50,3 +53,16 @@ export const stubKinesisClient = (): KinesisClient =>
       Records: command.input.Records.map(() => ({ SequenceNumber: '1', ShardId: 'shardId-000000000000' })),
     }),
   }) as unknown as KinesisClient;
+
+/** Runs `fn` on a fresh DuckDB with the views of a local stack's lake (as `npm run query` reads it), then closes it. */
+export async function withLocalLake<T>(dataDir: string, bucket: string | null | undefined, fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await createLakeViews(connection, lakeDirectory(dataDir, bucket ?? undefined), { objectSuffix: S3RVER_OBJECT_SUFFIX });
+    return await fn(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,16 +1,13 @@
 // The whole local stack as `npm start` runs it, in this process: how long from start to the first event
 // queryable in the lake, and the rate it sustains for 60 s with the consumers keeping up, beside the
 // emulator's raw PutRecords ceiling (ingest-throughput).
-import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { demoEvents } from './events.js';
-import { figure, type Figures, type Suite } from './harness.js';
+import { figure, withLocalLake, type Figures, type Suite } from './harness.js';
 
 const SUSTAIN_SECONDS = Number(process.env["BENCH_SUSTAIN_SECONDS"] ?? 60);
 const TARGET_EVENTS_PER_S = Number(process.env["BENCH_RATE"] ?? 100);
@@ -18,16 +15,13 @@ const BATCH = 25;
 const MAX_IN_FLIGHT = 8;
 
 async function lakeCount(stack: LocalStack, prefix: string): Promise<number> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
   try {
-    await createLakeViews(connection, lakeDirectory(stack.dataDir, stack.endpoints.lakeBucket ?? undefined), { objectSuffix: S3RVER_OBJECT_SUFFIX });
-    const reader = await connection.runAndReadAll(`SELECT count(DISTINCT message_id) AS n FROM events WHERE message_id LIKE '${prefix}%'`);
-    return Number(reader.getRowObjectsJS()[0]?.['n'] ?? 0);
+    return await withLocalLake(stack.dataDir, stack.endpoints.lakeBucket, async (connection) => {
+      const reader = await connection.runAndReadAll(`SELECT count(DISTINCT message_id) AS n FROM events WHERE message_id LIKE '${prefix}%'`);
+      return Number(reader.getRowObjectsJS()[0]?.['n'] ?? 0);
+    });
   } catch {
     return 0; // a Parquet object still being written: ask again
-  } finally {
-    connection.closeSync();
   }
 }
 

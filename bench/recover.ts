@@ -2,17 +2,14 @@
 // events posted are broken (a number where the track spec wants the event's name), so they become bad rows.
 // Then `npm run recover` with a fix, timed; how long until every recovered event is in the lake; and a
 // second run, which must send nothing. Counts before and after, from the lake as `npm run query` reads it.
-import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
 import { runRecoverCli } from '../commands/recover.js';
 import type { RecoveryReport } from '../functions/recover/recover.js';
-import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
-import { figure, type Figures, type Suite } from './harness.js';
+import { figure, withLocalLake, type Figures, type Suite } from './harness.js';
 
 const EVENTS = Number(process.env['BENCH_RECOVER_EVENTS'] ?? 100_000);
 const BROKEN_EVERY = 20; // 5%
@@ -28,23 +25,19 @@ interface LakeCounts {
 }
 
 async function lakeCounts(stack: LocalStack): Promise<LakeCounts> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
   try {
-    await createLakeViews(connection, lakeDirectory(stack.dataDir, stack.endpoints.lakeBucket ?? undefined), { objectSuffix: S3RVER_OBJECT_SUFFIX });
-    const one = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRowObjectsJS()[0]?.['n'] ?? 0);
-    return {
-      rows: await one(`SELECT count(*) AS n FROM events WHERE message_id LIKE 'rec-%'`),
-      distinct: await one(`SELECT count(DISTINCT message_id) AS n FROM events WHERE message_id LIKE 'rec-%'`),
-      recovered: await one(`SELECT count(DISTINCT message_id) AS n FROM events WHERE message_id LIKE 'rec-broken-%'`),
-      badRows: await one(`SELECT count(DISTINCT sequence_number) AS n FROM bad_rows`),
-      openBadRows: await one(`SELECT count(DISTINCT b.sequence_number) AS n FROM bad_rows b ANTI JOIN recovered_bad_rows r ON r.sequence_number = b.sequence_number AND r.shard_id = b.shard_id`),
-    };
+    return await withLocalLake(stack.dataDir, stack.endpoints.lakeBucket, async (connection) => {
+      const one = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRowObjectsJS()[0]?.['n'] ?? 0);
+      return {
+        rows: await one(`SELECT count(*) AS n FROM events WHERE message_id LIKE 'rec-%'`),
+        distinct: await one(`SELECT count(DISTINCT message_id) AS n FROM events WHERE message_id LIKE 'rec-%'`),
+        recovered: await one(`SELECT count(DISTINCT message_id) AS n FROM events WHERE message_id LIKE 'rec-broken-%'`),
+        badRows: await one(`SELECT count(DISTINCT sequence_number) AS n FROM bad_rows`),
+        openBadRows: await one(`SELECT count(DISTINCT b.sequence_number) AS n FROM bad_rows b ANTI JOIN recovered_bad_rows r ON r.sequence_number = b.sequence_number AND r.shard_id = b.shard_id`),
+      };
+    });
   } catch {
     return { rows: -1, distinct: -1, recovered: -1, badRows: -1, openBadRows: -1 }; // an object still being written: ask again
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
   }
 }
 

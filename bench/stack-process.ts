@@ -7,11 +7,10 @@ import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync } from
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
 import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import { findFreePort } from '../local/ports.js';
 import type { LocalEndpoints } from '../local/stack.js';
+import { withLocalLake } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -127,19 +126,16 @@ export class StackProcess {
 
   /** Lake figures for the events whose messageId starts with `prefix`: rows, distinct ids, and the ids. */
   async lake(prefix: string): Promise<{ rows: number; distinct: number; ids: Set<string> }> {
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
     try {
-      await createLakeViews(connection, lakeDirectory(this.options.dataDir), { objectSuffix: S3RVER_OBJECT_SUFFIX });
-      const reader = await connection.runAndReadAll(`SELECT message_id FROM events WHERE starts_with(message_id, '${prefix.replaceAll("'", "''")}')`);
-      const ids = reader.getRowObjectsJS().map((row) => String(row['message_id']));
-      return { rows: ids.length, distinct: new Set(ids).size, ids: new Set(ids) };
+      return await withLocalLake(this.options.dataDir, undefined, async (connection) => {
+        const reader = await connection.runAndReadAll(`SELECT message_id FROM events WHERE starts_with(message_id, '${prefix.replaceAll("'", "''")}')`);
+        const ids = reader.getRowObjectsJS().map((row) => String(row['message_id']));
+        return { rows: ids.length, distinct: new Set(ids).size, ids: new Set(ids) };
+      });
     } catch (error) {
       // No events table yet, or a Parquet object still being written: nothing to count yet.
       if (/No files found|does not exist|Invalid Input|IO Error/i.test((error as Error).message)) return { rows: 0, distinct: 0, ids: new Set() };
       throw error;
-    } finally {
-      connection.closeSync();
     }
   }
 

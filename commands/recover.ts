@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { kinesisClient, s3Client } from '../functions/shared/aws-clients.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
-import { FixError, parseRecoverRequest, recoverBadRows, type RecoveryReport } from '../functions/recover/recover.js';
+import { FixError } from '../functions/recover/fix.js';
+import { parseRecoverRequest, recoverBadRows, type RecoveryReport } from '../functions/recover/recover.js';
 import { localAwsEnvironment } from '../local/aws-env.js';
 import type { LocalEndpoints } from '../local/stack.js';
 

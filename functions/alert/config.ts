@@ -1,5 +1,6 @@
 // The alert function's settings, read and checked once at cold start.
 import { ConfigError } from '../shared/errors.js';
+import { requiredSetting } from '../shared/settings.js';
 
 /**
  * Where alerts go. Chosen by configuration, never by "am I local": the deployed function publishes to
@@ -16,19 +17,13 @@ export interface AlertConfig {
 
 const DEFAULT_DEDUP_TTL_HOURS = 24;
 
-function required(env: NodeJS.ProcessEnv, name: string, why = ''): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(`${name} must be set${why}`);
-  return value;
-}
-
 function destinationOf(env: NodeJS.ProcessEnv): AlertDestination {
   const kind = env['ALERT_PUBLISHER']?.trim() || 'sns';
   switch (kind) {
     case 'sns':
-      return { kind, topicArn: required(env, 'ALERT_TOPIC_ARN', ' (ALERT_PUBLISHER=sns)') };
+      return { kind, topicArn: requiredSetting(env, 'ALERT_TOPIC_ARN', ' (ALERT_PUBLISHER=sns)') };
     case 'file':
-      return { kind, path: required(env, 'ALERTS_FILE', ' (ALERT_PUBLISHER=file)') };
+      return { kind, path: requiredSetting(env, 'ALERTS_FILE', ' (ALERT_PUBLISHER=file)') };
     default:
       throw new ConfigError(`ALERT_PUBLISHER must be sns or file, got "${kind}"`);
   }
@@ -39,7 +34,7 @@ export function loadAlertConfig(env: NodeJS.ProcessEnv = process.env): AlertConf
   const ttlHours = ttlRaw ? Number(ttlRaw) : DEFAULT_DEDUP_TTL_HOURS;
   if (!Number.isFinite(ttlHours) || ttlHours <= 0) throw new ConfigError(`DEDUP_TTL_HOURS must be a positive number, got "${ttlRaw}"`);
   return {
-    dedupTable: required(env, 'DEDUP_TABLE_NAME'),
+    dedupTable: requiredSetting(env, 'DEDUP_TABLE_NAME'),
     dedupTtlSeconds: Math.round(ttlHours * 3_600),
     destination: destinationOf(env),
   };

@@ -1,5 +1,6 @@
 // The enrich function's settings, read and checked once at cold start.
 import { ConfigError } from '../shared/errors.js';
+import { requiredSetting } from '../shared/settings.js';
 
 export interface EnrichConfig {
   /** Name or ARN of events-enriched. */
@@ -18,21 +19,16 @@ export interface EnrichConfig {
   userAgentCacheSize: number;
 }
 
+/** Raw records above this many bytes are size violations, unless MAX_EVENT_BYTES says otherwise. */
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
+
 const DEFAULTS = {
   DEDUP_TTL_HOURS: 24,
   LATENESS_BOUND_SECONDS: 3_600,
-  MAX_EVENT_BYTES: 64 * 1024,
+  MAX_EVENT_BYTES: DEFAULT_MAX_EVENT_BYTES,
   USER_AGENT_CACHE_SIZE: 1_000,
   BAD_ROWS_PREFIX: 'bad-rows/',
 };
-
-function required(env: NodeJS.ProcessEnv, ...names: string[]): string {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return value;
-  }
-  throw new ConfigError(`${names.join(' (or ')}${names.length > 1 ? ')' : ''} must be set`);
-}
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: keyof typeof DEFAULTS, { allowZero = false } = {}): number {
   const raw = env[name]?.trim();
@@ -47,10 +43,10 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: keyof typeof DEFAULTS, { a
 export function loadEnrichConfig(env: NodeJS.ProcessEnv = process.env): EnrichConfig {
   const prefix = env['BAD_ROWS_PREFIX']?.trim() || DEFAULTS.BAD_ROWS_PREFIX;
   return {
-    enrichedStream: required(env, 'ENRICHED_STREAM_ARN', 'ENRICHED_STREAM_NAME'),
-    dedupTable: required(env, 'DEDUP_TABLE_NAME'),
+    enrichedStream: requiredSetting(env, ['ENRICHED_STREAM_ARN', 'ENRICHED_STREAM_NAME']),
+    dedupTable: requiredSetting(env, 'DEDUP_TABLE_NAME'),
     dedupTtlSeconds: Math.round(positiveNumber(env, 'DEDUP_TTL_HOURS') * 3_600),
-    lakeBucket: required(env, 'LAKE_BUCKET_NAME'),
+    lakeBucket: requiredSetting(env, 'LAKE_BUCKET_NAME'),
     badRowsPrefix: prefix.endsWith('/') ? prefix : `${prefix}/`,
     latenessBoundSeconds: positiveNumber(env, 'LATENESS_BOUND_SECONDS'),
     maxEventBytes: positiveNumber(env, 'MAX_EVENT_BYTES'),

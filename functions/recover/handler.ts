@@ -5,18 +5,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { kinesisClient, s3Client } from '../shared/aws-clients.js';
-import { ConfigError } from '../shared/errors.js';
+
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
+import { requiredSetting } from '../shared/settings.js';
 import { parseRecoverRequest, recoverBadRows, type RecoveryReport } from './recover.js';
 
-const required = (name: string): string => {
-  const value = process.env[name]?.trim();
-  if (!value) throw new ConfigError(`${name} must be set`);
-  return value;
-};
-
-const stream = required('RAW_STREAM_NAME');
-const bucket = required('LAKE_BUCKET_NAME');
+const stream = requiredSetting(process.env, 'RAW_STREAM_NAME');
+const bucket = requiredSetting(process.env, 'LAKE_BUCKET_NAME');
 const logger = new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'recover' });
 const writer = new KinesisBatchWriter({ client: kinesisClient({ maxAttempts: 1, requestTimeout: 5_000 }), stream });
 const s3 = s3Client();

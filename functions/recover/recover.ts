@@ -9,19 +9,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { validateEvent, type BadRow, type RecoveredBadRow, type SegmentEvent } from '../../schemas/index.js';
+import { DEFAULT_MAX_EVENT_BYTES } from '../enrich/config.js';
 import { withServerFields } from '../ingest/server-fields.js';
 import { toSegmentEvent } from '../ingest/snowplow.js';
 import { adapterFailureOf } from '../shared/adapter-failure.js';
 import { exceedsJsonDepth, tooDeepReason } from '../shared/json-depth.js';
 import type { KinesisBatchWriter, StreamRecord } from '../shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../shared/partition-key.js';
-import { applyFix, FixError, parseFix, type FixStep } from './fix.js';
+import { applyFix, parseFix, type FixStep } from './fix.js';
 
 export const BAD_ROWS_PREFIX = 'bad-rows/';
 export const RECOVERED_PREFIX = 'bad-rows-recovered/';
 export const REPORTS_PREFIX = 'audit/recover/';
-/** The enrich stage's limit for one record (functions/enrich/config.ts's default): a larger one would be a bad row again. */
-const MAX_EVENT_BYTES = 64 * 1024;
 
 export interface RecoverRequest {
   /** First and last day of bad_rows (its dt partition: the day the batch reached events-raw), inclusive, YYYY-MM-DD. */
@@ -85,8 +84,6 @@ export function parseRecoverRequest(input: unknown): RecoverRequest {
     ...(dryRun === undefined ? {} : { dryRun }),
   };
 }
-
-export { FixError };
 
 const rowId = (row: Pick<BadRow, 'stream' | 'shard_id' | 'sequence_number'>): string => `${row.stream}/${row.shard_id}/${row.sequence_number}`;
 
@@ -159,7 +156,8 @@ function validated(event: SegmentEvent, fixed: boolean): RowOutcome {
   const valid = validateEvent(event);
   if (!valid.ok) return { ok: false, reason: valid.reason };
   const bytes = Buffer.byteLength(JSON.stringify(valid.value), 'utf8');
-  if (bytes > MAX_EVENT_BYTES) return { ok: false, reason: `event is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}` };
+  // The enrich stage's limit: a larger event would be a bad row again.
+  if (bytes > DEFAULT_MAX_EVENT_BYTES) return { ok: false, reason: `event is ${bytes} bytes; the limit is ${DEFAULT_MAX_EVENT_BYTES}` };
   return { ok: true, event: valid.value as SegmentEvent & { messageId: string }, fixed };
 }
 
@@ -187,9 +185,10 @@ export async function recoverBadRows(request: RecoverRequest, deps: RecoverDepen
         if (request.failureTypes && !request.failureTypes.includes(row.failure_type)) continue;
         if (request.reasonContains !== undefined && !row.reason.includes(request.reasonContains)) continue;
         // A retried enrich batch may have stored a row twice (under the same key: overwritten; rarely two keys).
-        if (seen.has(rowId(row))) continue;
-        seen.add(rowId(row));
-        if (done.has(rowId(row))) {
+        const id = rowId(row);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (done.has(id)) {
           alreadyRecovered++;
           continue;
         }
