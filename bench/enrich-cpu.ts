@@ -2,6 +2,7 @@
 // with in-memory stubs for Kinesis, DynamoDB and S3, beside the floor: base64 decode + JSON.parse +
 // JSON.stringify of each record. Also the share of that time spent parsing user agents, with and
 // without the LRU cache, on a mix of 60 distinct user agents (real traffic: a few hundred, long tail).
+import { SuppressionList } from '../functions/shared/suppression.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createBatchEnricher } from '../functions/enrich/enrich-batch.js';
 import { parseUserAgent, UserAgentParser } from '../functions/enrich/user-agent.js';
@@ -48,6 +49,7 @@ export const enrichCpu: Suite = {
         },
         writtenCheck: { find: async () => new Set<string>() },
         badRows: { write: async () => 'bad-rows/key' },
+        suppression: { current: async () => SuppressionList.EMPTY },
         userAgents,
         config: { latenessBoundSeconds: 3_600, maxEventBytes: 64 * 1024 },
         logger: new Logger({ logLevel: 'SILENT' }),

@@ -66,3 +66,28 @@ export async function withLocalLake<T>(dataDir: string, bucket: string | null | 
     instance.closeSync();
   }
 }
+
+/** Posts `count` events (`eventOf(n)`) to a local stack's ingest as fast as it takes them: `batch` a request, `inFlight` at once, retrying refusals. */
+export async function postEvents(
+  endpoints: { ingestUrl: string; writeKey: string },
+  count: number,
+  eventOf: (n: number) => Record<string, unknown>,
+  { batch = 500, inFlight = 4 }: { batch?: number; inFlight?: number } = {},
+): Promise<void> {
+  const authorization = `Basic ${Buffer.from(`${endpoints.writeKey}:`).toString('base64')}`;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) {
+        const start = next;
+        next += batch;
+        const body = JSON.stringify({ batch: Array.from({ length: Math.min(batch, count - start) }, (_, i) => eventOf(start + i)) });
+        for (;;) {
+          const response = await fetch(`${endpoints.ingestUrl}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body });
+          if (response.status === 200) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }),
+  );
+}

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runRecoverCli } from '../commands/recover.js';
 import type { RecoveryReport } from '../functions/recover/recover.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
-import { figure, withLocalLake, type Figures, type Suite } from './harness.js';
+import { figure, postEvents, withLocalLake, type Figures, type Suite } from './harness.js';
 
 const EVENTS = Number(process.env['BENCH_RECOVER_EVENTS'] ?? 100_000);
 const BROKEN_EVERY = 20; // 5%
@@ -78,22 +78,7 @@ export const recoverBench: Suite = {
     const stack = await startLocalStack({ dataDir, endpointsFile });
     try {
       // The lake: EVENTS posted as fast as ingest takes them, BATCH a request.
-      const authorization = `Basic ${Buffer.from(`${stack.endpoints.writeKey}:`).toString('base64')}`;
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: IN_FLIGHT }, async () => {
-          while (next < EVENTS) {
-            const start = next;
-            next += BATCH;
-            const batch = Array.from({ length: Math.min(BATCH, EVENTS - start) }, (_, i) => event(start + i));
-            for (;;) {
-              const response = await fetch(`${stack.endpoints.ingestUrl}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ batch }) });
-              if (response.status === 200) break;
-              await sleep(500);
-            }
-          }
-        }),
-      );
+      await postEvents(stack.endpoints, EVENTS, event, { batch: BATCH, inFlight: IN_FLIGHT });
       const broken = Math.ceil(EVENTS / BROKEN_EVERY);
       const before = await until('the lake and the bad rows', stack, (c) => c.distinct === EVENTS - broken && c.badRows === broken);
 

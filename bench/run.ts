@@ -17,11 +17,12 @@ import { localStack } from './local-stack.js';
 import { stackCeiling, stackSoak, stackSustained } from './stack-load.js';
 import { analyticsLatency } from './analytics-latency.js';
 import { recoverBench } from './recover.js';
+import { eraseBench } from './erase.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
 
 // cost last: it prices the figures the suites before it measured (bench/cost-model.ts).
-const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, stackCeiling, stackSustained, stackSoak, analyticsLatency, recoverBench, cost];
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, stackCeiling, stackSustained, stackSoak, analyticsLatency, recoverBench, eraseBench, cost];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 const FIGURES_MARK = 'FIGURES ';
 

@@ -5,7 +5,7 @@
 //                      [--reason-contains "must be string"] [--fix fix.json] [--dry-run] [--json]
 //   --fix <file>             a JSON array of JSON Patch steps applied to each row before it is validated
 //   --endpoints-file <path>  the running stack's endpoints (default .local/endpoints.json)
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,8 +13,7 @@ import { kinesisClient, s3Client } from '../functions/shared/aws-clients.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
 import { FixError } from '../functions/recover/fix.js';
 import { parseRecoverRequest, recoverBadRows, type RecoveryReport } from '../functions/recover/recover.js';
-import { localAwsEnvironment } from '../local/aws-env.js';
-import type { LocalEndpoints } from '../local/stack.js';
+import { runningStack, type CliIo } from './running-stack.js';
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -22,10 +21,7 @@ const USAGE = `Usage: npm run recover -- --from YYYY-MM-DD [--to YYYY-MM-DD] [--
                            [--fix <fix.json>] [--dry-run] [--json] [--endpoints-file <path>]
 Sends the chosen bad rows back through the running local pipeline (npm start) with their messageId.`;
 
-export interface RecoverCliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+export type RecoverCliIo = CliIo;
 
 /** Runs the CLI; returns the exit code. */
 export async function runRecoverCli(argv: string[], io: RecoverCliIo, repositoryRoot = REPOSITORY_ROOT): Promise<number> {
@@ -54,16 +50,8 @@ export async function runRecoverCli(argv: string[], io: RecoverCliIo, repository
     io.stdout(`${USAGE}\n`);
     return 0;
   }
-  const endpointsFile = resolve(values['endpoints-file']);
-  if (!existsSync(endpointsFile)) {
-    io.stderr(`No running stack: ${endpointsFile} does not exist. Start it with npm start; the recovered events go through its enrich stage.\n`);
-    return 1;
-  }
-  const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as LocalEndpoints;
-  if (!endpoints.s3 || !endpoints.lakeBucket) {
-    io.stderr(`${endpointsFile} names no S3 endpoint or lake bucket.\n`);
-    return 1;
-  }
+  const endpoints = runningStack(values['endpoints-file'], io, 'the recovered events go through its enrich stage');
+  if (!endpoints) return 1;
 
   let request;
   try {
@@ -84,8 +72,6 @@ export async function runRecoverCli(argv: string[], io: RecoverCliIo, repository
     throw error;
   }
 
-  // The handlers' own client builders, pointed at the emulators the standard way.
-  Object.assign(process.env, localAwsEnvironment({ kinesis: endpoints.kinesis, s3: endpoints.s3, dynamodb: endpoints.dynamodb }));
   const kinesis = kinesisClient({ maxAttempts: 1, requestTimeout: 5_000 });
   const s3 = s3Client();
   try {

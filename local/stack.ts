@@ -14,6 +14,8 @@ import { startEventSourceMapping, type EventSourceMapping, type StreamHandler } 
 import { importHandler } from './lambda/runtime.js';
 import type { FirehoseProcessorHandler } from './firehose/buffer-converter.js';
 import { startLocalFirehose, type LocalFirehose } from './firehose/firehose.js';
+import { LOCAL_FIREHOSE_DEFAULTS } from './firehose/delivery-stream.js';
+import { settleSecondsFor } from '../functions/erase/erase.js';
 import { S3_DATA_SUBDIR } from './storage/lake-location.js';
 import { createLocalS3Client, ensureBucketFromTemplate, startS3Emulator, type S3Emulator } from './storage/s3.js';
 import { localResourceName } from './template/names.js';
@@ -38,6 +40,8 @@ export interface LocalEndpoints {
   dynamodb: string | null;
   lakeBucket: string | null;
   streams: { raw: string; enriched: string; aggregates: string; anomalies: string };
+  /** Erasure (`npm run erase`): how often the consumers read the suppression list, and when nothing of an erased person can land any more. */
+  erasure: { refreshSeconds: number; settleSeconds: number };
   /** The stack's data dir: the lake is <dataDir>/s3/<lakeBucket>/ (npm run query reads it from there). */
   dataDir: string;
 }
@@ -90,6 +94,9 @@ const WRITE_KEY_FILE = 'write-key';
 
 /** The app id the local stack accepts from Snowplow's trackers unless told others (`npm start -- --snowplow-app-ids`). */
 export const DEFAULT_SNOWPLOW_APP_IDS = ['local-web'];
+
+/** How often the local consumers read the suppression list of erased people (deployed: ERASURE_REFRESH_SECONDS, 60). */
+export const LOCAL_ERASURE_REFRESH_SECONDS = 2;
 
 export interface StopReport {
   /** True when every consumer and delivery stream had caught up with its stream before the stop. */
@@ -148,6 +155,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }, {
       // No SNS locally: alerts go to a file the dashboard reads (same publisher interface, chosen by configuration).
       alert: { ALERT_PUBLISHER: 'file', ALERTS_FILE: join(dataDir, 'alerts', 'alerts.jsonl') },
+      // An erasure here should not wait a deployed minute for the consumers to see it.
+      enrich: { ERASURE_REFRESH_SECONDS: String(LOCAL_ERASURE_REFRESH_SECONDS) },
+      firehoseTransform: { ERASURE_REFRESH_SECONDS: String(LOCAL_ERASURE_REFRESH_SECONDS) },
     });
     for (const source of templates.streamEventSources) {
       const handler = handlers.stream[source.function.functionKey];
@@ -186,6 +196,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamodb: dynamodb.endpoint,
     lakeBucket: localResourceName('LakeBucket'),
     streams: { ...LOCAL_STREAM_NAMES },
+    // The local Firehose calls the transform as it flushes, so a row passes the suppression check just before it is written.
+    erasure: {
+      refreshSeconds: LOCAL_ERASURE_REFRESH_SECONDS,
+      settleSeconds: settleSecondsFor({
+        refreshSeconds: LOCAL_ERASURE_REFRESH_SECONDS,
+        processingBufferSeconds: 0,
+        bufferIntervalSeconds: (options.firehose?.bufferIntervalMs ?? LOCAL_FIREHOSE_DEFAULTS.bufferIntervalMs) / 1000,
+        marginSeconds: 5,
+      }),
+    },
     dataDir,
   };
   const writeEndpointsFile = () => {

@@ -1,6 +1,7 @@
 // The enrich function's settings, read and checked once at cold start.
 import { ConfigError } from '../shared/errors.js';
 import { requiredSetting } from '../shared/settings.js';
+import { refreshSecondsFrom } from '../shared/suppression.js';
 
 export interface EnrichConfig {
   /** Name or ARN of events-enriched. */
@@ -17,6 +18,8 @@ export interface EnrichConfig {
   maxEventBytes: number;
   /** Parsed user agents kept in memory; 0 turns the cache off. */
   userAgentCacheSize: number;
+  /** How often the suppression list of erased people is read again (functions/shared/suppression.ts). */
+  erasureRefreshSeconds: number;
 }
 
 /** Raw records above this many bytes are size violations, unless MAX_EVENT_BYTES says otherwise. */
@@ -51,5 +54,6 @@ export function loadEnrichConfig(env: NodeJS.ProcessEnv = process.env): EnrichCo
     latenessBoundSeconds: positiveNumber(env, 'LATENESS_BOUND_SECONDS'),
     maxEventBytes: positiveNumber(env, 'MAX_EVENT_BYTES'),
     userAgentCacheSize: Math.floor(positiveNumber(env, 'USER_AGENT_CACHE_SIZE', { allowZero: true })),
+    erasureRefreshSeconds: refreshSecondsFrom(env),
   };
 }

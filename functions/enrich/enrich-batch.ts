@@ -4,6 +4,8 @@
 //      interrupted earlier attempt of this batch may have left: its unmarked ids are checked on events-enriched;
 //   3. the batch's write intent (one PutItem), then one KinesisBatchWriter.write of every new event;
 //   4. one S3 object with the batch's bad rows, and the marks of the written ids (BatchWriteItem), side by side.
+// Events of erased people (the suppression list, functions/shared/suppression.ts) are dropped in step 1,
+// before they can become an event or a bad row, and counted.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { validateEvent, type BadRow, type SegmentEvent } from '../../schemas/index.js';
@@ -11,6 +13,7 @@ import { adapterFailureOf } from '../shared/adapter-failure.js';
 import type { DedupStore } from '../shared/dedup-store.js';
 import { decodeBatch, decodeJson, lookUpIds, markDelivered } from '../shared/consumer-batch.js';
 import { DedupTableError, StreamWriteError } from '../shared/errors.js';
+import { personIdsOf, type SuppressionCache, type SuppressionList } from '../shared/suppression.js';
 import type { RawRecord } from '../shared/kinesis-record.js';
 import { emfFields } from '../shared/metrics.js';
 import { MAX_RECORD_BYTES, type KinesisBatchWriter, type StreamRecord } from '../shared/kinesis-batch-writer.js';
@@ -18,7 +21,7 @@ import { partitionKeyFor } from '../shared/partition-key.js';
 import { toBadRow, type BadRowWriter } from './bad-rows.js';
 import type { EnrichConfig } from './config.js';
 import { enrichEvent } from './enrich-event.js';
-import { BadEventError, EnrichmentError, EnrichmentRecoveryError } from './errors.js';
+import { BadEventError, EnrichmentError, EnrichmentRecoveryError, ErasedEventError } from './errors.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
 import { createHash } from 'node:crypto';
@@ -30,6 +33,7 @@ export type Outcome =
   | { status: 'written' }
   | { status: 'duplicate'; where: 'batch' | 'table' | 'stream' }
   | { status: 'bad_row'; failureType: BadRow['failure_type'] }
+  | { status: 'erased' }
   | { status: 'retry'; reason: string };
 
 export type BatchCounters = Record<
@@ -38,6 +42,8 @@ export type BatchCounters = Record<
   | 'duplicatesInBatch'
   | 'duplicatesSeen'
   | 'badRows'
+  /** Events of erased people, dropped. */
+  | 'erased'
   | 'retried'
   | 'markFailures'
   /** Events an interrupted attempt had written but not marked, found on events-enriched and not written again. */
@@ -58,6 +64,8 @@ export interface EnrichBatchDependencies {
   writtenCheck: Pick<WrittenCheck, 'find'>;
   badRows: Pick<BadRowWriter, 'write'>;
   userAgents: Pick<UserAgentParser, 'parse'>;
+  /** Who was erased; read before each batch (cached, see SuppressionCache). */
+  suppression: Pick<SuppressionCache, 'current'>;
   config: Pick<EnrichConfig, 'latenessBoundSeconds' | 'maxEventBytes'>;
   logger: Logger;
   now?: () => number;
@@ -73,7 +81,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
   const { latenessBoundSeconds, maxEventBytes } = deps.config;
 
   /** The record as an enriched event ready to write, keyed by messageId; throws BadEventError for a bad row. */
-  function prepare(raw: RawRecord, enrichedAt: string): { id: string; value: StreamRecord } {
+  function prepare(raw: RawRecord, enrichedAt: string, erased: SuppressionList): { id: string; value: StreamRecord } {
     if (raw.data.byteLength > maxEventBytes) {
       throw new BadEventError('size_violation', `record is ${raw.data.byteLength} bytes; the limit is ${maxEventBytes}`);
     }
@@ -82,6 +90,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       (message, cause) => new BadEventError('invalid_json', message, null, { cause }),
       (message) => new BadEventError('size_violation', message),
     );
+    if (erased.erases(personIdsOf(value))) throw new ErasedEventError('the person is on the suppression list');
     const unmapped = adapterFailureOf(value);
     if (unmapped) throw new BadEventError('adapter_failure', `${unmapped.protocol}: ${unmapped.reason}`, messageIdOf(value));
     const valid = validateEvent(value);
@@ -113,18 +122,20 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       duplicatesInBatch: 0,
       duplicatesSeen: 0,
       badRows: 0,
+      erased: 0,
       retried: 0,
       markFailures: 0,
       duplicatesRecovered: 0,
     };
     if (records.length === 0) return { outcomes, counters };
     const startedAt = new Date(now()).toISOString();
+    const erased = await deps.suppression.current();
 
     // 1. CPU phase, in sequence order.
     const { raws, candidates, repeats, refused } = decodeBatch(
       records,
-      (raw) => prepare(raw, startedAt),
-      (error) => (error instanceof BadEventError ? error : undefined),
+      (raw) => prepare(raw, startedAt, erased),
+      (error) => (error instanceof BadEventError || error instanceof ErasedEventError ? error : undefined),
     );
     for (const repeat of repeats) outcomes.set(repeat.raw.sequenceNumber, { status: 'duplicate', where: 'batch' });
     counters.duplicatesInBatch = repeats.length;
@@ -216,6 +227,10 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     const position = new Map(raws.map((raw, index) => [raw.sequenceNumber, index]));
     const bad: { raw: RawRecord; error: BadEventError }[] = [];
     for (const { raw, reason: error } of refused) {
+      if (error instanceof ErasedEventError) {
+        outcomes.set(raw.sequenceNumber, { status: 'erased' });
+        continue;
+      }
       if (firstRetry >= 0 && position.get(raw.sequenceNumber)! > firstRetry) {
         outcomes.set(raw.sequenceNumber, { status: 'retry', reason: 'bad row deferred behind an earlier retried record' });
       } else {
@@ -242,6 +257,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     for (const outcome of outcomes.values()) {
       if (outcome.status === 'written') counters.enriched++;
       else if (outcome.status === 'bad_row') counters.badRows++;
+      else if (outcome.status === 'erased') counters.erased++;
       else if (outcome.status === 'retry') counters.retried++;
     }
     counters.markFailures = marks?.failed.length ?? 0;

@@ -32,3 +32,8 @@ export class EnrichmentError extends BadEventError {
 export class EnrichmentRecoveryError extends PipelineError {
   override name = 'EnrichmentRecoveryError';
 }
+
+/** An event of a person on the suppression list (functions/shared/suppression.ts): dropped and counted, never stored. */
+export class ErasedEventError extends PipelineError {
+  override name = 'ErasedEventError';
+}

@@ -5,6 +5,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamoDbClient, kinesisClient, s3Client } from '../shared/aws-clients.js';
 import { DedupStore } from '../shared/dedup-store.js';
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
+import { SuppressionCache } from '../shared/suppression.js';
 import { streamConsumerHandler } from '../shared/partial-batch.js';
 import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
@@ -15,12 +16,19 @@ import { WrittenCheck } from './written-check.js';
 const config = loadEnrichConfig();
 const logger = new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'enrich' });
 
+const lakeS3 = s3Client({ requestTimeout: 5_000 });
 const enrichBatch = createBatchEnricher({
   // The writer and the look-up run their own retry loops against the deadline: one SDK attempt per call.
   writer: new KinesisBatchWriter({ client: kinesisClient({ maxAttempts: 1, requestTimeout: 5_000 }), stream: config.enrichedStream }),
   dedup: new DedupStore({ client: dynamoDbClient({ maxAttempts: 1, requestTimeout: 2_000 }), table: config.dedupTable, ttlSeconds: config.dedupTtlSeconds }),
   writtenCheck: new WrittenCheck({ client: kinesisClient({ requestTimeout: 5_000 }), stream: config.enrichedStream }),
-  badRows: new BadRowWriter({ client: s3Client({ requestTimeout: 5_000 }), bucket: config.lakeBucket, prefix: config.badRowsPrefix }),
+  badRows: new BadRowWriter({ client: lakeS3, bucket: config.lakeBucket, prefix: config.badRowsPrefix }),
+  suppression: new SuppressionCache({
+    s3: lakeS3,
+    bucket: config.lakeBucket,
+    refreshSeconds: config.erasureRefreshSeconds,
+    onStale: (error) => logger.warn('the suppression list could not be read again; the one read before is kept', error as Error),
+  }),
   userAgents: new UserAgentParser(config.userAgentCacheSize),
   config,
   logger,

@@ -14,6 +14,7 @@ import {
   type Validation,
 } from '../../schemas/index.js';
 import { AGGREGATES_TABLE, ANOMALIES_TABLE, EVENTS_TABLE, type LakeTable } from '../../schemas/lake-tables.js';
+import type { SuppressionList } from '../shared/suppression.js';
 import { UnknownDeliveryStreamError } from './errors.js';
 import { partitionKeysFor, windowPartitionKeys, type PartitionKeys } from './partition-keys.js';
 
@@ -23,6 +24,8 @@ export interface RowMapping<T = unknown> {
   schemaName: string;
   validate(value: unknown): Validation<T>;
   partitionKeys(row: T): PartitionKeys;
+  /** Whether the row belongs to a person on the suppression list (a table without person ids has none). */
+  erased?(row: T, list: SuppressionList): boolean;
 }
 
 const mapping = <T>(m: RowMapping<T>): RowMapping => m as RowMapping;
@@ -33,6 +36,7 @@ export const EVENT_ROWS = mapping<EnrichedEvent>({
   schemaName: 'an enriched event (schemas/enriched)',
   validate: validateEnrichedEvent,
   partitionKeys: partitionKeysFor,
+  erased: (row, list) => list.erases(row),
 });
 
 /** aggregates (Flink) → aggregates: partitioned by window_start. */
@@ -41,6 +45,8 @@ export const AGGREGATE_ROWS = mapping<AggregateRow>({
   schemaName: 'an aggregate row (schemas/aggregates)',
   validate: validateAggregateRow,
   partitionKeys: windowPartitionKeys,
+  // Only the session rows carry a visitor id; the totals count people without naming them.
+  erased: (row, list) => list.erasesVisitor(row.visitor_id),
 });
 
 /** anomalies (Flink) → anomalies: partitioned by window_start. */

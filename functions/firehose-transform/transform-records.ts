@@ -3,7 +3,9 @@
 //   Ok              the flattened row (base64 JSON) and its partition keys dt/hour from the row's event time;
 //   ProcessingFailed anything that is not a row of the table (not UTF-8 JSON, fails the table's schema, an
 //                   unusable event time, a row the Hive JSON SerDe would refuse), with its reason logged.
-// Firehose writes ProcessingFailed records, as received, under errors/processing-failed/: nothing is
+//   Dropped         a row of a person on the suppression list (functions/shared/suppression.ts): erased
+//                   people's rows already past the enrich stage when they were erased never land.
+// Firehose writes ProcessingFailed records, as received, under errors/processing-failed/: nothing else is
 // ever Dropped, so every record is in the lake or in the error prefix.
 //
 // The response must stay under Lambda's 6 MB synchronous response limit. Firehose's Lambda buffer
@@ -23,6 +25,7 @@ import { createFlattener } from './flatten.js';
 import { assertFirehoseCompatible, LakeRowError, type FlatRow } from '../../schemas/lake-rows.js';
 import type { PartitionKeys } from './partition-keys.js';
 import { EVENT_ROWS, type RowMapping } from './row-mappings.js';
+import { SuppressionList } from '../shared/suppression.js';
 
 /** Lambda's synchronous response limit is 6 MB; this budget is under it however a MB is counted (10^6 or 2^20). */
 export const RESPONSE_BUDGET_BYTES = 6_000_000;
@@ -38,6 +41,8 @@ export interface TransformFailure {
 export interface TransformBatchResult {
   response: FirehoseTransformationResult;
   ok: number;
+  /** Rows of erased people, answered Dropped. */
+  erased: number;
   failures: TransformFailure[];
   responseBytes: number;
 }
@@ -48,7 +53,7 @@ export interface RecordTransformerOptions {
   maxResponseBytes?: number;
 }
 
-type Prepared = { ok: true; data: string; partitionKeys: PartitionKeys } | { ok: false; error: UntransformableRecordError };
+type Prepared = { ok: true; data: string; partitionKeys: PartitionKeys } | { ok: false; error: UntransformableRecordError } | { ok: 'erased' };
 
 const flatteners = new WeakMap<RowMapping, (record: Record<string, unknown>) => FlatRow>();
 const flattenerOf = (mapping: RowMapping) => {
@@ -58,7 +63,7 @@ const flattenerOf = (mapping: RowMapping) => {
 };
 
 /** One record → its flattened row and partition keys, or the reason it cannot be converted. */
-export function transformRecord(data: string, mapping: RowMapping = EVENT_ROWS): Prepared {
+export function transformRecord(data: string, mapping: RowMapping = EVENT_ROWS, suppression: SuppressionList = SuppressionList.EMPTY): Prepared {
   try {
     const bytes = Buffer.from(data, 'base64');
     if (!isUtf8(bytes)) throw new UntransformableRecordError('not_json', 'record data is not valid UTF-8');
@@ -72,6 +77,7 @@ export function transformRecord(data: string, mapping: RowMapping = EVENT_ROWS):
     if (exceedsJsonDepth(value)) throw new UntransformableRecordError('schema_violation', tooDeepReason('record data'));
     const valid = mapping.validate(value);
     if (!valid.ok) throw new UntransformableRecordError('schema_violation', `not ${mapping.schemaName}: ${valid.reason}`);
+    if (mapping.erased?.(valid.value, suppression)) return { ok: 'erased' };
     const partitionKeys = mapping.partitionKeys(valid.value);
     const row = flattenerOf(mapping)(valid.value as Record<string, unknown>);
     try {
@@ -98,8 +104,12 @@ const entryBytes = (entry: FirehoseTransformationResultRecord): number =>
   Buffer.byteLength(JSON.stringify({ ...entry, data: '' })) + (entry.data?.length ?? 0) + 1;
 
 export function createRecordTransformer({ logger, maxResponseBytes = RESPONSE_BUDGET_BYTES }: RecordTransformerOptions) {
-  return function transformRecords(records: readonly FirehoseTransformationEventRecord[], mapping: RowMapping = EVENT_ROWS): TransformBatchResult {
-    const prepared = records.map((r) => transformRecord(r.data, mapping));
+  return function transformRecords(
+    records: readonly FirehoseTransformationEventRecord[],
+    mapping: RowMapping = EVENT_ROWS,
+    suppression: SuppressionList = SuppressionList.EMPTY,
+  ): TransformBatchResult {
+    const prepared = records.map((r) => transformRecord(r.data, mapping, suppression));
 
     // Firehose writes a failed record's original bytes to the error prefix itself; echoing them in `data`
     // is what the AWS blueprints do, and is dropped only if even an all-failed answer would not fit.
@@ -119,8 +129,16 @@ export function createRecordTransformer({ logger, maxResponseBytes = RESPONSE_BU
     const out: FirehoseTransformationResultRecord[] = [];
     const failures: TransformFailure[] = [];
     let used = envelope;
+    let erased = 0;
     records.forEach((record, i) => {
       const p = prepared[i]!;
+      if (p.ok === 'erased') {
+        const entry: FirehoseTransformationResultRecord = { recordId: record.recordId, result: 'Dropped', data: '' };
+        out.push(entry);
+        used += entryBytes(entry);
+        erased++;
+        return;
+      }
       let error = p.ok ? undefined : p.error;
       if (p.ok) {
         const entry: FirehoseTransformationResultRecord = { recordId: record.recordId, result: 'Ok', data: p.data, metadata: { partitionKeys: p.partitionKeys } };
@@ -149,7 +167,8 @@ export function createRecordTransformer({ logger, maxResponseBytes = RESPONSE_BU
 
     for (const failure of failures) logger.warn('record not converted: Firehose writes it to errors/processing-failed/', { table: mapping.table.name, ...failure });
     const responseBytes = used;
-    logger.info('transformed batch', { table: mapping.table.name, records: records.length, ok: records.length - failures.length, failed: failures.length, responseBytes });
-    return { response: { records: out }, ok: records.length - failures.length, failures, responseBytes };
+    const ok = records.length - failures.length - erased;
+    logger.info('transformed batch', { table: mapping.table.name, records: records.length, ok, failed: failures.length, erased, responseBytes });
+    return { response: { records: out }, ok, erased, failures, responseBytes };
   };
 }

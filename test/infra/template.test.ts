@@ -1,5 +1,6 @@
 // Packages the service with the real framework (osls) for several stages, offline and without AWS
 // credentials, and checks the generated CloudFormation template.
+import { withEmptyS3 } from '../helpers/empty-s3.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -873,10 +874,25 @@ describe('serverless.yml → CloudFormation', () => {
       expect(trust.Condition).toEqual({ StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } });
     });
 
-    it('lets the transform role write its logs and nothing else', () => {
+    it('lets the transform role write its logs and read the suppression list of erased people, nothing else', () => {
       const list = policyStatements(packaged.dev.template, 'FirehoseTransformRole');
-      expect(list.flatMap((s) => toArray(s.Action as Json))).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(list.flatMap((s) => toArray(s.Action as Json))).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket']);
       expect(list[0]!.Resource).toEqual({ 'Fn::GetAtt': ['FirehoseTransformLogGroup', 'Arn'] });
+      expect(JSON.stringify(statementFor(list, 's3:GetObject')?.Resource)).toContain('/erasure/suppressed-ids.json');
+      expect(statementFor(list, 's3:ListBucket')?.Condition).toEqual({ StringEquals: { 's3:prefix': 'erasure/suppressed-ids.json' } });
+    });
+
+    it('lets the erase role rewrite only the tables that name people, its list and its report, and not touch the streams', () => {
+      const list = policyStatements(packaged.dev.template, 'EraseRole');
+      const rewrite = statementFor(list, 's3:DeleteObjectVersion')!;
+      expect(JSON.stringify(rewrite.Resource)).toMatch(/events\/\*.*aggregates\/\*.*bad-rows\/\*/);
+      expect(JSON.stringify(rewrite.Resource)).not.toMatch(/anomalies|audit|errors/);
+      expect(JSON.stringify(statementFor(list, 's3:PutObject')!.Resource)).not.toContain('"${LakeBucket.Arn}/*"');
+      expect(list.flatMap((s) => toArray(s.Action as Json)).some((a) => String(a).startsWith('kinesis:'))).toBe(false);
+      const fn = resource(packaged.dev.template, 'EraseLambdaFunction').Properties ?? {};
+      expect(fn.Timeout).toBe(900);
+      expect(fn.ReservedConcurrentExecutions).toBe(1);
+      expect(((fn.Environment as JsonObject).Variables as JsonObject)['FIREHOSE_BUFFER_INTERVAL_SECONDS']).toBeDefined();
     });
 
     it('refuses a Firehose buffer under 64 MB at package time', async () => {
@@ -888,13 +904,15 @@ describe('serverless.yml → CloudFormation', () => {
 
     it('loads the packaged transform bundle from the zip alone and transforms a record', async () => {
       type Transform = (event: unknown, context: unknown) => Promise<{ records: { result: string; metadata?: unknown }[] }>;
-      await withPackagedHandler<Transform>('firehoseTransform', 'functions/firehose-transform/handler.mjs', {}, async (handler) => {
-        const { lambdaContext } = await import('../helpers/factories.js');
-        const { enrichedEvent, firehoseEvent } = await import('../helpers/lake.js');
-        const result = await handler(firehoseEvent([enrichedEvent(), '{']), lambdaContext());
-        expect(result.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
-        expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '10' } });
-      });
+      await withEmptyS3((environment) =>
+        withPackagedHandler<Transform>('firehoseTransform', 'functions/firehose-transform/handler.mjs', environment, async (handler) => {
+          const { lambdaContext } = await import('../helpers/factories.js');
+          const { enrichedEvent, firehoseEvent } = await import('../helpers/lake.js');
+          const result = await handler(firehoseEvent([enrichedEvent(), '{']), lambdaContext());
+          expect(result.records.map((r) => r.result)).toEqual(['Ok', 'ProcessingFailed']);
+          expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '10' } });
+        }),
+      );
     });
   });
 
@@ -1120,15 +1138,17 @@ describe('serverless.yml → CloudFormation', () => {
 
     it('transforms an aggregates row with the packaged transform bundle, partitioned by window_start', async () => {
       type Transform = (event: unknown, context: unknown) => Promise<{ records: { result: string; data: string; metadata?: unknown }[] }>;
-      await withPackagedHandler<Transform>('firehoseTransform', 'functions/firehose-transform/handler.mjs', {}, async (handler) => {
-        const { lambdaContext } = await import('../helpers/factories.js');
-        const { firehoseEvent } = await import('../helpers/lake.js');
-        const { aggregateRow, AGGREGATES_DELIVERY_STREAM_ARN } = await import('../helpers/analytics.js');
-        const result = await handler({ ...firehoseEvent([aggregateRow()]), deliveryStreamArn: AGGREGATES_DELIVERY_STREAM_ARN }, lambdaContext());
-        expect(result.records.map((r) => r.result)).toEqual(['Ok']);
-        expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '23' } });
-        expect(JSON.parse(Buffer.from(result.records[0]!.data, 'base64').toString('utf8'))).toMatchObject({ kind: 'total_minute', window_start: Date.parse('2026-11-22T23:59:00.000Z') });
-      });
+      await withEmptyS3((environment) =>
+        withPackagedHandler<Transform>('firehoseTransform', 'functions/firehose-transform/handler.mjs', environment, async (handler) => {
+          const { lambdaContext } = await import('../helpers/factories.js');
+          const { firehoseEvent } = await import('../helpers/lake.js');
+          const { aggregateRow, AGGREGATES_DELIVERY_STREAM_ARN } = await import('../helpers/analytics.js');
+          const result = await handler({ ...firehoseEvent([aggregateRow()]), deliveryStreamArn: AGGREGATES_DELIVERY_STREAM_ARN }, lambdaContext());
+          expect(result.records.map((r) => r.result)).toEqual(['Ok']);
+          expect(result.records[0]!.metadata).toEqual({ partitionKeys: { dt: '2026-11-22', hour: '23' } });
+          expect(JSON.parse(Buffer.from(result.records[0]!.data, 'base64').toString('utf8'))).toMatchObject({ kind: 'total_minute', window_start: Date.parse('2026-11-22T23:59:00.000Z') });
+        }),
+      );
     });
   });
 

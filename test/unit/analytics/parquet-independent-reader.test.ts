@@ -35,7 +35,7 @@ beforeAll(async () => {
   // Rows exactly as the Firehose transform emits them for Firehose's conversion.
   const rows = ids.map((messageId) => {
     const prepared = transformRecord(Buffer.from(JSON.stringify(enrichedEvent({ messageId }))).toString('base64'));
-    if (!prepared.ok) throw new Error(prepared.error.message);
+    if (prepared.ok !== true) throw new Error(prepared.ok === false ? prepared.error.message : "erased");
     return JSON.parse(Buffer.from(prepared.data, 'base64').toString('utf8')) as FlatRow;
   });
   const instance = await DuckDBInstance.create(':memory:');

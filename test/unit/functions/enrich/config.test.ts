@@ -15,7 +15,13 @@ describe('loadEnrichConfig', () => {
       latenessBoundSeconds: 3_600,
       maxEventBytes: 65_536,
       userAgentCacheSize: 1_000,
+      erasureRefreshSeconds: 60,
     });
+  });
+
+  it('refuses an erasure refresh that is not a positive number of seconds', () => {
+    expect(loadEnrichConfig({ ...env, ERASURE_REFRESH_SECONDS: '5' }).erasureRefreshSeconds).toBe(5);
+    expect(() => loadEnrichConfig({ ...env, ERASURE_REFRESH_SECONDS: '0' })).toThrow(/ERASURE_REFRESH_SECONDS must be a positive number/);
   });
 
   it('takes overrides, and a stream ARN before a name', () => {

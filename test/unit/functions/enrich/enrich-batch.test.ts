@@ -5,12 +5,14 @@ import { createBatchEnricher } from '../../../../functions/enrich/enrich-batch.j
 import { retryUnfinished } from '../../../../functions/shared/partial-batch.js';
 import { RecordRetryError } from '../../../../functions/enrich/errors.js';
 import { UserAgentParser } from '../../../../functions/enrich/user-agent.js';
+import { SuppressionList } from '../../../../functions/shared/suppression.js';
 import { kinesisEvent, rawEvent, sequenceNumber } from '../../../helpers/factories.js';
 
-function setup(seen: string[] = []) {
+function setup(seen: string[] = [], suppression: SuppressionList | { current: () => Promise<SuppressionList> } = SuppressionList.EMPTY) {
   const logger = new Logger({ logLevel: 'SILENT' });
   const info = vi.spyOn(logger, 'info');
   const marked: string[] = [];
+  const badRowsWritten: unknown[] = [];
   const enrichBatch = createBatchEnricher({
     writer: { write: async (records) => ({ failed: [], calls: records.length > 0 ? 1 : 0 }) },
     dedup: {
@@ -23,12 +25,13 @@ function setup(seen: string[] = []) {
       intent: async () => undefined,
     },
     writtenCheck: { find: async () => new Set<string>() },
-    badRows: { write: async () => 'bad-rows/key' },
+    badRows: { write: async (_first, rows) => (badRowsWritten.push(...rows), 'bad-rows/key') },
+    suppression: suppression instanceof SuppressionList ? { current: async () => suppression } : suppression,
     userAgents: new UserAgentParser(),
     config: { latenessBoundSeconds: 3_600, maxEventBytes: 65_536 },
     logger,
   });
-  return { enrichBatch, info, marked };
+  return { enrichBatch, info, marked, badRowsWritten };
 }
 
 describe('enrichBatch counters', () => {
@@ -43,6 +46,7 @@ describe('enrichBatch counters', () => {
       duplicatesInBatch: 1,
       duplicatesSeen: 1,
       badRows: 0,
+      erased: 0,
       retried: 0,
       markFailures: 0,
       duplicatesRecovered: 0,
@@ -66,6 +70,37 @@ describe('enrichBatch counters', () => {
     expect(marked).toHaveLength(2);
     expect(marked[0]).toMatch(/^enr-[0-9a-f]{32}$/);
     expect(marked[1]).toBe(marked[0]);
+  });
+});
+
+describe('enrichBatch and the suppression list', () => {
+  it('drops and counts the events of erased people, valid or not, and stores neither an event nor a bad row of theirs', async () => {
+    const list = new SuppressionList(SuppressionList.EMPTY.with({ user: ['u-erased'], anonymous: ['a-erased'], linked: ['a-linked'] }, '2026-12-01T00:00:00Z'));
+    const { enrichBatch, marked, badRowsWritten } = setup([], list);
+    const events = [
+      rawEvent({ messageId: 'm-1', userId: 'u-erased', anonymousId: 'a-1' }),
+      rawEvent({ messageId: 'm-2', anonymousId: 'a-erased', userId: 'u-other' }),
+      // a linked anonymousId: its anonymous events go, another person's signed-in events on that device stay
+      rawEvent({ messageId: 'm-3', anonymousId: 'a-linked', userId: undefined }),
+      rawEvent({ messageId: 'm-4', anonymousId: 'a-linked', userId: 'u-other' }),
+      // invalid, and theirs: not a bad row either
+      rawEvent({ messageId: 'm-5', userId: 'u-erased', type: 'nonsense' }),
+      rawEvent({ messageId: 'm-6', userId: 'u-kept', type: 'nonsense' }),
+      rawEvent({ messageId: 'm-7', userId: 'u-kept' }),
+    ];
+    const records = kinesisEvent(events).Records;
+    const { outcomes, counters } = await enrichBatch(records, { deadline: Date.now() + 10_000 });
+    expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['erased', 'erased', 'erased', 'written', 'erased', 'bad_row', 'written']);
+    expect(counters).toMatchObject({ records: 7, enriched: 2, erased: 4, badRows: 1 });
+    expect(marked).toEqual(['m-4', 'm-7']);
+    expect(badRowsWritten).toHaveLength(1);
+    expect(JSON.stringify(badRowsWritten)).not.toContain('u-erased');
+  });
+
+  it('retries the whole batch when the list cannot be read at all: an erased person is never stored for want of it', async () => {
+    const { enrichBatch, marked } = setup([], { current: async () => Promise.reject(new Error('S3 is down')) });
+    await expect(enrichBatch(kinesisEvent([rawEvent()]).Records, { deadline: Date.now() + 10_000 })).rejects.toThrow('S3 is down');
+    expect(marked).toEqual([]);
   });
 });
 

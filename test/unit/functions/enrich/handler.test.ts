@@ -2,7 +2,7 @@
 // DynamoDB and S3 mocked. Every call is logged in order, to check what happens before what.
 import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,8 @@ beforeEach(() => {
   kinesis.reset();
   dynamo.reset();
   s3.reset();
+  // Nobody erased yet: the suppression list does not exist.
+  s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
   kinesis.on(PutRecordsCommand).callsFake((input: PutRecordsCommandInput) => {
     const ids = input.Records!.map((r) => idOfData(r.Data));
     calls.push(`put:${ids.join(',')}`);
