@@ -4,12 +4,11 @@
 //   npm run erase -- --user-id <id> [--user-id …] [--anonymous-id <id> …] [--dry-run] [--json]
 //   --dry-run                find and count their rows; change nothing
 //   --endpoints-file <path>  the running stack's endpoints (default .local/endpoints.json)
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { s3Client } from '../functions/shared/aws-clients.js';
 import { erasePeople, parseEraseRequest, type ErasureReport } from '../functions/erase/erase.js';
-import { runningStack, type CliIo } from './running-stack.js';
+import { operationArgs, runningStack, type CliIo } from './running-stack.js';
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,28 +17,9 @@ Erases the people named (and the anonymousIds their userIds were seen with) from
 
 /** Runs the CLI; returns the exit code. */
 export async function runEraseCli(argv: string[], io: CliIo, repositoryRoot = REPOSITORY_ROOT): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        'user-id': { type: 'string', multiple: true },
-        'anonymous-id': { type: 'string', multiple: true },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'endpoints-file': { type: 'string', default: join(repositoryRoot, '.local', 'endpoints.json') },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
+  const args = operationArgs(argv, { 'user-id': { type: 'string', multiple: true }, 'anonymous-id': { type: 'string', multiple: true }, 'dry-run': { type: 'boolean', default: false } }, USAGE, io, repositoryRoot);
+  if ('exit' in args) return args.exit;
+  const { values } = args;
   let request;
   try {
     request = parseEraseRequest({ userIds: values['user-id'] ?? [], anonymousIds: values['anonymous-id'] ?? [], ...(values['dry-run'] ? { dryRun: true } : {}) });

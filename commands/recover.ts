@@ -6,14 +6,13 @@
 //   --fix <file>             a JSON array of JSON Patch steps applied to each row before it is validated
 //   --endpoints-file <path>  the running stack's endpoints (default .local/endpoints.json)
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { kinesisClient, s3Client } from '../functions/shared/aws-clients.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
 import { FixError } from '../functions/recover/fix.js';
 import { parseRecoverRequest, recoverBadRows, type RecoveryReport } from '../functions/recover/recover.js';
-import { runningStack, type CliIo } from './running-stack.js';
+import { operationArgs, runningStack, type CliIo } from './running-stack.js';
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,31 +24,22 @@ export type RecoverCliIo = CliIo;
 
 /** Runs the CLI; returns the exit code. */
 export async function runRecoverCli(argv: string[], io: RecoverCliIo, repositoryRoot = REPOSITORY_ROOT): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        'failure-type': { type: 'string', multiple: true },
-        'reason-contains': { type: 'string' },
-        fix: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'endpoints-file': { type: 'string', default: join(repositoryRoot, '.local', 'endpoints.json') },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
+  const args = operationArgs(
+    argv,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'failure-type': { type: 'string', multiple: true },
+      'reason-contains': { type: 'string' },
+      fix: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+    USAGE,
+    io,
+    repositoryRoot,
+  );
+  if ('exit' in args) return args.exit;
+  const values = args.values as typeof args.values & { from?: string; to?: string; 'failure-type'?: string[]; 'reason-contains'?: string; fix?: string; 'dry-run': boolean };
   const endpoints = runningStack(values['endpoints-file'], io, 'the recovered events go through its enrich stage');
   if (!endpoints) return 1;
 

@@ -1,7 +1,8 @@
 // What the operations on the data (`npm run recover`, `npm run erase`) need of a running `npm start`: its
 // endpoints file, read and checked, and the handlers' own SDK client builders pointed at its emulators.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { localAwsEnvironment } from '../local/aws-env.js';
 import type { LocalEndpoints } from '../local/stack.js';
 
@@ -27,4 +28,36 @@ export function runningStack(endpointsFile: string, io: CliIo, purpose: string):
   // The handlers' own client builders read the standard AWS_ENDPOINT_URL_<SERVICE> variables.
   Object.assign(process.env, localAwsEnvironment({ kinesis: endpoints.kinesis, s3: endpoints.s3, dynamodb: endpoints.dynamodb }));
   return endpoints as RunningStack;
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+export type OperationValues = Record<string, string | boolean | (string | boolean)[] | undefined> & { json: boolean; 'endpoints-file': string };
+
+/**
+ * The command line of an operation on the data: its own options, plus --json, --endpoints-file (default
+ * .local/endpoints.json) and --help. Either the values, or the exit code after printing the usage (2 on a
+ * wrong option, 0 for --help).
+ */
+export function operationArgs(argv: string[], options: Options, usage: string, io: CliIo, repositoryRoot: string): { values: OperationValues } | { exit: number } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        ...options,
+        json: { type: 'boolean', default: false },
+        'endpoints-file': { type: 'string', default: join(repositoryRoot, '.local', 'endpoints.json') },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n${usage}\n`);
+    return { exit: 2 };
+  }
+  if (values['help']) {
+    io.stdout(`${usage}\n`);
+    return { exit: 0 };
+  }
+  return { values: values as OperationValues };
 }

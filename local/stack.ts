@@ -11,7 +11,9 @@ import { startKinesisEmulator, type KinesisEmulator } from './kinesis/emulator.j
 import { createLocalDynamoDbClient, ensureTableFromTemplate, startDynamoDbEmulator, type DynamoDbEmulator } from './storage/dynamodb.js';
 import { startFlinkJob, type FlinkJobStart } from './flink/job.js';
 import { startEventSourceMapping, type EventSourceMapping, type StreamHandler } from './lambda/event-source-mapping.js';
-import { importHandler } from './lambda/runtime.js';
+import { importHandler, invokeLambda } from './lambda/runtime.js';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { StreamEventSource } from './template/stream-event-sources.js';
 import type { FirehoseProcessorHandler } from './firehose/buffer-converter.js';
 import { startLocalFirehose, type LocalFirehose } from './firehose/firehose.js';
 import { LOCAL_FIREHOSE_DEFAULTS } from './firehose/delivery-stream.js';
@@ -95,6 +97,46 @@ const WRITE_KEY_FILE = 'write-key';
 /** The app id the local stack accepts from Snowplow's trackers unless told others (`npm start -- --snowplow-app-ids`). */
 export const DEFAULT_SNOWPLOW_APP_IDS = ['local-web'];
 
+/** What the local stand-ins need that serverless.yml says otherwise, by function key. */
+function localFunctionOverrides(dataDir: string): Record<string, Record<string, string>> {
+  return {
+    // No SNS locally: alerts go to a file the dashboard reads (same publisher interface, chosen by configuration).
+    alert: { ALERT_PUBLISHER: 'file', ALERTS_FILE: join(dataDir, 'alerts', 'alerts.jsonl') },
+    // An erasure here should not wait a deployed minute for the consumers to see it.
+    enrich: { ERASURE_REFRESH_SECONDS: String(LOCAL_ERASURE_REFRESH_SECONDS) },
+    firehoseTransform: { ERASURE_REFRESH_SECONDS: String(LOCAL_ERASURE_REFRESH_SECONDS) },
+  };
+}
+
+/** A stream consumer of a running stack, to run over records again (`npm run redrive`, `npm run replay`). */
+export interface LocalStreamConsumer {
+  source: StreamEventSource;
+  /** One synchronous invocation, as its event source mapping makes them. */
+  invoke(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse | void>;
+}
+
+/**
+ * The stream consumers of the stack `endpoints` describes, each with the environment it has there. In the
+ * stack's own process (tests), the handlers it loaded; in another (the commands), imported here.
+ */
+export async function localStreamConsumers(endpoints: LocalEndpoints): Promise<LocalStreamConsumer[]> {
+  const templates = readTemplates(join(REPOSITORY_ROOT, 'serverless.yml'));
+  const overrides = localFunctionOverrides(endpoints.dataDir);
+  const consumers: LocalStreamConsumer[] = [];
+  for (const source of templates.streamEventSources) {
+    const { functionKey } = source.function;
+    let handler = handlersLoadedWith?.handlers.stream[functionKey];
+    if (!handler) {
+      Object.assign(process.env, localAwsEnvironment({ kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb ?? undefined, s3: endpoints.s3 ?? undefined }));
+      Object.assign(process.env, templates.environmentOf(functionKey), { POWERTOOLS_SERVICE_NAME: functionKey }, overrides[functionKey]);
+      handler = await importHandler<StreamHandler>(REPOSITORY_ROOT, source.function.handler);
+    }
+    const loaded = handler;
+    consumers.push({ source, invoke: async (event) => (await invokeLambda(source.function, loaded, event)) as KinesisStreamBatchResponse | void });
+  }
+  return consumers;
+}
+
 /** How often the local consumers read the suppression list of erased people (deployed: ERASURE_REFRESH_SECONDS, 60). */
 export const LOCAL_ERASURE_REFRESH_SECONDS = 2;
 
@@ -152,13 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       WRITE_KEYS: [writeKey, ...snowplowAppIds.map((id) => `aid=${id}`)].join(' '),
       ALLOWED_ORIGINS: allowedOrigins.join(','),
       POWERTOOLS_SERVICE_NAME: 'ingest',
-    }, {
-      // No SNS locally: alerts go to a file the dashboard reads (same publisher interface, chosen by configuration).
-      alert: { ALERT_PUBLISHER: 'file', ALERTS_FILE: join(dataDir, 'alerts', 'alerts.jsonl') },
-      // An erasure here should not wait a deployed minute for the consumers to see it.
-      enrich: { ERASURE_REFRESH_SECONDS: String(LOCAL_ERASURE_REFRESH_SECONDS) },
-      firehoseTransform: { ERASURE_REFRESH_SECONDS: String(LOCAL_ERASURE_REFRESH_SECONDS) },
-    });
+    }, localFunctionOverrides(dataDir));
     for (const source of templates.streamEventSources) {
       const handler = handlers.stream[source.function.functionKey];
       if (!handler) throw new Error(`no handler loaded for stream consumer ${source.function.functionKey}`);

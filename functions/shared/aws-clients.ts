@@ -3,7 +3,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -39,3 +41,10 @@ export const dynamoDbClient = (opts: ClientOptions = {}): DynamoDBClient =>
 
 export const snsClient = (opts: ClientOptions = {}): SNSClient =>
   new SNSClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });
+
+export const sqsClient = (opts: ClientOptions = {}): SQSClient =>
+  new SQSClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });
+
+// A synchronous Invoke of a consumer can take its whole timeout: the socket must wait as long.
+export const lambdaClient = (opts: ClientOptions = {}): LambdaClient =>
+  new LambdaClient({ maxAttempts: opts.maxAttempts ?? 1, requestHandler: httpHandler({ requestTimeout: 900_000, ...opts }) });

@@ -22,3 +22,26 @@ export function rawRecord(record: KinesisStreamRecord): RawRecord {
     data: Buffer.from(record.kinesis.data, 'base64'),
   };
 }
+
+/** One record of the KinesisStreamEvent Lambda hands a stream function (data in base64), as Lambda builds it. */
+export function kinesisStreamRecord(
+  record: { partitionKey: string; sequenceNumber: string; data: string; arrivalMs: number },
+  where: { shardId: string; streamArn: string; region: string; invokeIdentityArn: string },
+): KinesisStreamRecord {
+  return {
+    kinesis: {
+      kinesisSchemaVersion: '1.0',
+      partitionKey: record.partitionKey,
+      sequenceNumber: record.sequenceNumber,
+      data: record.data,
+      approximateArrivalTimestamp: record.arrivalMs / 1000,
+    },
+    eventSource: 'aws:kinesis',
+    eventVersion: '1.0',
+    eventID: `${where.shardId}:${record.sequenceNumber}`,
+    eventName: 'aws:kinesis:record',
+    invokeIdentityArn: where.invokeIdentityArn,
+    awsRegion: where.region,
+    eventSourceARN: where.streamArn,
+  };
+}

@@ -19,6 +19,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
 import { invokeLambda } from './runtime.js';
 import { ShardPoller, type Batch, type Outcome, type PolledRecord, type PollerHost, type ShardStats } from './shard-poller.js';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
+import { kinesisStreamRecord as lambdaKinesisRecord } from '../../functions/shared/kinesis-record.js';
 import { DeadLetterQueue, deadLetterFile, type KinesisOnFailureRecord } from '../storage/dead-letter-queue.js';
 import type { StreamEventSource, StreamMappingSettings } from '../template/stream-event-sources.js';
 import { ShardWorkers } from '../kinesis/shard-workers.js';
@@ -256,20 +257,5 @@ export function kinesisStreamRecord(
   record: Pick<PolledRecord, 'partitionKey' | 'sequenceNumber' | 'data' | 'arrivalMs'>,
   where: { shardId: string; streamArn: string; role: string },
 ): KinesisStreamRecord {
-  return {
-    kinesis: {
-      kinesisSchemaVersion: '1.0',
-      partitionKey: record.partitionKey,
-      sequenceNumber: record.sequenceNumber,
-      data: record.data,
-      approximateArrivalTimestamp: record.arrivalMs / 1000,
-    },
-    eventSource: 'aws:kinesis',
-    eventVersion: '1.0',
-    eventID: `${where.shardId}:${record.sequenceNumber}`,
-    eventName: 'aws:kinesis:record',
-    invokeIdentityArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${where.role}`,
-    awsRegion: LOCAL_REGION,
-    eventSourceARN: where.streamArn,
-  };
+  return lambdaKinesisRecord(record, { shardId: where.shardId, streamArn: where.streamArn, region: LOCAL_REGION, invokeIdentityArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${where.role}` });
 }

@@ -4,32 +4,8 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** What Lambda sends to an on-failure destination for a Kinesis batch it gives up on (Lambda developer guide). */
-export interface KinesisOnFailureRecord {
-  requestContext: {
-    requestId: string;
-    functionArn: string;
-    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
-    approximateInvokeCount: number;
-  };
-  /** The last invocation's outcome; absent when the batch expired before any invocation. */
-  responseContext?: {
-    statusCode: number;
-    executedVersion: string;
-    functionError?: string;
-  };
-  version: '1.0';
-  timestamp: string;
-  KinesisBatchInfo: {
-    shardId: string;
-    startSequenceNumber: string;
-    endSequenceNumber: string;
-    approximateArrivalOfFirstRecord: string;
-    approximateArrivalOfLastRecord: string;
-    batchSize: number;
-    streamArn: string;
-  };
-}
+import type { KinesisOnFailureRecord } from '../../functions/shared/on-failure-record.js';
+export type { KinesisOnFailureRecord };
 
 export class DeadLetterQueue {
   constructor(
@@ -70,4 +46,33 @@ function readDeadLetterFile(file: string): KinesisOnFailureRecord[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as KinesisOnFailureRecord);
+}
+
+/** A message's identity in the local queue: the batch it names and when it was sent. */
+const messageKey = (m: KinesisOnFailureRecord): string => `${m.KinesisBatchInfo.shardId}/${m.KinesisBatchInfo.startSequenceNumber}/${m.KinesisBatchInfo.endSequenceNumber}/${m.timestamp}`;
+
+const redrivenFile = (dataDir: string, name: string): string => join(dataDir, 'dead-letters', `${name}.redriven.jsonl`);
+
+/** The messages of the local queue `name` that no redrive has settled yet, oldest first. */
+export function openDeadLetters(dataDir: string, name: string): KinesisOnFailureRecord[] {
+  let settled: Set<string>;
+  try {
+    settled = new Set(
+      readFileSync(redrivenFile(dataDir, name), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => (JSON.parse(line) as { key: string }).key),
+    );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    settled = new Set();
+  }
+  return readDeadLetters(dataDir, name).filter((m) => !settled.has(messageKey(m)));
+}
+
+/** Records that a redrive settled a message (the local counterpart of deleting it from SQS). */
+export function markRedriven(dataDir: string, name: string, message: KinesisOnFailureRecord, runId: string): void {
+  const file = redrivenFile(dataDir, name);
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify({ key: messageKey(message), runId, at: new Date().toISOString() })}\n`);
 }

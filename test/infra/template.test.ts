@@ -882,6 +882,16 @@ describe('serverless.yml → CloudFormation', () => {
       expect(statementFor(list, 's3:ListBucket')?.Condition).toEqual({ StringEquals: { 's3:prefix': 'erasure/suppressed-ids.json' } });
     });
 
+    it('lets the redrive role take dead letters, read ranges back and invoke the consumers, and write no event itself', () => {
+      const list = policyStatements(packaged.dev.template, 'RedriveRole');
+      const actions = list.flatMap((s) => toArray(s.Action as Json)).map(String);
+      expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'kinesis:GetRecords', 'lambda:InvokeFunction']));
+      expect(actions.some((a) => a === 'kinesis:PutRecords' || a === 'kinesis:PutRecord' || a.startsWith('dynamodb:'))).toBe(false);
+      expect(statementFor(list, 'lambda:InvokeFunction')!.Resource).toEqual([{ 'Fn::GetAtt': ['EnrichLambdaFunction', 'Arn'] }, { 'Fn::GetAtt': ['AlertLambdaFunction', 'Arn'] }]);
+      const fn = resource(packaged.dev.template, 'RedriveLambdaFunction').Properties ?? {};
+      expect(fn.ReservedConcurrentExecutions).toBe(1);
+    });
+
     it('lets the erase role rewrite only the tables that name people, its list and its report, and not touch the streams', () => {
       const list = policyStatements(packaged.dev.template, 'EraseRole');
       const rewrite = statementFor(list, 's3:DeleteObjectVersion')!;

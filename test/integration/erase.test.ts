@@ -13,14 +13,14 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runEraseCli } from '../../commands/erase.js';
-import { runQueryCli } from '../../commands/query.js';
 import type { ErasureReport } from '../../functions/erase/erase.js';
 import { idHash, SUPPRESSION_LIST_KEY } from '../../functions/shared/suppression.js';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { createLocalS3Client } from '../../local/storage/s3.js';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../local/stack.js';
+import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { aggregateRow } from '../helpers/analytics.js';
 import { basicAuth } from './kinesis-records.js';
+import { queryLake, until } from './local-lake.js';
 
 let stack: LocalStack;
 let dataDir: string;
@@ -39,23 +39,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const query = async (sql: string): Promise<Record<string, unknown>[]> => {
-  let out = '';
-  let err = '';
-  const code = await runQueryCli(['--data-dir', stack.dataDir, '--json', sql], { stdout: (t) => (out += t), stderr: (t) => (err += t) }, REPOSITORY_ROOT);
-  if (code !== 0) throw new Error(err);
-  return out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-};
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 300)}`);
-    await sleep(500);
-  }
-}
+const query = (sql: string) => queryLake(stack.dataDir, sql);
 
 async function post(batch: Record<string, unknown>[]): Promise<void> {
   const response = await fetch(`${stack.endpoints.ingestUrl}/v1/batch`, {

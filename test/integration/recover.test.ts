@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runQueryCli } from '../../commands/query.js';
 import { runRecoverCli } from '../../commands/recover.js';
 import type { RecoveryReport } from '../../functions/recover/recover.js';
 import { createLocalS3Client } from '../../local/storage/s3.js';
-import { REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../../local/stack.js';
+import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { readBadRows } from './bad-rows.js';
 import { basicAuth } from './kinesis-records.js';
+import { queryLake, until } from './local-lake.js';
 
 let stack: LocalStack;
 let dataDir: string;
@@ -32,13 +32,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const query = async (sql: string[]): Promise<Record<string, unknown>[]> => {
-  let out = '';
-  let err = '';
-  const code = await runQueryCli(['--data-dir', stack.dataDir, '--json', ...sql], { stdout: (t) => (out += t), stderr: (t) => (err += t) }, REPOSITORY_ROOT);
-  if (code !== 0) throw new Error(err);
-  return out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-};
+const query = (sql: string[]) => queryLake(stack.dataDir, ...sql);
 
 async function recover(...args: string[]): Promise<RecoveryReport> {
   let out = '';
@@ -46,16 +40,6 @@ async function recover(...args: string[]): Promise<RecoveryReport> {
   const code = await runRecoverCli([...args, '--endpoints-file', endpointsFile, '--json'], { stdout: (t) => (out += t), stderr: (t) => (err += t) });
   expect(code, err).toBe(0);
   return JSON.parse(out) as RecoveryReport;
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 300)}`);
-    await sleep(500);
-  }
 }
 
 it('fixes bad rows, sends them back once, and a second run changes nothing', { timeout: 180_000 }, async () => {
