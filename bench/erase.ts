@@ -1,15 +1,19 @@
-// Erasure on a lake of 100,000 events (BENCH_ERASE_EVENTS) over two days and 48 hourly partitions, in this
+// Erasure and replay on a lake of 100,000 events (BENCH_ERASE_EVENTS) over two days and 48 hourly partitions, in this
 // process's local stack. Ten people (PEOPLE) are erased by their userId alone; each used two devices and
 // identified on one of them, so their anonymous events before sign-in go too. Timed: `npm run erase` end to
 // end (its two passes and the settle wait between them). Counted from the lake as `npm run query` reads it,
 // before and after: their rows (none after), everyone else's rows per partition and a hash of every column
-// of every row (unchanged), and the objects.
+// of every row (unchanged), and the objects. Then `npm run replay` of all of events-raw through the enrich
+// stage again, timed: every event already in the lake is dropped as a duplicate and every erased one by the
+// suppression list, so the lake must read exactly as before the replay.
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runEraseCli } from '../commands/erase.js';
+import { runRedriveCli } from '../commands/redrive.js';
+import type { RedriveReport } from '../functions/redrive/redrive.js';
 import type { ErasureReport } from '../functions/erase/erase.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { lakeDirectory, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
@@ -80,6 +84,7 @@ export const eraseBench: Suite = {
     const endpointsFile = join(dataDir, 'endpoints.json');
     const stack = await startLocalStack({ dataDir, endpointsFile });
     try {
+      const postedFrom = new Date(Date.now() - 1_000).toISOString();
       await postEvents(stack.endpoints, EVENTS, event);
       const deadline = Date.now() + 600_000;
       let before: LakeState | undefined;
@@ -94,6 +99,19 @@ export const eraseBench: Suite = {
       let after: LakeState | undefined;
       while (!after) after = await lakeState(stack);
       const again = await erase(endpointsFile, userIds);
+
+      // Replay everything: nothing may land twice, and nobody erased may come back.
+      const replayStarted = performance.now();
+      let replayOut = '';
+      let replayErr = '';
+      const replayCode = await runRedriveCli('replay', ['--from', postedFrom, '--to', new Date().toISOString(), '--endpoints-file', endpointsFile, '--json'], { stdout: (t) => (replayOut += t), stderr: (t) => (replayErr += t) });
+      if (replayCode !== 0) throw new Error(`npm run replay failed: ${replayErr}`);
+      const replaySeconds = (performance.now() - replayStarted) / 1000;
+      const replayed = (JSON.parse(replayOut) as RedriveReport).totals;
+      await sleep(15_000); // what a replay would have added is in the lake by now (local Firehose buffer: 5 s)
+      let afterReplay: LakeState | undefined;
+      while (!afterReplay) afterReplay = await lakeState(stack);
+      const replayChangedNothing = afterReplay.others === after.others && afterReplay.theirs === 0 && afterReplay.events === after.events;
 
       const againRemoved = Object.values(again.report.tables).reduce((sum, t) => sum + t.rowsRemoved, 0);
       const removed = Object.values(run.report.tables).reduce((sum, t) => sum + t.rowsRemoved, 0);
@@ -113,6 +131,10 @@ export const eraseBench: Suite = {
         'erase.lake_pass_seconds': figure(pass1.seconds, 's'),
         'erase.run_seconds': figure(run.seconds, 's'), // the lake pass, the settle wait, the second pass
         'erase.settle_seconds': figure(stack.endpoints.erasure.settleSeconds, 's'),
+        'replay.records': figure(replayed.records, 'records', { target: `all ${EVENTS} on events-raw`, met: replayed.records === EVENTS }),
+        'replay.seconds': figure(replaySeconds, 's'),
+        'replay.records_per_second': figure(replayed.records / replaySeconds, 'records/s'),
+        'replay.lake_unchanged': figure(replayChangedNothing ? 1 : 0, 'bool', { target: 'no duplicate, nobody erased back', met: replayChangedNothing }),
         'erase.second_run_removed': figure(againRemoved, 'rows', { target: '0', met: againRemoved === 0 }),
       };
     } finally {
