@@ -16,6 +16,7 @@ import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
 import { LOCAL_RESOURCE_NAMES } from '../../local/template/names.js';
 import type { DeliveryStreamDefinition } from '../../local/template/delivery-streams.js';
 import { importHandler } from '../../local/lambda/runtime.js';
+import { localAwsEnvironment } from '../../local/aws-env.js';
 import type { FirehoseProcessorHandler } from '../../local/firehose/buffer-converter.js';
 import { startDeliveryStream, type DeliveryStreamOptions, type LocalDeliveryStream } from '../../local/firehose/delivery-stream.js';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
@@ -45,6 +46,9 @@ beforeAll(async () => {
   const templates = readTemplates(join(ROOT, 'serverless.yml'));
   deployed = templates.deliveryStreams.find((d) => d.logicalId === 'EventsDeliveryStream')!;
   const functionKey = deployed.processor!.functionKey;
+  // The transform reads the suppression list of erased people from the lake bucket, on this S3.
+  Object.assign(process.env, localAwsEnvironment({ kinesis: kinesisEmulator.endpoint, s3: s3Emulator.endpoint }));
+  await s3.send(new CreateBucketCommand({ Bucket: LOCAL_RESOURCE_NAMES.LakeBucket }));
   Object.assign(process.env, templates.environmentOf(functionKey), { POWERTOOLS_SERVICE_NAME: functionKey, POWERTOOLS_LOG_LEVEL: 'ERROR' });
   processor = await importHandler<FirehoseProcessorHandler>(ROOT, deployed.processor!.handler);
 });
