@@ -239,15 +239,32 @@ async function getBytes(s3: EraseDependencies['s3'], bucket: string, entry: Entr
   return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
 }
 
-/** An object version as hyparquet reads it: ranged GETs of the parts it needs. */
+/**
+ * An object version as hyparquet reads it: ranged GETs of the parts it needs, several at once. A failed read
+ * is tried again (the SDK's own retries cover one request; a busy S3 can refuse a burst of them), and is
+ * marked handled as soon as it is made: hyparquet may not await a read whose neighbour failed first.
+ */
 function s3File(s3: EraseDependencies['s3'], bucket: string, entry: Entry): AsyncBuffer {
+  const read = async (start: number, last: number): Promise<ArrayBuffer> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: entry.key, ...versionOf(entry), Range: `bytes=${start}-${last}` }));
+        return arrayBufferOf((await object.Body?.transformToByteArray()) ?? new Uint8Array());
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (attempt >= 4 || (status !== undefined && status < 500)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+      }
+    }
+  };
   return {
     byteLength: entry.size,
-    async slice(start: number, end?: number) {
+    slice(start: number, end?: number) {
       const last = Math.min(end ?? entry.size, entry.size) - 1;
       if (last < start) return new ArrayBuffer(0);
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: entry.key, ...versionOf(entry), Range: `bytes=${start}-${last}` }));
-      return arrayBufferOf((await object.Body?.transformToByteArray()) ?? new Uint8Array());
+      const pending = read(start, last);
+      pending.catch(() => undefined);
+      return pending;
     },
   };
 }

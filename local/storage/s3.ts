@@ -15,6 +15,20 @@ import { whenAnswering } from './ready.js';
 
 const require = createRequire(import.meta.url);
 
+// s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17 and later) refuses: every
+// listing of more than 1,000 keys failed with InternalError (a lake of a few days has more objects than that).
+// The token only has to survive a round trip through s3rver, so DES gets an identity cipher in this process;
+// nothing else here can use DES, which OpenSSL refuses anyway.
+const nodeCrypto = require('node:crypto') as Record<string, unknown>;
+const identityCipher = () => ({ update: (data: Buffer | string, encoding?: BufferEncoding) => (typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data), final: () => Buffer.alloc(0) });
+for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+  const original = nodeCrypto[name] as (algorithm: string, ...rest: unknown[]) => unknown;
+  if ((original as { desIdentity?: boolean }).desIdentity) continue;
+  const patched = (algorithm: string, ...rest: unknown[]) => (algorithm === 'des' ? identityCipher() : original(algorithm, ...rest));
+  (patched as { desIdentity?: boolean }).desIdentity = true;
+  nodeCrypto[name] = patched;
+}
+
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
