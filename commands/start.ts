@@ -95,6 +95,23 @@ try {
   process.exit(1);
 }
 const { endpoints } = stack;
+
+// Installed as soon as the stack runs: a Ctrl-C or SIGTERM while the dashboard and the demo shop are still
+// starting is kept and acted on once they are up, so that stop is orderly too (exit 0, emulators stopped).
+let started = false;
+let signalledDuringStart: NodeJS.Signals | undefined;
+let shuttingDown = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!started) {
+      signalledDuringStart ??= signal;
+      return;
+    }
+    // A terminal Ctrl-C can arrive twice (tsx relays it too); the first one already started the shutdown.
+    if (shuttingDown) return;
+    void shutDown(signal);
+  });
+}
 const demo: DemoTraffic | undefined = flags['no-demo'] || rate === 0 ? undefined : startDemoTraffic({ ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey, rate, seed, spikeAtSeconds });
 
 // The dashboard and the status line read the same monitor: stack counters, the Flink output streams, the lake.
@@ -145,7 +162,6 @@ const status = startStatusLine({ output: process.stdout, alsoIntercept: [process
 
 /** How long an orderly stop waits for the consumers and the local Firehose to catch up. */
 const DRAIN_MS = 30_000;
-let shuttingDown = false;
 async function shutDown(reason: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
@@ -167,11 +183,6 @@ async function shutDown(reason: string): Promise<void> {
   process.exit(0);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    // A terminal Ctrl-C can arrive twice (tsx relays it too); the first one already started the shutdown.
-    if (shuttingDown) return;
-    void shutDown(signal);
-  });
-}
+started = true;
+if (signalledDuringStart) void shutDown(signalledDuringStart);
 if (durationSeconds !== undefined) setTimeout(() => void shutDown(`--duration ${durationSeconds}s elapsed`), durationSeconds * 1000);
