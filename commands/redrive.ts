@@ -10,7 +10,8 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kinesisClient, s3Client } from '../functions/shared/aws-clients.js';
-import { newRunId, redriveDeadLetter, replayStream, storeReport, totalsOf, type RedriveReport } from '../functions/redrive/redrive.js';
+import { redriveDeadLetter, replayStream, storeReport, totalsOf, type RedriveReport } from '../functions/redrive/redrive.js';
+import { runIdAt } from '../functions/shared/run-id.js';
 import { localStreamConsumers } from '../local/stack.js';
 import { markRedriven, openDeadLetters } from '../local/storage/dead-letter-queue.js';
 import { operationArgs, runningStack, type CliIo } from './running-stack.js';
@@ -49,7 +50,7 @@ export async function runRedriveCli(mode: 'redrive' | 'replay', argv: string[], 
   const kinesis = kinesisClient();
   const s3 = s3Client();
   const started = Date.now();
-  const runId = newRunId(started);
+  const runId = runIdAt(started);
   try {
     const report: RedriveReport = { runId, startedAt: new Date(started).toISOString(), finishedAt: '', kind: mode, totals: { records: 0, done: 0, stillFailing: 0, pastRetention: 0 }, reportKey: null };
     if (window) {

@@ -18,7 +18,6 @@
 //
 // Every step can be run again: a rerun of the same request finds nothing more to remove, and finishes
 // what a run stopped at its deadline (or a crash) left.
-import { randomUUID } from 'node:crypto';
 import {
   DeleteObjectCommand,
   GetBucketVersioningCommand,
@@ -30,6 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { AsyncBuffer } from 'hyparquet';
 import type { BadRow } from '../../schemas/index.js';
+import { runIdAt } from '../shared/run-id.js';
 import { idHash, personIdsOf, readSuppressionList, SuppressionList, writeSuppressionList } from '../shared/suppression.js';
 import { arrayBufferOf, readColumns, readObject, writeObject, type ParquetRow } from './parquet-rows.js';
 
@@ -336,7 +336,7 @@ export async function erasePeople(request: EraseRequest, deps: EraseDependencies
   const progress = deps.progress ?? (() => undefined);
   const started = now();
   const startedAt = new Date(started).toISOString();
-  const runId = `${startedAt.replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  const runId = runIdAt(started);
   const dryRun = request.dryRun ?? false;
   const deadline = deps.deadline ?? Number.POSITIVE_INFINITY;
   const versioned = await bucketIsVersioned(deps.s3, deps.bucket);

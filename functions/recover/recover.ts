@@ -6,7 +6,7 @@
 // drops the copy: a second run changes nothing in the lake.
 //
 // The same code runs deployed (./handler.ts) and locally (`npm run recover`).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { validateEvent, type BadRow, type RecoveredBadRow, type SegmentEvent } from '../../schemas/index.js';
 import { DEFAULT_MAX_EVENT_BYTES } from '../enrich/config.js';
@@ -16,6 +16,7 @@ import { adapterFailureOf } from '../shared/adapter-failure.js';
 import { exceedsJsonDepth, tooDeepReason } from '../shared/json-depth.js';
 import type { KinesisBatchWriter, StreamRecord } from '../shared/kinesis-batch-writer.js';
 import { partitionKeyFor } from '../shared/partition-key.js';
+import { runIdAt } from '../shared/run-id.js';
 import { applyFix, parseFix, type FixStep } from './fix.js';
 
 export const BAD_ROWS_PREFIX = 'bad-rows/';
@@ -164,7 +165,7 @@ function validated(event: SegmentEvent, fixed: boolean): RowOutcome {
 /** Runs one recovery: reads, fixes, validates, sends, records, reports. */
 export async function recoverBadRows(request: RecoverRequest, deps: RecoverDependencies): Promise<RecoveryReport> {
   const now = deps.now ?? Date.now;
-  const runId = `${new Date(now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  const runId = runIdAt(now());
   const startedAt = new Date(now()).toISOString();
   const days = daysOf(request.from, request.to);
 

@@ -12,8 +12,9 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { kinesisClient, lambdaClient, s3Client, sqsClient } from '../shared/aws-clients.js';
 import type { KinesisOnFailureRecord } from '../shared/on-failure-record.js';
+import { runIdAt } from '../shared/run-id.js';
 import { requiredSetting } from '../shared/settings.js';
-import { newRunId, redriveDeadLetter, replayStream, storeReport, streamNameOf, totalsOf, type ConsumerInvoker, type RedriveReport } from './redrive.js';
+import { redriveDeadLetter, replayStream, storeReport, streamNameOf, totalsOf, type ConsumerInvoker, type RedriveReport } from './redrive.js';
 
 const bucket = requiredSetting(process.env, 'LAKE_BUCKET_NAME');
 const rawStreamArn = requiredSetting(process.env, 'RAW_STREAM_ARN');
@@ -42,7 +43,7 @@ export async function handler(event: unknown, context: Context): Promise<Redrive
   const request = (event ?? {}) as { redrive?: unknown; replay?: { from?: unknown; to?: unknown } };
   const deadline = Date.now() + context.getRemainingTimeInMillis() - MARGIN_MS;
   const started = Date.now();
-  const report: RedriveReport = { runId: newRunId(started), startedAt: new Date(started).toISOString(), finishedAt: '', kind: 'redrive', totals: { records: 0, done: 0, stillFailing: 0, pastRetention: 0 }, reportKey: null };
+  const report: RedriveReport = { runId: runIdAt(started), startedAt: new Date(started).toISOString(), finishedAt: '', kind: 'redrive', totals: { records: 0, done: 0, stillFailing: 0, pastRetention: 0 }, reportKey: null };
   if (request.replay) {
     const from = Date.parse(String(request.replay.from));
     const to = request.replay.to === undefined ? started - 60_000 : Date.parse(String(request.replay.to));

@@ -224,7 +224,6 @@ export interface RedriveReport {
   reportKey: string | null;
 }
 
-export const newRunId = (at: number): string => `${new Date(at).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(16).slice(2, 10)}`;
 
 /** The totals of a report's entries. */
 export function totalsOf(report: Pick<RedriveReport, 'deadLetters' | 'replay'>): RedriveReport['totals'] {
