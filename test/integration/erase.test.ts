@@ -114,9 +114,10 @@ it('erases a person from every partition and object, leaves every other row as i
   // stream stopped), one still on events-raw (the enrich consumer stopped).
   const events = stack.firehose!.deliveryStreams.find((d) => d.definition.name.endsWith('events'))!;
   await events.stop();
-  await post([{ type: 'track', event: 'Enriched before the erasure', userId: victim.userId, messageId: `inflight-enriched-${run}`, originalTimestamp: at(0, 2, 30) }]);
+  // Counted before the post: the enrich stage may read the record before the post's answer arrives.
   const enrich = stack.mappings.find((m) => m.source.function.functionKey === 'enrich')!;
   const enrichedSoFar = enrich.stats().recordsIn;
+  await post([{ type: 'track', event: 'Enriched before the erasure', userId: victim.userId, messageId: `inflight-enriched-${run}`, originalTimestamp: at(0, 2, 30) }]);
   await until('the enrich stage to pass it on', async () => enrich.stats().recordsIn, (count) => count > enrichedSoFar);
   await sleep(1_000);
   await enrich.stop();
