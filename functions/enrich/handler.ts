@@ -1,14 +1,15 @@
 // Enrich Lambda (Kinesis events-raw → events-enriched): dedup, validation, enrichment, bad rows.
+// The dedup ledger's memory of recent ids lives as long as the execution environment (./dedup-ledger.ts).
 // Everything is built once at cold start; the batch's work lives in ./enrich-batch.ts, and Powertools
 // turns the records it could not finish into batchItemFailures (keyed by sequence number).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamoDbClient, kinesisClient, s3Client } from '../shared/aws-clients.js';
-import { DedupStore } from '../shared/dedup-store.js';
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
 import { SuppressionCache } from '../shared/suppression.js';
 import { streamConsumerHandler } from '../shared/partial-batch.js';
 import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
+import { DedupLedger, ShardLineage } from './dedup-ledger.js';
 import { createBatchEnricher } from './enrich-batch.js';
 import { UserAgentParser } from './user-agent.js';
 import { WrittenCheck } from './written-check.js';
@@ -20,7 +21,13 @@ const lakeS3 = s3Client({ requestTimeout: 5_000 });
 const enrichBatch = createBatchEnricher({
   // The writer and the look-up run their own retry loops against the deadline: one SDK attempt per call.
   writer: new KinesisBatchWriter({ client: kinesisClient({ maxAttempts: 1, requestTimeout: 5_000 }), stream: config.enrichedStream }),
-  dedup: new DedupStore({ client: dynamoDbClient({ maxAttempts: 1, requestTimeout: 2_000 }), table: config.dedupTable, ttlSeconds: config.dedupTtlSeconds }),
+  ledger: new DedupLedger({
+    client: dynamoDbClient({ maxAttempts: 1, requestTimeout: 2_000 }),
+    table: config.dedupTable,
+    ttlSeconds: config.dedupTtlSeconds,
+    maxCachedIds: config.dedupCacheIds,
+    ancestorsOf: new ShardLineage(kinesisClient({ requestTimeout: 5_000 })).ancestorsOf,
+  }),
   writtenCheck: new WrittenCheck({ client: kinesisClient({ requestTimeout: 5_000 }), stream: config.enrichedStream }),
   badRows: new BadRowWriter({ client: lakeS3, bucket: config.lakeBucket, prefix: config.badRowsPrefix }),
   suppression: new SuppressionCache({

@@ -1,21 +1,17 @@
-// Cross-batch dedup by id in DynamoDB, shared by the Kinesis consumers (enrich: messageId; alert: anomaly
+// Cross-batch dedup by id in DynamoDB, one item per id, for the alert consumer (by anomaly
 // id): look the batch's ids up (BatchGetItem) before the side effect, and mark them (BatchWriteItem, with a
-// TTL) only after it succeeded (written to events-enriched, published to SNS).
+// TTL) only after it succeeded (published to SNS).
 //
 // Check → act → mark: a crash between act and mark never loses a record; the retry may act on it once
 // more (at least once, with duplicates only on failures). It is race-free in normal operation because a
 // retried record keeps its id, hence its partition key and shard, and Lambda processes a shard's records
 // of one partition key one batch at a time.
 //
-// A consumer that can check its side effect afterwards (enrich: read events-enriched back) closes that gap
-// with a write intent: one item per batch, written before the act, that names the ids about to be acted on
-// and when. A redelivered batch starts at the same sequence number, finds the intent, and checks only its
-// ids that are not marked, instead of acting on them again (functions/enrich/written-check.ts).
+// The alert consumer uses it (a few anomalies a minute). The enrich stage, at one id per event, keeps a
+// ledger per shard instead, written once per batch (functions/enrich/dedup-ledger.ts).
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
   type DynamoDBClient,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
@@ -56,15 +52,6 @@ export interface DedupStoreOptions {
 
 export const DEDUP_KEY = 'messageId';
 export const DEDUP_EXPIRES_AT = 'expiresAt';
-const INTENT_IDS = 'intentIds';
-const INTENT_AT = 'intentAt';
-
-/** A batch's write intent: the ids it was about to act on, and when (epoch ms). */
-export interface WriteIntent {
-  ids: string[];
-  atMs: number;
-}
-
 export class DedupStore {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -155,45 +142,6 @@ export class DedupStore {
     };
     await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, chunks.length) }, worker));
     return result;
-  }
-
-  /**
-   * Records that the batch keyed `key` (its shard and first sequence number) is about to act on `ids`. One
-   * unconditional PutItem, overwritten by the next attempt of the same batch; expires with the window.
-   */
-  async recordIntent(key: string, ids: readonly string[], { deadline }: { deadline: number }): Promise<void> {
-    const atMs = this.now();
-    const expiresAt = String(Math.floor(atMs / 1000) + this.options.ttlSeconds);
-    try {
-      await this.options.client.send(
-        new PutItemCommand({
-          TableName: this.options.table,
-          // A list, not a string set: DynamoDB refuses an empty set, and ids are few (one batch).
-          Item: { [this.key]: { S: key }, [DEDUP_EXPIRES_AT]: { N: expiresAt }, [INTENT_IDS]: { L: ids.map((id) => ({ S: id })) }, [INTENT_AT]: { N: String(atMs) } },
-        }),
-        { abortSignal: AbortSignal.timeout(Math.max(1, deadline - this.now())) },
-      );
-    } catch (error) {
-      const name = error instanceof Error ? error.name : 'UnknownError';
-      throw new DedupTableError(`PutItem of the write intent ${key} on ${this.options.table} failed: ${name}`, this.options.table, { cause: error });
-    }
-  }
-
-  /** The write intent an earlier attempt of the batch `key` left, if any (and not expired). */
-  async intent(key: string, { deadline }: { deadline: number }): Promise<WriteIntent | undefined> {
-    try {
-      const response = await this.options.client.send(
-        new GetItemCommand({ TableName: this.options.table, Key: { [this.key]: { S: key } }, ConsistentRead: true }),
-        { abortSignal: AbortSignal.timeout(Math.max(1, deadline - this.now())) },
-      );
-      const item = response?.Item;
-      if (!item || Number(item[DEDUP_EXPIRES_AT]?.N ?? '0') <= Math.floor(this.now() / 1000)) return undefined;
-      const ids = (item[INTENT_IDS]?.L ?? []).map((value) => value.S).filter((id): id is string => id !== undefined);
-      return { ids, atMs: Number(item[INTENT_AT]?.N ?? '0') };
-    } catch (error) {
-      const name = error instanceof Error ? error.name : 'UnknownError';
-      throw new DedupTableError(`GetItem of the write intent ${key} on ${this.options.table} failed: ${name}`, this.options.table, { cause: error });
-    }
   }
 
   /** One BatchGetItem; returns the ids to ask again. */

@@ -7,7 +7,7 @@ import { isRecord } from './yaml.js';
 export const LOCAL_RESOURCE_NAMES: Readonly<Record<string, string>> = {
   RawEventsStream: LOCAL_STREAM_NAMES.raw,
   EnrichedEventsStream: LOCAL_STREAM_NAMES.enriched,
-  DedupTable: 'enrich-dedup',
+  DedupLedgerTable: 'enrich-dedup-ledger',
   LakeBucket: 'lake',
   EnrichDeadLetterQueue: 'enrich-dlq',
   AggregatesStream: LOCAL_STREAM_NAMES.aggregates,

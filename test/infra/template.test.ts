@@ -579,7 +579,7 @@ describe('serverless.yml → CloudFormation', () => {
       const env = (fn.Environment as JsonObject).Variables as JsonObject;
       expect(env).toMatchObject({
         ENRICHED_STREAM_NAME: { Ref: 'EnrichedEventsStream' },
-        DEDUP_TABLE_NAME: { Ref: 'DedupTable' },
+        DEDUP_TABLE_NAME: { Ref: 'DedupLedgerTable' },
         DEDUP_TTL_HOURS: '24',
         LAKE_BUCKET_NAME: { Ref: 'LakeBucket' },
         LATENESS_BOUND_SECONDS: '3600',
@@ -618,10 +618,13 @@ describe('serverless.yml → CloudFormation', () => {
       });
     });
 
-    it('has a dedup table with TTL, encryption at rest and point-in-time recovery, billed per request', () => {
-      const table = resource(packaged.dev.template, 'DedupTable').Properties ?? {};
+    it('has a dedup ledger table (bucket, batch) with TTL, encryption at rest and point-in-time recovery, billed per request', () => {
+      const table = resource(packaged.dev.template, 'DedupLedgerTable').Properties ?? {};
       expect(table.BillingMode).toBe('PAY_PER_REQUEST');
-      expect(table.KeySchema).toEqual([{ AttributeName: 'messageId', KeyType: 'HASH' }]);
+      expect(table.KeySchema).toEqual([
+        { AttributeName: 'bucket', KeyType: 'HASH' },
+        { AttributeName: 'batch', KeyType: 'RANGE' },
+      ]);
       expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
       expect(table.SSESpecification).toEqual({ SSEEnabled: true });
       expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -670,7 +673,8 @@ describe('serverless.yml → CloudFormation', () => {
       }
       expect(resourceOf('kinesis:PutRecords')).toEqual({ 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] });
       expect(resourceOf('kinesis:ListStreams'), 'ListStreams only takes "*" and the mapping does not need it').toBeUndefined();
-      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupTable', 'Arn'] });
+      for (const action of ['dynamodb:Query', 'dynamodb:PutItem']) expect(resourceOf(action)).toEqual({ 'Fn::GetAtt': ['DedupLedgerTable', 'Arn'] });
+      for (const action of ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem']) expect(resourceOf(action), action).toBeUndefined();
       // The check after an interrupted attempt reads events-enriched, and nothing more of it.
       const check = list.find((s) => s.Sid === 'CheckEnrichedEvents');
       expect(check).toMatchObject({ Action: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'], Resource: { 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] } });

@@ -51,10 +51,10 @@ beforeAll(async () => {
   dynamoDb = createLocalDynamoDbClient(dynamoDbEmulator.endpoint);
   s3 = createLocalS3Client(s3Emulator.endpoint);
   await ensurePipelineStreams(kinesis, 2);
-  await ensureTableFromTemplate(dynamoDb, templates, 'DedupTable');
+  await ensureTableFromTemplate(dynamoDb, templates, 'DedupLedgerTable');
   lakeBucket = await ensureBucketFromTemplate(s3, templates, 'LakeBucket');
   // Twice on purpose: a restart on the same data dir finds them there.
-  await ensureTableFromTemplate(dynamoDb, templates, 'DedupTable');
+  await ensureTableFromTemplate(dynamoDb, templates, 'DedupLedgerTable');
   await ensureBucketFromTemplate(s3, templates, 'LakeBucket');
 });
 

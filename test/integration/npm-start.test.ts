@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalEndpoints } from '../../local/stack.js';
 import { basicAuth } from './kinesis-records.js';
+import { START_COMMAND } from '../../bench/stack-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -30,7 +31,7 @@ afterAll(() => {
 async function startCommand(): Promise<{ child: ChildProcess; endpoints: LocalEndpoints; output: () => string; exited: Promise<number | null> }> {
   const endpointsFile = join(dataDir, 'endpoints.json');
   rmSync(endpointsFile, { force: true });
-  const child = spawn(tsx, ['commands/start.ts', '--no-demo', '--duration', '240', '--data-dir', dataDir, '--port', '0', '--kinesis-port', '0', '--endpoints-file', endpointsFile], {
+  const child = spawn(START_COMMAND[0], [...START_COMMAND.slice(1), '--no-demo', '--duration', '240', '--data-dir', dataDir, '--port', '0', '--kinesis-port', '0', '--endpoints-file', endpointsFile], {
     cwd: root,
     env: { ...process.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,6 +10,7 @@ describe('loadEnrichConfig', () => {
       enrichedStream: 'events-enriched',
       dedupTable: 'dedup',
       dedupTtlSeconds: 86_400,
+      dedupCacheIds: 2_000_000,
       lakeBucket: 'lake',
       badRowsPrefix: 'bad-rows/',
       latenessBoundSeconds: 3_600,

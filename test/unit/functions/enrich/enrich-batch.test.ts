@@ -15,14 +15,14 @@ function setup(seen: string[] = [], suppression: SuppressionList | { current: ()
   const badRowsWritten: unknown[] = [];
   const enrichBatch = createBatchEnricher({
     writer: { write: async (records) => ({ failed: [], calls: records.length > 0 ? 1 : 0 }) },
-    dedup: {
-      lookup: async (ids) => ({ seen: new Set(ids.filter((id) => seen.includes(id))), unresolved: new Set<string>() }),
-      mark: async (ids) => {
+    ledger: {
+      lookup: async (_stream, _shard, entries) => ({ seen: new Set(entries.map((e) => e.id).filter((id) => seen.includes(id))), uncertain: new Map(), unresolved: new Set<string>() }),
+      recordIntent: async (shardId) => ({ shardId, sort: '1' }),
+      confirm: async (_intent, entries, notWritten) => {
+        const ids = entries.map((e) => e.id).filter((id) => !notWritten.has(id));
         marked.push(...ids);
-        return { marked: ids.length, failed: [] };
+        return { confirmed: ids.length, failed: [] };
       },
-      recordIntent: async () => undefined,
-      intent: async () => undefined,
     },
     writtenCheck: { find: async () => new Set<string>() },
     badRows: { write: async (_first, rows) => (badRowsWritten.push(...rows), 'bad-rows/key') },

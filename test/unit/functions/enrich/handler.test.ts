@@ -1,51 +1,63 @@
 // The enrich Lambda through its real wiring (Powertools batch processor, middy), with Kinesis,
-// DynamoDB and S3 mocked. Every call is logged in order, to check what happens before what.
-import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+// DynamoDB and S3 mocked. Every call is logged in order, to check what happens before what. Each test
+// starts a new execution environment (the dedup ledger keeps what it read in memory).
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand, type PutRecordsCommandInput } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ledgerHash } from '../../../../functions/enrich/dedup-ledger.js';
 import type * as HandlerModule from '../../../../functions/enrich/handler.js';
 import { validateBadRow, validateEnrichedEvent } from '../../../../schemas/index.js';
 import { kinesisEvent, lambdaContext, rawEvent, sequenceNumber, SHARD_ID } from '../../../helpers/factories.js';
+import { LedgerTable } from '../../../helpers/ledger-table.js';
 
 const kinesis = mockClient(KinesisClient);
 const dynamo = mockClient(DynamoDBClient);
 const s3 = mockClient(S3Client);
 let handler: typeof HandlerModule.handler;
 
-/** Every AWS call, in order: "lookup:a,b", "put:a,b", "mark:a", "bad-rows:<key>". */
+/** Every AWS call, in order: "lookup", "intent:a,b", "put:a,b", "ok" (or "ok-but:a" with what was not written), "bad-rows:<key>". */
 let calls: string[] = [];
 /** messageIds the stub Kinesis refuses every time (as if their shard were throttled). */
 let refused = new Set<string>();
-/** messageIds the stub dedup table says were already written. */
-let alreadyMarked = new Set<string>();
-/** Write intents the stub table holds, by key. */
-let intents = new Map<string, Record<string, AttributeValue>>();
-/** When set, marks (not intents) fail: the function ends between its write and its marks. */
-let marksFail = false;
+/** The dedup ledger's table. */
+let table: LedgerTable;
+/** When set, ok items (not intents) fail: the function ends between its write and its ok. */
+let oksFail = false;
 /** Everything the stub events-enriched holds (for the check after an interrupted attempt). */
 let enrichedStream: Uint8Array[] = [];
 
 const idOfData = (data: Uint8Array | undefined) => (JSON.parse(Buffer.from(data!).toString('utf8')) as { messageId: string }).messageId;
+/** The ledger stores 12-byte hashes: the test's ids, by hash, to log them readably. */
+const idOfHash = new Map(Array.from({ length: 20 }, (_, i) => [ledgerHash(`m-${i}`), `m-${i}`]));
+const idsOf = (bytes: Uint8Array | undefined) => {
+  const text = Buffer.from(bytes ?? new Uint8Array()).toString('latin1');
+  return Array.from({ length: text.length / 12 }, (_, i) => idOfHash.get(text.slice(i * 12, i * 12 + 12)) ?? '?').join(',');
+};
 
-beforeAll(async () => {
+/** A new execution environment: the handler module loaded again, with an empty memory. */
+async function newEnvironment() {
+  vi.resetModules();
+  ({ handler } = await import('../../../../functions/enrich/handler.js'));
+}
+
+beforeAll(() => {
   Object.assign(process.env, {
     ENRICHED_STREAM_NAME: 'clickstream-dev-events-enriched',
-    DEDUP_TABLE_NAME: 'clickstream-dev-enrich-dedup',
+    DEDUP_TABLE_NAME: 'clickstream-dev-enrich-dedup-ledger',
     LAKE_BUCKET_NAME: 'clickstream-dev-lake',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  ({ handler } = await import('../../../../functions/enrich/handler.js'));
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await newEnvironment();
   calls = [];
   refused = new Set();
-  alreadyMarked = new Set();
-  intents = new Map();
-  marksFail = false;
+  table = new LedgerTable();
+  oksFail = false;
   enrichedStream = [];
   kinesis.reset();
   dynamo.reset();
@@ -71,31 +83,20 @@ beforeEach(() => {
     return { ShardIterator: 'iterator-0' };
   });
   kinesis.on(GetRecordsCommand).callsFake(() => ({ Records: enrichedStream.map((Data, i) => ({ Data, SequenceNumber: String(i), PartitionKey: 'k' })), MillisBehindLatest: 0 }));
-  dynamo.on(BatchGetItemCommand).callsFake((input) => {
-    const table = Object.keys(input.RequestItems)[0]!;
-    const ids = (input.RequestItems[table].Keys as { messageId: { S: string } }[]).map((k) => k.messageId.S);
-    calls.push(`lookup:${ids.join(',')}`);
-    const expiresAt = String(Math.floor(Date.now() / 1000) + 3_600);
-    return { Responses: { [table]: ids.filter((id) => alreadyMarked.has(id)).map((id) => ({ messageId: { S: id }, expiresAt: { N: expiresAt } })) } };
+  dynamo.on(QueryCommand).callsFake((input) => {
+    calls.push('lookup');
+    return table.query(input);
   });
   dynamo.on(PutItemCommand).callsFake((input) => {
-    const key: string = input.Item.messageId.S;
-    if (key.startsWith('intent#')) {
-      intents.set(key, input.Item);
-      calls.push(`intent:${(input.Item.intentIds.L as { S: string }[]).map((v) => v.S).join(',')}`);
-      return {};
+    const sort: string = input.Item.batch.S;
+    if (sort.endsWith('#ok')) {
+      if (oksFail) throw Object.assign(new Error('injected'), { name: 'ValidationException' });
+      calls.push(input.Item.failed ? `ok-but:${idsOf(input.Item.failed.B)}` : 'ok');
+    } else {
+      calls.push(`intent:${idsOf(input.Item.ids.B)}`);
     }
-    calls.push(`put-item:${key}`);
-    return {};
+    return table.put(input);
   });
-  dynamo.on(BatchWriteItemCommand).callsFake((input) => {
-    if (marksFail) throw Object.assign(new Error('injected'), { name: 'ValidationException' });
-    for (const request of Object.values(input.RequestItems as Record<string, { PutRequest: { Item: { messageId: { S: string } } } }[]>)[0]!) {
-      calls.push(`mark:${request.PutRequest.Item.messageId.S}`);
-    }
-    return {};
-  });
-  dynamo.on(GetItemCommand).callsFake((input) => ({ Item: intents.get(input.Key.messageId.S) }));
   s3.on(PutObjectCommand).callsFake((input) => {
     calls.push(`bad-rows:${input.Key}`);
     return {};
@@ -147,82 +148,96 @@ describe('enrich: partial failure reporting', () => {
   it('fails the whole batch (so Lambda bisects and retries) when nothing could be written', async () => {
     refused = new Set(['m-1', 'm-2']);
     await expect(invoke(kinesisEvent([event('m-1'), event('m-2')]))).rejects.toThrow(/All records failed/i);
-    expect(calls.some((c) => c.startsWith('mark:'))).toBe(false);
+    expect(calls.filter((c) => c.startsWith('intent:') || c.startsWith('ok'))).toEqual(['intent:m-1,m-2', 'ok-but:m-1,m-2']);
   });
 });
 
 describe('enrich: dedup', () => {
-  it('drops repeats of a messageId inside the batch: written and marked once, not a failure', async () => {
+  it('drops repeats of a messageId inside the batch: written and settled once, not a failure', async () => {
     const response = await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-1'), event('m-1')]));
     expect(failures(response)).toEqual([]);
     expect(written().map((r) => r.event['messageId'])).toEqual(['m-1', 'm-2']);
-    expect(calls.filter((c) => c.startsWith('lookup:'))).toEqual(['lookup:m-1,m-2']);
-    expect(calls.filter((c) => c.startsWith('mark:')).sort()).toEqual(['mark:m-1', 'mark:m-2']);
+    expect(calls).toEqual(['lookup', 'intent:m-1,m-2', 'put:m-1,m-2', 'ok']);
   });
 
-  it('drops events the table has seen in an earlier batch, without failing them', async () => {
-    alreadyMarked = new Set(['m-1', 'm-3']);
-    const response = await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-3')]));
+  it('drops events an earlier batch delivered, read by another execution environment, without failing them', async () => {
+    await invoke(kinesisEvent([event('m-1'), event('m-3')]));
+    await newEnvironment();
+    kinesis.resetHistory();
+    calls = [];
+    const response = await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-3')], 2));
     expect(failures(response)).toEqual([]);
     expect(written().map((r) => r.event['messageId'])).toEqual(['m-2']);
-    expect(calls.filter((c) => c.startsWith('mark:'))).toEqual(['mark:m-2']);
+    expect(calls).toEqual(['lookup', 'intent:m-2', 'put:m-2', 'ok']);
   });
 
-  it('looks up, then writes, then marks only what was written', async () => {
+  it('costs two PutItems and one Query per batch, however many events: no call per event', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `m-${i}`);
+    await invoke(kinesisEvent(ids.slice(0, 10).map((id) => event(id))));
+    await invoke(kinesisEvent(ids.map((id) => event(id)), 10));
+    expect(written()).toHaveLength(20);
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(2);
+    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(4);
+  });
+
+  it('looks up, then records the intent, then writes, then settles, naming what was not written', async () => {
     refused = new Set(['m-2']);
     await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-3')]));
-    const lookup = calls.indexOf('lookup:m-1,m-2,m-3');
-    const firstPut = calls.indexOf('put:m-1,m-2,m-3');
-    const lastPut = calls.map((c) => c.startsWith('put:')).lastIndexOf(true);
-    const marks = calls.flatMap((c, i) => (c.startsWith('mark:') ? [i] : []));
-    expect(lookup).toBeGreaterThanOrEqual(0);
-    expect(firstPut).toBeGreaterThan(lookup);
-    expect(marks.length).toBe(2);
-    expect(Math.min(...marks)).toBeGreaterThan(lastPut);
-    expect(calls.filter((c) => c.startsWith('mark:')).sort()).toEqual(['mark:m-1', 'mark:m-3']);
+    expect(calls[0]).toBe('lookup');
+    expect(calls[1]).toBe('intent:m-1,m-2,m-3');
+    expect(calls[2]).toBe('put:m-1,m-2,m-3');
+    expect(calls.at(-1)).toBe('ok-but:m-2');
+    expect(calls.slice(3, -1).every((c) => c === 'put:m-2')).toBe(true);
   });
 
-  it('records the batch\'s write intent after the look-up and before the write', async () => {
-    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
-    expect(calls.filter((c) => !c.startsWith('mark:'))).toEqual(['lookup:m-1,m-2', 'intent:m-1,m-2', 'put:m-1,m-2']);
-    expect([...intents.keys()]).toEqual([`intent#${SHARD_ID}#${sequenceNumber(0)}`]);
-  });
-
-  it('a redelivery after an attempt ended between its write and its marks writes nothing twice', async () => {
-    // Prepare: the first attempt writes m-1 and m-2, then cannot mark them (as if the function had died there).
-    marksFail = true;
+  it('a redelivery after an attempt ended between its write and its ok writes nothing twice', async () => {
+    // Prepare: the first attempt writes m-1 and m-2, then cannot settle them (as if the function had died there).
+    oksFail = true;
     await invoke(kinesisEvent([event('m-1'), event('m-2')]));
     expect(written().map((r) => r.event['messageId'])).toEqual(['m-1', 'm-2']);
-    expect(calls.some((c) => c.startsWith('mark:'))).toBe(false);
 
-    // Act: Lambda delivers the batch again from the same sequence number, with one more record behind it.
-    marksFail = false;
+    // Act: Lambda delivers the batch again, to a new environment, with one more record behind it.
+    oksFail = false;
+    await newEnvironment();
     kinesis.resetHistory();
     calls = [];
     const response = await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-3')]));
 
-    // Assess: events-enriched was checked once; m-1 and m-2 are marked, not written again; m-3 is written.
+    // Assess: events-enriched was checked once; m-1 and m-2 are settled, not written again; m-3 is written.
     expect(failures(response)).toEqual([]);
     expect(calls.filter((c) => c === 'check-stream')).toHaveLength(1);
     expect(written().map((r) => r.event['messageId'])).toEqual(['m-3']);
-    expect(calls.filter((c) => c.startsWith('mark:')).sort()).toEqual(['mark:m-1', 'mark:m-2', 'mark:m-3']);
+    expect(calls.filter((c) => c.startsWith('intent:'))).toEqual(['intent:m-1,m-2,m-3']);
     expect(enrichedStream).toHaveLength(3);
   });
 
-  it('does not read events-enriched when the earlier attempt marked everything it wrote', async () => {
-    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
-    alreadyMarked = new Set(['m-1', 'm-2']);
-    calls = [];
-    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
-    expect(calls).not.toContain('check-stream');
+  it('when Lambda bisects the batch of an interrupted attempt, both halves write nothing twice', async () => {
+    oksFail = true;
+    await invoke(kinesisEvent(['m-1', 'm-2', 'm-3', 'm-4'].map((id) => event(id))));
+    oksFail = false;
+    await newEnvironment();
+    kinesis.resetHistory();
+    const events = kinesisEvent(['m-1', 'm-2', 'm-3', 'm-4'].map((id) => event(id)));
+    expect(failures(await invoke({ Records: events.Records.slice(0, 2) }))).toEqual([]);
+    expect(failures(await invoke({ Records: events.Records.slice(2) }))).toEqual([]);
+    expect(written()).toEqual([]);
+    expect(calls.filter((c) => c === 'check-stream')).toHaveLength(2);
+    expect(enrichedStream).toHaveLength(4);
   });
 
-  it('a retried batch emits nothing twice: what was written and marked is dropped, the rest is written', async () => {
+  it('does not read events-enriched when the earlier attempt settled everything it wrote', async () => {
+    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
+    await newEnvironment();
+    calls = [];
+    await invoke(kinesisEvent([event('m-1'), event('m-2')]));
+    expect(calls).toEqual(['lookup']);
+  });
+
+  it('a retried batch emits nothing twice: what was written and settled is dropped, the rest is written', async () => {
     refused = new Set(['m-2']);
     const first = await invoke(kinesisEvent([event('m-1'), event('m-2'), event('m-3')]));
     expect(failures(first)).toEqual([sequenceNumber(1)]);
-    // Lambda retries from the lowest failed sequence number; the stub table now knows the marks.
-    alreadyMarked = new Set(calls.filter((c) => c.startsWith('mark:')).map((c) => c.slice(5)));
+    // Lambda retries from the lowest failed sequence number.
     refused = new Set();
     kinesis.resetHistory();
     const retry = await invoke(kinesisEvent([event('m-2'), event('m-3')], 1));

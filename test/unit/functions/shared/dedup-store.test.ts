@@ -1,4 +1,4 @@
-import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DedupStore } from '../../../../functions/shared/dedup-store.js';
@@ -92,27 +92,5 @@ describe('DedupStore.mark', () => {
     dynamo.on(BatchWriteItemCommand).rejects(new ResourceNotFoundException({ message: 'no table', $metadata: { httpStatusCode: 400 } }));
     expect(await store().mark(['a'], { deadline: NOW + 10_000 })).toEqual({ marked: 0, failed: ['a'], lastError: 'ResourceNotFoundException' });
     expect(dynamo.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
-  });
-});
-
-describe('DedupStore write intents', () => {
-  it('records the ids and the time, and reads them back while the window lasts', async () => {
-    dynamo.on(PutItemCommand).resolves({});
-    await store().recordIntent('intent#shard-0#42', ['a', 'b'], { deadline: NOW + 1_000 });
-    const put = dynamo.commandCalls(PutItemCommand)[0]!.args[0].input;
-    expect(put.Item).toEqual({ messageId: { S: 'intent#shard-0#42' }, expiresAt: { N: String(nowSeconds + 86_400) }, intentIds: { L: [{ S: 'a' }, { S: 'b' }] }, intentAt: { N: String(NOW) } });
-
-    dynamo.on(GetItemCommand).resolves({ Item: put.Item });
-    expect(await store().intent('intent#shard-0#42', { deadline: NOW + 1_000 })).toEqual({ ids: ['a', 'b'], atMs: NOW });
-    expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
-    dynamo.on(GetItemCommand).resolves({ Item: { ...put.Item, expiresAt: { N: String(nowSeconds - 1) } } });
-    expect(await store().intent('intent#shard-0#42', { deadline: NOW + 1_000 })).toBeUndefined();
-    dynamo.on(GetItemCommand).resolves({});
-    expect(await store().intent('intent#shard-0#43', { deadline: NOW + 1_000 })).toBeUndefined();
-  });
-
-  it('turns a failed intent write into a DedupTableError, so the batch is retried rather than written unprotected', async () => {
-    dynamo.on(PutItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
-    await expect(store().recordIntent('intent#x', ['a'], { deadline: NOW + 1_000 })).rejects.toBeInstanceOf(DedupTableError);
   });
 });
