@@ -1,6 +1,10 @@
 // What a million events cost on AWS (us-east-1 list prices), from the measured figures in bench/results.json
-// and the assumptions below: `npm run bench cost` prints the table that README.md ("Cost per million
+// and the assumptions below: `npm run bench cost` prints the tables that README.md ("Cost per million
 // events") shows. Pure arithmetic; every price says where it was read and whether that page confirmed it.
+//
+// Two inputs decide most of it: the request mix (how many events arrive per HTTP request: browser SDKs
+// send one, mobile and server SDKs batch) and the deployment (the HTTP front, the streams' capacity mode,
+// the dedup design).
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { figure, type Figures, type Suite } from './harness.js';
@@ -60,14 +64,17 @@ export interface Assumptions {
   enrichCpuMicros: number; // enrich.cpu_per_event (one full core, UA cache warm)
   transformCpuMicros: number; // lake.transform_cpu_per_event (one full core)
   // chosen
-  eventsPerRequest: number;
+  requestMix: readonly RequestSource[];
   ingestRequestOverheadMs: number;
   ingestMemoryMb: number;
   enrichMemoryMb: number;
   enrichBatchSize: number;
   enrichBatchWindowSeconds: number;
   enrichBatchOverheadMs: number;
-  rawShards: number;
+  /** Shards of events-raw in ON_DEMAND mode (it starts at 4 MB/s of write capacity). */
+  onDemandRawShards: number;
+  /** A new execution environment per shard this often (hours): it reads its ledger bucket whole. */
+  ledgerColdLoadEveryHours: number;
   transformMemoryMb: number;
   transformInvocationOverheadMs: number;
   parquetRealDataFactor: number;
@@ -80,7 +87,77 @@ export interface Assumptions {
   flinkKpus: number;
   alarmMetrics: number;
   accessLogBytesPerRequest: number;
+  /** Headroom kept on provisioned shards. */
+  provisionedHeadroom: number;
 }
+
+/** Where events come from, and how many one HTTP request carries with the SDK's defaults. */
+export interface RequestSource {
+  source: string;
+  /** Share of all events. */
+  share: number;
+  eventsPerRequest: number;
+  why: string;
+}
+
+/**
+ * The realistic mix: a web-first product with apps and a back end. Browser SDKs send one event per request
+ * (@segment/analytics-next and RudderStack's JS SDK by default); mobile SDKs flush 20 (analytics-kotlin,
+ * analytics-swift: flushAt 20); server SDKs 15 (@segment/analytics-node: flushAt 15).
+ */
+export const REALISTIC_MIX: readonly RequestSource[] = [
+  { source: 'browser', share: 0.5, eventsPerRequest: 1, why: 'analytics-next / RudderStack JS defaults' },
+  { source: 'mobile', share: 0.3, eventsPerRequest: 20, why: 'analytics-kotlin / analytics-swift flushAt 20' },
+  { source: 'server', share: 0.2, eventsPerRequest: 15, why: 'analytics-node flushAt 15' },
+];
+
+/** HTTP requests per million events for a mix. */
+export const requestsPerMillion = (mix: readonly RequestSource[]): number => mix.reduce((sum, s) => sum + (s.share * 1e6) / s.eventsPerRequest, 0);
+
+/** What is deployed: the serverless.yml params that change the bill. */
+export interface Deployment {
+  name: string;
+  /** The HTTP front of ingest (param ingestFront). */
+  front: 'httpApi' | 'functionUrl';
+  /** The four streams' capacity mode (params rawStreamMode, analyticsStreamMode). */
+  streams: 'onDemand' | 'provisioned';
+  /** perEvent: a DynamoDB read and write per event (before the ledger); ledger: functions/enrich/dedup-ledger.ts. */
+  dedup: 'perEvent' | 'ledger';
+  /** How to deploy it. */
+  params: string;
+  /** Enriched events per Kinesis record that Firehose ingests (1: one each; more: aggregated). */
+  firehoseEventsPerRecord?: number;
+  /** Assumptions this deployment sets otherwise (an earlier release's memory sizes). */
+  assumptions?: Partial<Assumptions>;
+  /** Not deployable yet: a lever modelled to size it. */
+  notBuilt?: boolean;
+}
+
+export const DEPLOYMENTS = {
+  /** This project before the ledger (issue 15's starting point), for comparison. */
+  before: { name: 'before (per-event dedup, HTTP API, on-demand)', front: 'httpApi', streams: 'onDemand', dedup: 'perEvent', params: 'the previous release', assumptions: { ingestMemoryMb: 512 } },
+  /** `serverless deploy` with no params. */
+  default: { name: 'default', front: 'httpApi', streams: 'onDemand', dedup: 'ledger', params: 'serverless deploy' },
+  /** Provisioned streams sized for the rate: the cheapest that deploys today. */
+  provisioned: {
+    name: 'provisioned',
+    front: 'httpApi',
+    streams: 'provisioned',
+    dedup: 'ledger',
+    params: 'serverless deploy --param="rawStreamMode=PROVISIONED" --param="rawShardCount=R" --param="enrichedShardCount=E" (R, E: the shard-hours line)',
+  },
+  /** Levers sized but not built yet: the gap to the targets, line by line. */
+  plusFunctionUrl: { name: 'provisioned + a Lambda function URL for ingest', front: 'functionUrl', streams: 'provisioned', dedup: 'ledger', params: 'not built yet', notBuilt: true },
+  plusFirehoseAggregation: {
+    name: 'provisioned + function URL + 3 events per Firehose record',
+    front: 'functionUrl',
+    streams: 'provisioned',
+    dedup: 'ledger',
+    params: 'not built yet',
+    firehoseEventsPerRecord: 3,
+    notBuilt: true,
+  },
+} as const satisfies Record<string, Deployment>;
 
 /** Lambda gives a function 1 vCPU at 1,769 MB, and a share in proportion below that. */
 const FULL_VCPU_MB = 1769;
@@ -88,14 +165,15 @@ const GB = 1024 ** 3;
 const HOURS_PER_MONTH = 730;
 
 export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, 'eventsPerSecond' | 'rawBytesPerEvent' | 'enrichedBytesPerEvent' | 'parquetBytesPerEvent' | 'ingestCpuMicros' | 'enrichCpuMicros' | 'transformCpuMicros'> = {
-  eventsPerRequest: 10, // a browser tracker or SDK flush; Segment's analytics-node flushes 15 at a time
+  requestMix: REALISTIC_MIX,
   ingestRequestOverheadMs: 25, // billed wall time per request besides CPU: one PutRecords round trip (estimate)
-  ingestMemoryMb: 512, // serverless.yml
+  ingestMemoryMb: 256, // ingestMemorySize
   enrichMemoryMb: 512, // enrichMemorySize
   enrichBatchSize: 250, // enrichBatchSize
   enrichBatchWindowSeconds: 1, // enrichBatchWindow
-  enrichBatchOverheadMs: 150, // per batch: BatchGetItem x3, GetItem + PutItem (intent), PutRecords, BatchWriteItem x10 round trips (estimate)
-  rawShards: 4, // an ON_DEMAND stream starts with 4 MB/s of write capacity, about 4 shards
+  enrichBatchOverheadMs: 60, // per batch, in sequence: Query (ledger), PutItem (intent), PutRecords, PutItem (ok): 4 round trips (estimate)
+  onDemandRawShards: 4, // an ON_DEMAND stream starts with 4 MB/s of write capacity, about 4 shards
+  ledgerColdLoadEveryHours: 2, // Lambda recycles execution environments every few hours (estimate)
   transformMemoryMb: 256, // firehoseTransformMemorySize
   transformInvocationOverheadMs: 5, // no I/O: decode/encode of a 1 MB batch (estimate)
   parquetRealDataFactor: 4, // the demo events are far more regular than real traffic (README, Benchmarks): 4x the measured Parquet size (estimate)
@@ -108,7 +186,11 @@ export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, 'eventsPerSecond' | 'rawByte
   flinkKpus: 1, // flinkParallelism / flinkParallelismPerKpu
   alarmMetrics: 23, // infra/alarms.yml: 20 single-metric alarms + 1 metric math alarm over 2 metrics (+1 for the expression)
   accessLogBytesPerRequest: 400, // one JSON line of the HTTP API access log
+  provisionedHeadroom: 1.2, // 20 % above the steady rate
 };
+
+/** Enrich's per-batch round trips before the ledger: BatchGetItem x3, GetItem + PutItem (intent), PutRecords, BatchWriteItem x10. */
+const PER_EVENT_DEDUP_BATCH_OVERHEAD_MS = 150;
 
 export interface CostLine {
   component: string;
@@ -123,8 +205,16 @@ export interface CostLine {
 
 const perMillion = (usdPerEvent: number): number => usdPerEvent * 1e6;
 
-/** $ per million events, line by line, at a steady `eventsPerSecond`. */
-export function costPerMillionEvents(a: Assumptions, prices: Prices = PRICES): CostLine[] {
+/** Provisioned shards a stream needs: 1,000 records/s and 1 MiB/s in, 2 MiB/s out (shared by its readers), with headroom. */
+export function shardsFor(recordsPerSecond: number, bytesPerRecord: number, readers: number, headroom: number): number {
+  const MiB = 1024 * 1024;
+  const need = Math.max(recordsPerSecond / 1000, (recordsPerSecond * bytesPerRecord) / MiB, (readers * recordsPerSecond * bytesPerRecord) / (2 * MiB));
+  return Math.max(1, Math.ceil(need * headroom));
+}
+
+/** $ per million events, line by line, at a steady `eventsPerSecond`, for a deployment. */
+export function costPerMillionEvents(assumptions: Assumptions, deployment: Deployment = DEPLOYMENTS.default, prices: Prices = PRICES): CostLine[] {
+  const a: Assumptions = { ...assumptions, ...deployment.assumptions };
   const M = 1e6;
   const eventsPerHour = a.eventsPerSecond * 3600;
   const hourly = (usdPerHour: number): number => (usdPerHour / eventsPerHour) * M;
@@ -132,69 +222,97 @@ export function costPerMillionEvents(a: Assumptions, prices: Prices = PRICES): C
   const cpuSeconds = (micros: number, mb: number): number => (micros / 1e6) * (FULL_VCPU_MB / Math.min(mb, FULL_VCPU_MB));
   const lines: CostLine[] = [];
 
-  // API Gateway + ingest Lambda: one request (and one invocation) per `eventsPerRequest` events.
-  const requests = M / a.eventsPerRequest;
-  lines.push({ component: 'API Gateway HTTP API', usdPerMillion: requests * prices.httpApiRequest.usd, basis: `${requests.toLocaleString('en-US')} requests (${a.eventsPerRequest} events each, < 512 KB)`, estimate: !prices.httpApiRequest.confirmed });
-  const ingestSeconds = a.ingestRequestOverheadMs / 1000 + a.eventsPerRequest * cpuSeconds(a.ingestCpuMicros, a.ingestMemoryMb);
+  // The HTTP front + ingest Lambda: one request (and one invocation) per request of the mix.
+  const requests = requestsPerMillion(a.requestMix);
+  const eventsPerRequest = M / requests;
+  const mix = a.requestMix.map((s) => `${Math.round(s.share * 100)} % ${s.source} x${s.eventsPerRequest}`).join(', ');
+  if (deployment.front === 'httpApi') {
+    lines.push({ component: 'API Gateway HTTP API', usdPerMillion: requests * prices.httpApiRequest.usd, basis: `${Math.round(requests).toLocaleString('en-US')} requests (${mix}; < 512 KB each)`, estimate: !prices.httpApiRequest.confirmed });
+  } else {
+    lines.push({ component: 'Lambda function URL', usdPerMillion: 0, basis: `${Math.round(requests).toLocaleString('en-US')} requests (${mix}): no charge beyond the function's invocations`, estimate: false });
+  }
+  const ingestSeconds = a.ingestRequestOverheadMs / 1000 + eventsPerRequest * cpuSeconds(a.ingestCpuMicros, a.ingestMemoryMb);
   lines.push({
     component: 'Lambda ingest',
     usdPerMillion: requests * (gbSecondUsd(a.ingestMemoryMb, ingestSeconds) + prices.lambdaRequest.usd),
-    basis: `${a.ingestMemoryMb} MB; ${a.ingestRequestOverheadMs} ms/request + ${a.ingestCpuMicros} µs/event x ${(FULL_VCPU_MB / a.ingestMemoryMb).toFixed(2)} (CPU share) = ${(ingestSeconds * 1000).toFixed(1)} ms/request`,
+    basis: `${Math.round(requests).toLocaleString('en-US')} invocations, ${a.ingestMemoryMb} MB; ${a.ingestRequestOverheadMs} ms/request + ${eventsPerRequest.toFixed(2)} events x ${a.ingestCpuMicros} µs x ${(FULL_VCPU_MB / a.ingestMemoryMb).toFixed(2)} (CPU share)`,
     estimate: true,
   });
 
-  // Kinesis on-demand: data in rounded up to 1 KB per record; raw read once (enrich), enriched twice (Firehose, Flink).
+  // Kinesis: one record per event on events-raw and events-enriched; raw read once (enrich), enriched twice (Firehose, Flink).
   const kb = (bytes: number): number => Math.ceil(bytes / 1024) * 1024;
-  const gbIn = (M * (kb(a.rawBytesPerEvent) + kb(a.enrichedBytesPerEvent))) / GB;
-  const gbOut = (M * (a.rawBytesPerEvent + 2 * a.enrichedBytesPerEvent)) / GB;
-  lines.push({
-    component: 'Kinesis on-demand: data',
-    usdPerMillion: gbIn * prices.kinesisOnDemandGbIn.usd + gbOut * prices.kinesisOnDemandGbOut.usd,
-    basis: `in ${gbIn.toFixed(2)} GB (${a.rawBytesPerEvent} B raw -> 1 KB, ${a.enrichedBytesPerEvent} B enriched -> 2 KB), out ${gbOut.toFixed(2)} GB (raw x1, enriched x2)`,
-    estimate: true,
-  });
-  lines.push({ component: 'Kinesis on-demand: stream-hours', usdPerMillion: hourly(a.onDemandStreams * prices.kinesisOnDemandStreamHour.usd), basis: `${a.onDemandStreams} streams x $${prices.kinesisOnDemandStreamHour.usd}/h`, fixed: true, estimate: true });
-  // Provisioned alternative: a shard takes 1,000 records/s and 1 MB/s; keep 20 % headroom, at least 1 shard per stream.
-  const shardsFor = (bytes: number): number => Math.max(1, Math.ceil((a.eventsPerSecond * 1.2) / Math.min(1000, (1024 * 1024) / bytes)));
-  const shards = shardsFor(a.rawBytesPerEvent) + shardsFor(a.enrichedBytesPerEvent) + 2;
-  lines.push({
-    component: 'Kinesis provisioned (alternative)',
-    usdPerMillion: hourly(shards * prices.kinesisShardHour.usd) + 2 * M * prices.kinesisPutUnit.usd,
-    basis: `${shards} shards (raw, enriched, 1 each for aggregates/anomalies) + 2 PUT units/event`,
-    alternative: true,
-    estimate: !prices.kinesisShardHour.confirmed,
-  });
+  const onDemand = (): CostLine[] => {
+    const gbIn = (M * (kb(a.rawBytesPerEvent) + kb(a.enrichedBytesPerEvent))) / GB;
+    const gbOut = (M * (a.rawBytesPerEvent + 2 * a.enrichedBytesPerEvent)) / GB;
+    return [
+      {
+        component: 'Kinesis on-demand: data',
+        usdPerMillion: gbIn * prices.kinesisOnDemandGbIn.usd + gbOut * prices.kinesisOnDemandGbOut.usd,
+        basis: `in ${gbIn.toFixed(2)} GB (${a.rawBytesPerEvent} B raw -> 1 KB, ${a.enrichedBytesPerEvent} B enriched -> 2 KB), out ${gbOut.toFixed(2)} GB (raw x1, enriched x2)`,
+        estimate: true,
+      },
+      { component: 'Kinesis on-demand: stream-hours', usdPerMillion: hourly(a.onDemandStreams * prices.kinesisOnDemandStreamHour.usd), basis: `${a.onDemandStreams} streams x $${prices.kinesisOnDemandStreamHour.usd}/h`, fixed: true, estimate: true },
+    ];
+  };
+  const rawShards = shardsFor(a.eventsPerSecond, a.rawBytesPerEvent, 1, a.provisionedHeadroom);
+  const enrichedShards = shardsFor(a.eventsPerSecond, a.enrichedBytesPerEvent, 2, a.provisionedHeadroom);
+  const shards = rawShards + enrichedShards + 2;
+  const provisioned = (): CostLine[] => [
+    { component: 'Kinesis provisioned: shard-hours', usdPerMillion: hourly(shards * prices.kinesisShardHour.usd), basis: `${shards} shards: events-raw ${rawShards}, events-enriched ${enrichedShards}, aggregates 1, anomalies 1 (1,000 records/s, 1 MB/s in, 2 MB/s out per shard, +${Math.round((a.provisionedHeadroom - 1) * 100)} %)`, fixed: true, estimate: !prices.kinesisShardHour.confirmed },
+    { component: 'Kinesis provisioned: PUT units', usdPerMillion: 2 * M * prices.kinesisPutUnit.usd, basis: '2 PUT units (25 KB) per event: events-raw, events-enriched', estimate: !prices.kinesisPutUnit.confirmed },
+  ];
+  const [used, other] = deployment.streams === 'onDemand' ? [onDemand(), provisioned()] : [provisioned(), onDemand()];
+  lines.push(...used);
+  lines.push({ component: `Kinesis ${deployment.streams === 'onDemand' ? 'provisioned' : 'on-demand'} (alternative)`, usdPerMillion: other.reduce((sum, l) => sum + l.usdPerMillion, 0), basis: other.map((l) => l.basis).join('; '), alternative: true, estimate: other.some((l) => l.estimate) });
 
   // Enrich: batches per shard fill up to the batch size or for the batch window.
-  const perShardPerWindow = (a.eventsPerSecond / a.rawShards) * a.enrichBatchWindowSeconds;
+  const consumedShards = deployment.streams === 'onDemand' ? a.onDemandRawShards : rawShards;
+  const perShardPerWindow = (a.eventsPerSecond / consumedShards) * a.enrichBatchWindowSeconds;
   const batch = Math.max(1, Math.min(a.enrichBatchSize, perShardPerWindow));
   const batches = M / batch;
-  const enrichSeconds = a.enrichBatchOverheadMs / 1000 + batch * cpuSeconds(a.enrichCpuMicros, a.enrichMemoryMb);
+  const batchOverheadMs = deployment.dedup === 'ledger' ? a.enrichBatchOverheadMs : PER_EVENT_DEDUP_BATCH_OVERHEAD_MS;
+  const enrichSeconds = batchOverheadMs / 1000 + batch * cpuSeconds(a.enrichCpuMicros, a.enrichMemoryMb);
   lines.push({
     component: 'Lambda enrich',
     usdPerMillion: batches * (gbSecondUsd(a.enrichMemoryMb, enrichSeconds) + prices.lambdaRequest.usd),
-    basis: `${a.enrichMemoryMb} MB; batches of ${Math.round(batch)} (${a.rawShards} shards, ${a.enrichBatchWindowSeconds} s window); ${a.enrichBatchOverheadMs} ms/batch + ${a.enrichCpuMicros} µs/event x ${(FULL_VCPU_MB / a.enrichMemoryMb).toFixed(2)}`,
+    basis: `${a.enrichMemoryMb} MB; batches of ${Math.round(batch)} (${consumedShards} shards, ${a.enrichBatchWindowSeconds} s window); ${batchOverheadMs} ms/batch + ${a.enrichCpuMicros} µs/event x ${(FULL_VCPU_MB / a.enrichMemoryMb).toFixed(2)}`,
     estimate: true,
   });
-  // Per batch, the write intent: one PutItem of the batch's ids (about 40 B each, 1 WRU per KB) and one
-  // strongly consistent GetItem of it (1 RRU per 4 KB).
-  const intentKb = Math.ceil((batch * 40) / 1024);
-  const intentUsd = batches * (intentKb * prices.dynamoWrite.usd + Math.ceil(intentKb / 4) * prices.dynamoRead.usd);
-  lines.push({
-    component: 'DynamoDB on-demand (dedup)',
-    usdPerMillion: M * (prices.dynamoRead.usd + prices.dynamoWrite.usd) + intentUsd,
-    basis: `1 strongly consistent read (BatchGetItem, 1 RRU) + 1 write (BatchWriteItem, 1 WRU, item < 1 KB) per event; per batch of ${Math.round(batch)}, a ${intentKb} KB write intent (${intentKb} WRU + ${Math.ceil(intentKb / 4)} RRU)`,
-    estimate: !prices.dynamoWrite.confirmed,
-  });
+  if (deployment.dedup === 'perEvent') {
+    // A strongly consistent read and a write per event, and per batch a write intent (PutItem + GetItem) of its ids (about 40 B each).
+    const intentKb = Math.ceil((batch * 40) / 1024);
+    const intentUsd = batches * (intentKb * prices.dynamoWrite.usd + Math.ceil(intentKb / 4) * prices.dynamoRead.usd);
+    lines.push({
+      component: 'DynamoDB on-demand (dedup, per event)',
+      usdPerMillion: M * (prices.dynamoRead.usd + prices.dynamoWrite.usd) + intentUsd,
+      basis: `1 strongly consistent read (1 RRU) + 1 write (1 WRU) per event; per batch of ${Math.round(batch)}, a ${intentKb} KB write intent`,
+      estimate: !prices.dynamoWrite.confirmed,
+    });
+  } else {
+    // Per batch: the intent (key about 200 B + 12 B per id), the ok (< 1 KB), one strongly consistent Query
+    // (1 RRU when nothing is new). Per shard every ledgerColdLoadEveryHours: a bucket read whole (on average
+    // half an hour of the shard's ids, 12 B each plus the items' keys).
+    const intentWru = Math.ceil((200 + 12 * batch) / 1024);
+    const perBatchUsd = (intentWru + 1) * prices.dynamoWrite.usd + prices.dynamoRead.usd;
+    const coldLoadRru = Math.ceil(((a.eventsPerSecond / consumedShards) * 1800 * 12 * 1.1) / 4096);
+    const coldLoadsPerMillion = (consumedShards / a.ledgerColdLoadEveryHours / eventsPerHour) * M;
+    lines.push({
+      component: 'DynamoDB on-demand (dedup ledger)',
+      usdPerMillion: batches * perBatchUsd + coldLoadsPerMillion * coldLoadRru * prices.dynamoRead.usd,
+      basis: `per batch of ${Math.round(batch)}: intent ${intentWru} WRU + ok 1 WRU + Query 1 RRU; a ${coldLoadRru.toLocaleString('en-US')} RRU bucket read per shard every ${a.ledgerColdLoadEveryHours} h`,
+      estimate: !prices.dynamoWrite.confirmed,
+    });
+  }
 
   // Firehose events: ingestion and conversion billed per record rounded up to 5 KB.
   const fiveKb = (bytes: number): number => Math.ceil(bytes / 5120) * 5120;
-  const firehoseGb = (M * fiveKb(a.enrichedBytesPerEvent)) / GB;
+  const perRecord = deployment.firehoseEventsPerRecord ?? 1;
+  const firehoseGb = (M * fiveKb(a.enrichedBytesPerEvent * perRecord)) / perRecord / GB;
   const deliveredGb = (M * a.enrichedBytesPerEvent) / GB;
   const bytesPerHour = eventsPerHour * a.enrichedBytesPerEvent;
   const objectsPerHour = Math.max(3600 / a.firehoseBufferSeconds, bytesPerHour / (a.firehoseBufferMb * 1024 * 1024)) * a.activePartitions;
   const objectsPerMillion = (objectsPerHour / eventsPerHour) * M;
-  lines.push({ component: 'Firehose ingestion', usdPerMillion: firehoseGb * prices.firehoseIngestGb.usd, basis: `${firehoseGb.toFixed(2)} GB: each ${a.enrichedBytesPerEvent} B record billed as 5 KB`, estimate: true });
+  lines.push({ component: 'Firehose ingestion', usdPerMillion: firehoseGb * prices.firehoseIngestGb.usd, basis: `${firehoseGb.toFixed(2)} GB: each record (${perRecord} x ${a.enrichedBytesPerEvent} B) billed in 5 KB increments`, estimate: true });
   lines.push({ component: 'Firehose Parquet conversion', usdPerMillion: firehoseGb * prices.firehoseConversionGb.usd, basis: `${firehoseGb.toFixed(2)} GB (5 KB increments)`, estimate: true });
   lines.push({
     component: 'Firehose dynamic partitioning',
@@ -237,7 +355,9 @@ export function costPerMillionEvents(a: Assumptions, prices: Prices = PRICES): C
   // Operations: alarms, the alert topic's key, access logs; SNS is per alert, not per event.
   const opsHourly = (a.alarmMetrics * prices.cloudwatchAlarmMetric.usd + prices.kmsKeyMonth.usd) / HOURS_PER_MONTH;
   lines.push({ component: 'CloudWatch alarms + KMS key', usdPerMillion: hourly(opsHourly), basis: `${a.alarmMetrics} alarm metrics x $${prices.cloudwatchAlarmMetric.usd} + 1 key x $${prices.kmsKeyMonth.usd} per month`, fixed: true, estimate: true });
-  lines.push({ component: 'CloudWatch Logs (HTTP API access log)', usdPerMillion: ((requests * a.accessLogBytesPerRequest) / GB) * prices.cloudwatchLogsGb.usd, basis: `${a.accessLogBytesPerRequest} B per request`, estimate: true });
+  if (deployment.front === 'httpApi') {
+    lines.push({ component: 'CloudWatch Logs (HTTP API access log)', usdPerMillion: ((requests * a.accessLogBytesPerRequest) / GB) * prices.cloudwatchLogsGb.usd, basis: `${a.accessLogBytesPerRequest} B per request`, estimate: true });
+  }
   lines.push({ component: 'SNS', usdPerMillion: 0, basis: `$${perMillion(prices.snsPublish.usd).toFixed(2)} per million alerts: alerts are per anomaly, not per event`, estimate: true });
   return lines;
 }
@@ -264,26 +384,87 @@ export async function measuredInputs(resultsFile = fileURLToPath(new URL('./resu
 }
 
 const RATES = [100, 1000];
+/** The targets of issue 15 (README, Cost): $ per million events at each rate, realistic mix, analytics on. */
+export const TARGETS: Record<number, number> = { 100: 1.0, 1000: 0.5 };
 
-/** A Markdown table of both rates, with the measured inputs and the assumptions: what README.md shows. */
-export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>): string {
-  const byRate = RATES.map((eventsPerSecond) => costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }));
-  const usd = (n: number): string => (n === 0 ? '~0' : n < 0.001 ? '<0.001' : `$${n.toFixed(3)}`);
-  const rows = byRate[0]!.map((line, i) => {
-    const name = `${line.component}${line.fixed ? ' (fixed/h)' : ''}${line.estimate ? ' *' : ''}`;
-    return `| ${name} | ${RATES.map((_, r) => usd(byRate[r]![i]!.usdPerMillion)).join(' | ')} | ${byRate[1]![i]!.basis} |`;
+/**
+ * Clickstream Analytics on AWS, from its implementation guide (awslabs/clickstream-analytics-on-aws,
+ * docs/en/plan-deployment/cost.md at commit 180168b): $/month per module at 10, 100 and 1,000 requests/s,
+ * "10 events per request". Per million events = (ingestion + processing + logs) / (rps x 10 x 730 h x 3600 s).
+ * Its ingestion runs on ECS behind an ALB; processing is EMR Serverless + Redshift Serverless in batches.
+ */
+export const CLICKSTREAM_ON_AWS = {
+  source: 'awslabs/clickstream-analytics-on-aws docs/en/plan-deployment/cost.md (commit 180168b)',
+  eventsPerRequest: 10,
+  logsPerMonth: 14,
+  rows: [
+    { rps: 10, mode: 'S3 sink, daily processing', ingestion: 143, processing: 38.46 },
+    { rps: 10, mode: 'Kinesis (provisioned), hourly processing', ingestion: 165, processing: 149.76 },
+    { rps: 100, mode: 'S3 sink, daily processing', ingestion: 169, processing: 339.6 },
+    { rps: 100, mode: 'Kinesis (provisioned), hourly processing', ingestion: 195, processing: 454.6 },
+    { rps: 1000, mode: 'S3 sink, processing every 40 min', ingestion: 388, processing: 2742 },
+    { rps: 1000, mode: 'Kinesis (provisioned), processing every 40 min', ingestion: 568, processing: 2742 },
+  ],
+};
+
+const usd = (n: number): string => (n === 0 ? '~0' : n < 0.001 ? '<0.001' : `$${n.toFixed(3)}`);
+
+/** The line items of one deployment at both rates, as a Markdown table. */
+function lineTable(measured: Awaited<ReturnType<typeof measuredInputs>>, deployment: Deployment): string {
+  const byRate = RATES.map((eventsPerSecond) => costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }, deployment));
+  const components = [...new Set(byRate.flatMap((lines) => lines.map((l) => l.component)))];
+  const rows = components.map((component) => {
+    const at = byRate.map((lines) => lines.find((l) => l.component === component));
+    const line = (at[1] ?? at[0])!;
+    const name = `${component}${line.fixed ? ' (fixed/h)' : ''}${line.estimate ? ' *' : ''}`;
+    return `| ${name} | ${at.map((l) => (l ? usd(l.usdPerMillion) : '')).join(' | ')} | ${line.basis} |`;
   });
-  const total = (which: 'all' | 'variable' | 'fixed') => RATES.map((_, r) => `**${usd(totalOf(byRate[r]!, which))}**`).join(' | ');
+  const total = (which: 'all' | 'variable' | 'fixed') => byRate.map((lines) => `**${usd(totalOf(lines, which))}**`).join(' | ');
   return [
     `| $ per million events | ${RATES.map((r) => `${r.toLocaleString('en-US')} events/s`).join(' | ')} | basis (at ${RATES[1]!.toLocaleString('en-US')} events/s) |`,
     `|---|${RATES.map(() => '---:').join('|')}|---|`,
     ...rows,
     `| **per-event part** | ${total('variable')} | |`,
     `| **fixed part, amortised** | ${total('fixed')} | |`,
-    `| **total** | ${total('all')} | the provisioned Kinesis line is an alternative, not in the total |`,
+    `| **total** | ${total('all')} | an (alternative) line is not in the total |`,
+  ].join('\n');
+}
+
+/** The tables README.md shows: the provisioned deployment line by line, then every deployment and the AWS solution side by side. */
+export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>): string {
+  const totals = (deployment: Deployment) => RATES.map((eventsPerSecond) => totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }, deployment)));
+  const comparison = [
+    `| $ per million events, realistic mix, real-time analytics on | ${RATES.map((r) => `${r.toLocaleString('en-US')} events/s`).join(' | ')} |`,
+    `|---|${RATES.map(() => '---:').join('|')}|`,
+    `| **target** | ${RATES.map((r) => `≤ $${TARGETS[r]!.toFixed(2)}`).join(' | ')} |`,
+    ...Object.values(DEPLOYMENTS as Record<string, Deployment>).map(
+      (d) => `| this project, ${d.name}${d.notBuilt ? ' (not built yet)' : ''} | ${totals(d).map((t, i) => `${usd(t)}${t <= TARGETS[RATES[i]!]! ? ' (met)' : ` (over by ${usd(t - TARGETS[RATES[i]!]!)})`}`).join(' | ')} |`,
+    ),
+    `| this project, provisioned, every request one event (all browser) | ${RATES.map((eventsPerSecond) => usd(totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond, requestMix: [{ source: 'browser', share: 1, eventsPerRequest: 1, why: '' }] }, DEPLOYMENTS.provisioned)))).join(' | ')} |`,
+  ];
+  const aws = [
+    '| Clickstream Analytics on AWS (published, 10 events per request) | requests/s | events/s | $/month | $ per million events |',
+    '|---|---:|---:|---:|---:|',
+    ...CLICKSTREAM_ON_AWS.rows.map((r) => {
+      const month = r.ingestion + r.processing + CLICKSTREAM_ON_AWS.logsPerMonth;
+      const events = r.rps * CLICKSTREAM_ON_AWS.eventsPerRequest * HOURS_PER_MONTH * 3600;
+      return `| ${r.mode} (batch: no real-time aggregates or alerts) | ${r.rps.toLocaleString('en-US')} | ${(r.rps * CLICKSTREAM_ON_AWS.eventsPerRequest).toLocaleString('en-US')} | $${month.toFixed(0)} | ${usd((month / events) * 1e6)} |`;
+    }),
+  ];
+  return [
+    comparison.join('\n'),
+    '',
+    `Request mix: ${DEFAULT_ASSUMPTIONS.requestMix.map((s) => `${Math.round(s.share * 100)} % of events from ${s.source} SDKs at ${s.eventsPerRequest} per request (${s.why})`).join('; ')}: ${Math.round(requestsPerMillion(DEFAULT_ASSUMPTIONS.requestMix)).toLocaleString('en-US')} requests per million events.`,
+    `Deployments: ${Object.values(DEPLOYMENTS as Record<string, Deployment>).filter((d) => !d.notBuilt).map((d) => `${d.name}: ${d.front === 'httpApi' ? 'HTTP API' : 'function URL'}, ${d.streams === 'onDemand' ? 'ON_DEMAND' : 'PROVISIONED'} streams, ${d.dedup === 'ledger' ? 'dedup ledger' : 'per-event dedup'} (${d.params})`).join('; ')}.`,
+    '',
+    `The provisioned deployment, line by line (\`*\`: at least one price not confirmed from a pricing page):`,
+    '',
+    lineTable(measured, DEPLOYMENTS.provisioned),
+    '',
+    aws.join('\n'),
     '',
     `Measured inputs (bench/results.json): ${Object.entries(measured).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    `Assumptions: ${Object.entries(DEFAULT_ASSUMPTIONS).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Assumptions: ${Object.entries(DEFAULT_ASSUMPTIONS).filter(([k]) => k !== 'requestMix').map(([k, v]) => `${k} ${v}`).join(', ')}.`,
   ].join('\n');
 }
 
@@ -324,11 +505,12 @@ export const cost: Suite = {
     }
     const figures: Figures = {};
     for (const eventsPerSecond of RATES) {
-      const lines = costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond });
-      figures[`cost.usd_per_million_events_at_${eventsPerSecond}_per_s`] = figure(totalOf(lines), '$/million events');
-      figures[`cost.usd_per_month_fixed`] = figure(totalOf(lines, 'fixed') * ((eventsPerSecond * 3600 * HOURS_PER_MONTH) / 1e6), '$/month');
+      for (const [key, deployment] of Object.entries(DEPLOYMENTS)) {
+        const lines = costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }, deployment);
+        figures[`cost.${key}.usd_per_million_events_at_${eventsPerSecond}_per_s`] = figure(totalOf(lines), '$/million events');
+        figures[`cost.${key}.usd_per_month_fixed_at_${eventsPerSecond}_per_s`] = figure(totalOf(lines, 'fixed') * ((eventsPerSecond * 3600 * HOURS_PER_MONTH) / 1e6), '$/month');
+      }
     }
-    figures['cost.usd_per_million_events_variable'] = figure(totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond: 1000 }), 'variable'), '$/million events');
     return figures;
   },
 };
