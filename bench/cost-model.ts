@@ -138,18 +138,25 @@ export const DEPLOYMENTS = {
   before: { name: 'before (per-event dedup, HTTP API, on-demand)', front: 'httpApi', streams: 'onDemand', dedup: 'perEvent', params: 'the previous release', assumptions: { ingestMemoryMb: 512 } },
   /** `serverless deploy` with no params. */
   default: { name: 'default', front: 'httpApi', streams: 'onDemand', dedup: 'ledger', params: 'serverless deploy' },
-  /** Provisioned streams sized for the rate: the cheapest that deploys today. */
+  /** Provisioned streams sized for the rate, still behind the HTTP API. */
   provisioned: {
-    name: 'provisioned',
+    name: 'provisioned streams',
     front: 'httpApi',
     streams: 'provisioned',
     dedup: 'ledger',
     params: 'serverless deploy --param="rawStreamMode=PROVISIONED" --param="rawShardCount=R" --param="enrichedShardCount=E" (R, E: the shard-hours line)',
   },
-  /** Levers sized but not built yet: the gap to the targets, line by line. */
-  plusFunctionUrl: { name: 'provisioned + a Lambda function URL for ingest', front: 'functionUrl', streams: 'provisioned', dedup: 'ledger', params: 'not built yet', notBuilt: true },
+  /** The cheapest that deploys today: provisioned streams and the ingest function URL (the `provisioned` stage). */
+  lean: {
+    name: 'lean (provisioned streams + ingest function URL)',
+    front: 'functionUrl',
+    streams: 'provisioned',
+    dedup: 'ledger',
+    params: 'serverless deploy --stage provisioned, or the params above plus --param="ingestFunctionUrl=true"; SDKs sent to the IngestLambdaFunctionUrl output',
+  },
+  /** A lever sized but not built yet: the gap to the targets. */
   plusFirehoseAggregation: {
-    name: 'provisioned + function URL + 3 events per Firehose record',
+    name: 'lean + 3 events per Firehose record',
     front: 'functionUrl',
     streams: 'provisioned',
     dedup: 'ledger',
@@ -430,7 +437,7 @@ function lineTable(measured: Awaited<ReturnType<typeof measuredInputs>>, deploym
   ].join('\n');
 }
 
-/** The tables README.md shows: the provisioned deployment line by line, then every deployment and the AWS solution side by side. */
+/** The tables README.md shows: the lean deployment line by line, then every deployment and the AWS solution side by side. */
 export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>): string {
   const totals = (deployment: Deployment) => RATES.map((eventsPerSecond) => totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }, deployment)));
   const comparison = [
@@ -440,7 +447,8 @@ export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>)
     ...Object.values(DEPLOYMENTS as Record<string, Deployment>).map(
       (d) => `| this project, ${d.name}${d.notBuilt ? ' (not built yet)' : ''} | ${totals(d).map((t, i) => `${usd(t)}${t <= TARGETS[RATES[i]!]! ? ' (met)' : ` (over by ${usd(t - TARGETS[RATES[i]!]!)})`}`).join(' | ')} |`,
     ),
-    `| this project, provisioned, every request one event (all browser) | ${RATES.map((eventsPerSecond) => usd(totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond, requestMix: [{ source: 'browser', share: 1, eventsPerRequest: 1, why: '' }] }, DEPLOYMENTS.provisioned)))).join(' | ')} |`,
+    `| this project, lean, every request one event (all browser) | ${RATES.map((eventsPerSecond) => usd(totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond, requestMix: [{ source: 'browser', share: 1, eventsPerRequest: 1, why: '' }] }, DEPLOYMENTS.lean)))).join(' | ')} |`,
+    `| this project, lean, 10 events per request (Clickstream Analytics on AWS's assumption) | ${RATES.map((eventsPerSecond) => usd(totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond, requestMix: [{ source: 'any', share: 1, eventsPerRequest: CLICKSTREAM_ON_AWS.eventsPerRequest, why: '' }] }, DEPLOYMENTS.lean)))).join(' | ')} |`,
   ];
   const aws = [
     '| Clickstream Analytics on AWS (published, 10 events per request) | requests/s | events/s | $/month | $ per million events |',
@@ -457,9 +465,9 @@ export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>)
     `Request mix: ${DEFAULT_ASSUMPTIONS.requestMix.map((s) => `${Math.round(s.share * 100)} % of events from ${s.source} SDKs at ${s.eventsPerRequest} per request (${s.why})`).join('; ')}: ${Math.round(requestsPerMillion(DEFAULT_ASSUMPTIONS.requestMix)).toLocaleString('en-US')} requests per million events.`,
     `Deployments: ${Object.values(DEPLOYMENTS as Record<string, Deployment>).filter((d) => !d.notBuilt).map((d) => `${d.name}: ${d.front === 'httpApi' ? 'HTTP API' : 'function URL'}, ${d.streams === 'onDemand' ? 'ON_DEMAND' : 'PROVISIONED'} streams, ${d.dedup === 'ledger' ? 'dedup ledger' : 'per-event dedup'} (${d.params})`).join('; ')}.`,
     '',
-    `The provisioned deployment, line by line (\`*\`: at least one price not confirmed from a pricing page):`,
+    `The lean deployment, line by line (\`*\`: at least one price not confirmed from a pricing page):`,
     '',
-    lineTable(measured, DEPLOYMENTS.provisioned),
+    lineTable(measured, DEPLOYMENTS.lean),
     '',
     aws.join('\n'),
     '',

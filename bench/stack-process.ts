@@ -70,7 +70,7 @@ export class StackProcess {
     rmSync(this.endpointsFile, { force: true });
     const { port, dashboard, tracker, kinesis } = this.ports;
     const args = [...START_COMMAND.slice(1), '--no-demo', '--data-dir', this.options.dataDir, '--endpoints-file', this.endpointsFile,
-      '--port', String(port), '--dashboard-port', String(dashboard), '--tracker-port', String(tracker), '--kinesis-port', String(kinesis),
+      '--port', String(port), '--dashboard-port', String(dashboard), '--tracker-port', String(tracker), '--function-url-port', '0', '--kinesis-port', String(kinesis),
       ...(this.options.analytics ? [] : ['--no-analytics']), ...(this.options.extraArgs ?? [])];
     const log = createWriteStream(this.options.logFile, { flags: 'a' });
     log.write(`\n===== start ${new Date().toISOString()} =====\n`);

@@ -2,6 +2,7 @@
 //   --port <n>          ingest API port (default 4000)
 //   --dashboard-port <n> live dashboard port (default: --port + 1; 0 = any free port, and so when --port is 0)
 //   --tracker-port <n>  the tracker's demo shop (default: --port + 2; 0 as above)
+//   --function-url-port <n> the ingest function URL, the other front (default: --port + 3; 0 as above)
 //   --kinesis-port <n>  Kinesis emulator port (default 4568)
 //   --data-dir <path>   state that survives restarts (default .local/data)
 //   --shards <n>        shards per stream when a stream is first created (default 2)
@@ -33,6 +34,7 @@ const { values: flags } = parseArgs({
     port: { type: 'string', default: '4000' },
     'dashboard-port': { type: 'string' },
     'tracker-port': { type: 'string' },
+    'function-url-port': { type: 'string' },
     'kinesis-port': { type: 'string', default: '4568' },
     'data-dir': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'data') },
     shards: { type: 'string', default: '2' },
@@ -68,6 +70,7 @@ const kinesisPort = numberFlag('kinesis-port', flags['kinesis-port'], 0)!;
 const besideIngest = (offset: number): string => (ingestPort === 0 ? '0' : String(ingestPort + offset));
 const dashboardPort = numberFlag('dashboard-port', flags['dashboard-port'] ?? besideIngest(1), 0)!;
 const trackerPort = numberFlag('tracker-port', flags['tracker-port'] ?? besideIngest(2), 0)!;
+const functionUrlPort = numberFlag('function-url-port', flags['function-url-port'] ?? besideIngest(3), 0)!;
 const shardCount = numberFlag('shards', flags.shards, 1)!;
 const rate = numberFlag('rate', flags.rate, 0)!;
 const durationSeconds = numberFlag('duration', flags.duration, 1);
@@ -100,6 +103,7 @@ try {
   stack = await startLocalStack({
     dataDir,
     ingestPort,
+    functionUrlPort,
     kinesisPort,
     shardCount,
     endpointsFile,
@@ -109,7 +113,7 @@ try {
   });
 } catch (error) {
   console.error(`Could not start the local stack: ${(error as Error).message}`);
-  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error('Pick other ports with --port / --kinesis-port (0 = any free port).');
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error('Pick other ports with --port / --function-url-port / --kinesis-port (0 = any free port).');
   process.exit(1);
 }
 const { endpoints } = stack;
@@ -138,7 +142,7 @@ console.log(`
 Clickstream pipeline running locally
   dashboard    ${dashboard.url}  (live charts, anomalies, pipeline health)
   demo shop    ${trackerDemo.url}  (the browser tracker, sending to this stack)
-  ingest API   ${endpoints.ingestUrl}/v1/batch  (Segment HTTP API)
+  ingest API   ${endpoints.ingestUrl}/v1/batch  (Segment HTTP API)${endpoints.ingestFunctionUrl ? `\n  function URL ${endpoints.ingestFunctionUrl}/v1/batch  (the same ingest as a Lambda function URL: the cheaper front)` : ''}
   write key    ${endpoints.writeKey}
   Snowplow     collector ${endpoints.snowplow.collectorUrl}, app ids: ${endpoints.snowplow.appIds.join(', ') || 'none'}  (--snowplow-app-ids for yours)
   Kinesis      ${endpoints.kinesis}  streams: ${Object.values(endpoints.streams).join(', ')}

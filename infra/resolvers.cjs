@@ -112,7 +112,44 @@ async function athenaNamedQueries() {
   return { Resources };
 }
 
+/**
+ * `ingestFunctionUrl` param as the boolean `url:` wants: a param given on the command line
+ * (--param="ingestFunctionUrl=true") arrives as a string, which osls' schema would refuse.
+ */
+async function ingestFunctionUrl({ resolveVariable }) {
+  const raw = String(await resolveVariable('param:ingestFunctionUrl')).trim().toLowerCase();
+  if (raw !== 'true' && raw !== 'false') throw new Error(`param ingestFunctionUrl must be true or false, got "${raw}"`);
+  return raw === 'true';
+}
+
+/**
+ * The checkov suppression of the ingest function URL, only where there is one: osls refuses an
+ * extension of a resource the stack does not have. Same form and rules as infra/checkov-suppressions.yml.
+ */
+async function ingestFunctionUrlSuppressions(options) {
+  if (!(await ingestFunctionUrl(options))) return {};
+  return {
+    extensions: {
+      IngestLambdaFunctionUrl: {
+        Metadata: {
+          checkov: {
+            skip: [
+              {
+                id: 'CKV_AWS_258', // function URL AuthType not NONE
+                comment:
+                  'Browser and phone SDKs cannot sign IAM (SigV4) requests; the function authenticates every request itself (write key, or a Snowplow app id tied to one), exactly as behind the HTTP API, which has no IAM auth either',
+              },
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
 module.exports = {
+  ingestFunctionUrl,
+  ingestFunctionUrlSuppressions,
   allowedOriginsList,
   writeKeysParameterArnResource,
   rawStreamMode,

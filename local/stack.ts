@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from './atomic-write.js';
 import { LOCAL_REGION, localAwsEnvironment } from './aws-env.js';
+import { startFunctionUrl } from './lambda/function-url.js';
 import { startHttpGateway, type HttpApiHandler, type HttpGateway } from './lambda/http-gateway.js';
 import { createLocalKinesisClient } from './kinesis/client.js';
 import { startKinesisEmulator, type KinesisEmulator } from './kinesis/emulator.js';
@@ -29,6 +30,8 @@ export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), 
 /** The contract of `.local/endpoints.json`: tools, tests and people find the local services here. */
 export interface LocalEndpoints {
   ingestUrl: string;
+  /** The ingest function's own URL (serverless.yml `ingestFunctionUrl`, on for the local stage), or null. */
+  ingestFunctionUrl: string | null;
   /** The live dashboard (dashboard/server.ts), once `npm start` serves it. */
   dashboardUrl: string | null;
   /** The tracker's demo shop (local/demo/tracker-demo.ts), once `npm start` serves it. */
@@ -53,6 +56,8 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Ingest API port; 0 picks a free one. */
   ingestPort?: number;
+  /** Port of the ingest function URL; 0 (default) picks a free one. */
+  functionUrlPort?: number;
   /** Emulator ports; 0 picks a free one. A restart in the same process must reuse them (see loadHandlers). */
   kinesisPort?: number;
   dynamodbPort?: number;
@@ -159,10 +164,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const emulators: { stop(): Promise<void> }[] = [];
   const mappings: EventSourceMapping[] = [];
   let gateway: HttpGateway | undefined;
+  let functionUrl: HttpGateway | undefined;
   let firehose: LocalFirehose | undefined;
   let analytics: FlinkJobStart = { running: false, reason: 'analytics off because it was not asked for (npm start runs it)' };
   const stopAll = async (drainMs = 0): Promise<StopReport> => {
-    await gateway?.close();
+    await Promise.all([gateway?.close(), functionUrl?.close()]);
     const report = await drain(mappings, firehose, drainMs);
     await Promise.all(mappings.map((m) => m.stop()));
     // Checkpointed on stop; what it emitted last still reaches the lake through the local Firehose below.
@@ -215,6 +221,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       analytics = await startFlinkJob({ kinesisEndpoint: kinesis.endpoint, dataDir, restartOnCrash: true, ...(options.log ? { log: options.log } : {}) });
     }
     gateway = await startHttpGateway({ config: templates.httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
+    const ingest = templates.functions.get('ingest');
+    if (ingest?.functionUrl && handlers.http['ingest']) {
+      functionUrl = await startFunctionUrl({ lambda: ingest, handler: handlers.http['ingest'], port: options.functionUrlPort ?? 0 });
+    }
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
@@ -222,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const endpoints: LocalEndpoints = {
     ingestUrl: gateway.url,
+    ingestFunctionUrl: functionUrl?.url ?? null,
     dashboardUrl: null,
     trackerDemoUrl: null,
     writeKey,

@@ -1,4 +1,4 @@
-// Ingest API Lambda (API Gateway HTTP API, payload v2): the Segment HTTP Tracking API into Kinesis.
+// Ingest API Lambda (API Gateway HTTP API, or a function URL; payload v2): the Segment HTTP Tracking API into Kinesis.
 // Everything is built once at cold start; the per-request work lives in ./ingest.ts.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -8,6 +8,7 @@ import { kinesisClient } from '../shared/aws-clients.js';
 import { ConfigError } from '../shared/errors.js';
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
 import { loadIngestConfig } from './config.js';
+import { functionUrlCors } from './cors.js';
 import { httpErrorResponses } from './http-responses.js';
 import { createIngest } from './ingest.js';
 import { parseWriteKeys, WriteKeyVerifier } from './write-keys.js';
@@ -36,5 +37,6 @@ export const handler = middy()
   // The event carries the write key (Authorization header, query string, body): never logged, whatever
   // POWERTOOLS_LOGGER_LOG_EVENT says (the option wins over the variable).
   .use(injectLambdaContext(logger, { logEvent: false }))
+  .use(functionUrlCors(config.allowedOrigins))
   .use(httpErrorResponses(logger))
   .handler(createIngest({ writer, verifier, logger, allowedOrigins: config.allowedOrigins }));

@@ -22,6 +22,8 @@ export interface HttpGatewayOptions {
   allowedOrigins?: string[];
   /** 0 (default) picks a free port. */
   port?: number;
+  /** The request size limit: API Gateway's 10 MB unless set (a function URL's is Lambda's 6 MB). */
+  maxPayloadBytes?: number;
   logger?: Pick<Console, 'error' | 'warn'>;
 }
 
@@ -92,8 +94,9 @@ async function handleRequest(
     return;
   }
 
+  const maxPayloadBytes = options.maxPayloadBytes ?? API_GATEWAY_MAX_PAYLOAD_BYTES;
   const declaredLength = Number(headers['content-length'] ?? 0);
-  if (declaredLength > API_GATEWAY_MAX_PAYLOAD_BYTES) {
+  if (declaredLength > maxPayloadBytes) {
     // Answer without reading the body, then drop the connection the client is still writing to.
     response.setHeader('connection', 'close');
     response.once('finish', () => request.socket.destroy());
@@ -104,12 +107,12 @@ async function handleRequest(
   const matched = matchRoute(options.config.routes, method, url.pathname);
   if (!matched) {
     // Read the body first: answering mid-upload makes Node close a socket the client may reuse.
-    await readBody(request, API_GATEWAY_MAX_PAYLOAD_BYTES);
+    await readBody(request, maxPayloadBytes);
     sendJson(response, 404, { message: 'Not Found' }, corsResponseHeaders(cors, allowedOrigins, headers.origin));
     return;
   }
 
-  const body = await readBody(request, API_GATEWAY_MAX_PAYLOAD_BYTES);
+  const body = await readBody(request, maxPayloadBytes);
   if (body === 'too-large') {
     response.setHeader('connection', 'close');
     sendJson(response, 413, { message: 'Request Entity Too Large' });

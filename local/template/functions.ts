@@ -19,6 +19,8 @@ export interface FunctionDefinition {
   role?: string;
   /** `events:` with variables resolved. */
   events: unknown[];
+  /** `url:` is set: the function has a Lambda function URL. */
+  functionUrl: boolean;
   /** The environment as Lambda would see it locally: provider's and the function's, references resolved. */
   environment(): Record<string, string>;
 }
@@ -43,10 +45,20 @@ export function functionDefinitions(template: TemplateDocument): Map<string, Fun
       memorySizeMb: numberOr(definition.memorySize, numberOr(provider.memorySize, LAMBDA_DEFAULT_MEMORY_MB, 'provider.memorySize'), `functions.${functionKey}.memorySize`),
       ...(typeof definition.role === 'string' ? { role: definition.role } : {}),
       events: Array.isArray(definition.events) ? definition.events : [],
+      functionUrl: functionUrlOn(template, definition.url),
       environment: () => functionEnvironment(template, provider, definition, functionKey),
     });
   }
   return definitions;
+}
+
+/**
+ * `url:` as deployed: true or a mapping, or `${file(./infra/resolvers.cjs):ingestFunctionUrl}`, which
+ * turns the `ingestFunctionUrl` param into a boolean at package time (read here from the param itself).
+ */
+function functionUrlOn(template: TemplateDocument, url: unknown): boolean {
+  if (typeof url === 'string' && /resolvers\.cjs\):ingestFunctionUrl\}$/.test(url)) return String(template.resolve('${param:ingestFunctionUrl}')).trim().toLowerCase() === 'true';
+  return url === true || isRecord(url);
 }
 
 /** provider.environment merged with the function's: `!Ref X` → the local name of X, `!GetAtt X.Arn` → its local ARN. */

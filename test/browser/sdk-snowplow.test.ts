@@ -84,14 +84,16 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
   let server: PageServer;
   let sdk: SdkStack;
   let ingestOrigin: string;
+  /** The same ingest as a Lambda function URL (serverless.yml ingestFunctionUrl), which answers CORS itself. */
+  let functionUrlOrigin: string;
   const sent: SentItem[] = [];
 
   beforeAll(async () => {
     const launched = launchChromium();
     launched.catch(() => undefined);
     const script = await bundleForBrowser(['@snowplow/browser-tracker', '@snowplow/browser-plugin-screen-tracking'], 'snowplow');
-    let connectTo = '';
-    server = await serveSdkPage({ script, connectTo: () => [connectTo], title: 'Snowplow shop' });
+    let connectTo: string[] = [];
+    server = await serveSdkPage({ script, connectTo: () => connectTo, title: 'Snowplow shop' });
     sdk = await startSdkStack({
       allowedOrigins: [server.origin],
       snowplowAppIds: [WEB_APP_ID, SERVER_APP_ID],
@@ -105,7 +107,8 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
     });
     if (javaPresent && !sdk.stack.analytics.running) throw new Error(sdk.stack.analytics.reason);
     ingestOrigin = new URL(sdk.ingestUrl).origin;
-    connectTo = ingestOrigin;
+    functionUrlOrigin = new URL(sdk.stack.endpoints.ingestFunctionUrl!).origin;
+    connectTo = [ingestOrigin, functionUrlOrigin];
     browser = await launched;
   }, 300_000);
 
@@ -115,9 +118,10 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
     await sdk?.stop();
   });
 
-  /** The browser tracker on the page, with `method`; returns what it put on the wire. */
-  async function browserRun(method: 'post' | 'get'): Promise<{ sdkPage: SdkPage; items: SentItem[] }> {
+  /** The browser tracker on the page, with `method`, sending to `collector`; returns what it put on the wire. */
+  async function browserRun(method: 'post' | 'get', collector = ingestOrigin): Promise<{ sdkPage: SdkPage; items: SentItem[] }> {
     const transport = method === 'get' ? 'browser GET' : 'browser POST';
+    const ingestOrigin = collector;
     const sdkPage = await openSdkPage(browser, server, ingestOrigin);
     await inPage(sdkPage.page, startTracking, { collector: ingestOrigin, appId: WEB_APP_ID, method });
     // Scrolling, then the heartbeat: page pings.
@@ -142,7 +146,7 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
   }
 
   /** Every request to the ingest finished 2xx, with the page's origin echoed and credentials allowed. */
-  function expectAcceptedWithCredentials(sdkPage: SdkPage): void {
+  function expectAcceptedWithCredentials(sdkPage: SdkPage, ingestOrigin: string): void {
     expect(sdkPage.outside).toEqual([]);
     expect(sdkPage.requests.filter((r) => r.failure !== null).map((r) => `${r.method} ${r.path}: ${r.failure}`)).toEqual([]);
     expect(sdkPage.pageErrors).toEqual([]);
@@ -159,7 +163,7 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
 
   it('browser tracker, default POST: batches to /com.snowplowanalytics.snowplow/tp2 as JSON with credentials, each answered 200 with every item accepted', { timeout: 90_000 }, async () => {
     const { sdkPage, items } = await browserRun('post');
-    expectAcceptedWithCredentials(sdkPage);
+    expectAcceptedWithCredentials(sdkPage, ingestOrigin);
     const posts = sdkPage.requests.filter((r) => r.origin === ingestOrigin && r.type !== 'Preflight');
     expect(posts.length).toBeGreaterThan(0);
     for (const post of posts) {
@@ -182,7 +186,7 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
 
   it('browser tracker, eventMethod get: one GET /i per event, answered with a 1x1 GIF', { timeout: 90_000 }, async () => {
     const { sdkPage, items } = await browserRun('get');
-    expectAcceptedWithCredentials(sdkPage);
+    expectAcceptedWithCredentials(sdkPage, ingestOrigin);
     const gets = sdkPage.requests.filter((r) => r.origin === ingestOrigin && r.type !== 'Preflight');
     expect(gets).toHaveLength(items.length);
     for (const get of gets) {
@@ -194,6 +198,16 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
     expect(sdkPage.requests.filter((r) => r.type === 'Preflight')).toEqual([]);
     // The base64 forms (ue_px, cx) over GET.
     expect(items.filter((i) => i.params['e'] === 'ue').every((i) => i.params['ue_px'] !== undefined && i.params['cx'] !== undefined)).toBe(true);
+  });
+
+  it('browser tracker, default POST, through the ingest function URL: the function answers the preflight and the credentialed posts itself', { timeout: 90_000 }, async () => {
+    const { sdkPage, items } = await browserRun('post', functionUrlOrigin);
+    expectAcceptedWithCredentials(sdkPage, functionUrlOrigin);
+    const preflights = sdkPage.requests.filter((r) => r.origin === functionUrlOrigin && r.type === 'Preflight');
+    expect(preflights.length).toBeGreaterThan(0);
+    for (const preflight of preflights) expect(preflight.status).toBe(204);
+    expect(sdkPage.requests.filter((r) => r.origin === ingestOrigin)).toEqual([]);
+    expect(count(items, 'pv')).toBe(1);
   });
 
   it("Snowplow's Node tracker: its default emitter, every request answered 200", { timeout: 60_000 }, async () => {
@@ -292,8 +306,9 @@ describe.skipIf(skipWithoutChromium())("Snowplow's trackers, unchanged, to the l
     }
     // What the mapping table promises, spot-checked on the lake's own columns.
     const web = rows.filter((r) => r['app_id'] === WEB_APP_ID);
-    expect(web.filter((r) => r['type'] === 'page').map((r) => r['name'])).toEqual(['Snowplow shop', 'Snowplow shop']);
-    expect(web.filter((r) => r['type'] === 'screen').map((r) => r['name'])).toEqual(['Checkout', 'Checkout']);
+    // One page view per browser run: POST and GET to the HTTP API, POST to the function URL.
+    expect(web.filter((r) => r['type'] === 'page').map((r) => r['name'])).toEqual(['Snowplow shop', 'Snowplow shop', 'Snowplow shop']);
+    expect(web.filter((r) => r['type'] === 'screen').map((r) => r['name'])).toEqual(['Checkout', 'Checkout', 'Checkout']);
     expect(new Set(web.filter((r) => r['type'] === 'track').map((r) => r['event']))).toEqual(new Set(['page_ping', 'add-to-basket', 'signed-in', 'checkout_started']));
     expect(rows.filter((r) => r['event'] === 'checkout_started').every((r) => r['schema'] === 'iglu:com.acme/checkout_started/jsonschema/1-0-0')).toBe(true);
   });

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAthenaQueries } from '../../analytics/athena/queries.js';
+import { INGEST_CORS } from '../../functions/ingest/cors.js';
 import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../schemas/lake-rows.js';
 import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
 import { createHash } from 'node:crypto';
@@ -379,6 +380,37 @@ describe('serverless.yml → CloudFormation', () => {
       expect(overridden.AllowOrigins).toEqual(['https://a.example', 'https://b.example']);
     });
 
+    it('answers CORS the same way through the function URL: the function has the HTTP API\'s settings (functions/ingest/cors.ts)', () => {
+      const cors = resource(packaged.dev.template, 'HttpApi').Properties?.CorsConfiguration as JsonObject;
+      expect((cors.AllowHeaders as string[]).map((h) => h.toLowerCase()).sort()).toEqual([...INGEST_CORS.allowedHeaders].sort());
+      expect([...(cors.AllowMethods as string[])].sort()).toEqual([...INGEST_CORS.allowedMethods].sort());
+      expect(cors.ExposeHeaders).toEqual([...INGEST_CORS.exposedResponseHeaders]);
+      expect(cors.AllowCredentials).toBe(INGEST_CORS.allowCredentials);
+      expect(cors.MaxAge).toBe(INGEST_CORS.maxAgeSeconds);
+    });
+  });
+
+  describe('ingest function URL (the provisioned stage: ingestFunctionUrl)', () => {
+    it('is off by default, and on where asked for: public (the write key is the auth), without CORS of its own, with its output', () => {
+      expect(resourcesOfType(packaged.dev.template, 'AWS::Lambda::Url')).toEqual([]);
+      const t = packaged.provisioned.template;
+      const urls = resourcesOfType(t, 'AWS::Lambda::Url');
+      expect(urls).toHaveLength(1);
+      const url = urls[0]![1].Properties ?? {};
+      expect(url.AuthType).toBe('NONE');
+      expect(JSON.stringify(url.TargetFunctionArn)).toContain('IngestLambdaFunction');
+      // Lambda's CORS would answer "*" to the Snowplow tracker's credentialed requests: the function answers it.
+      expect(url.Cors).toBeUndefined();
+      const permissions = resourcesOfType(t, 'AWS::Lambda::Permission').map(([, r]) => r.Properties ?? {}).filter((p) => JSON.stringify(p.FunctionName).includes('IngestLambdaFunction'));
+      expect(permissions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE', Principal: '*' }),
+          expect.objectContaining({ Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true, Principal: '*' }),
+        ]),
+      );
+      expect(Object.keys(t.Outputs ?? {})).toContain('IngestLambdaFunctionUrl');
+    });
+
     it('throttles the $default stage and writes access logs without client IPs', () => {
       const stage = resource(packaged.dev.template, 'HttpApiStage').Properties ?? {};
       expect(stage.StageName).toBe('$default');
@@ -601,8 +633,8 @@ describe('serverless.yml → CloudFormation', () => {
           // Gives up while the records are still in the stream, so the DLQ entry can be replayed.
           expect(m.MaximumRecordAgeInSeconds, id).toBeGreaterThanOrEqual(60);
           expect(m.MaximumRecordAgeInSeconds, id).toBeLessThan(retentionSeconds);
-          expect(m.ParallelizationFactor, id).toBeGreaterThanOrEqual(1);
-          expect(m.ParallelizationFactor, id).toBeLessThanOrEqual(10);
+          // One batch per shard at a time: the dedup ledger depends on it (functions/enrich/dedup-ledger.ts).
+          expect(m.ParallelizationFactor, id).toBe(1);
           const destination = ((m.DestinationConfig as JsonObject)?.OnFailure as JsonObject)?.Destination as JsonObject;
           const [queueId] = (destination?.['Fn::GetAtt'] ?? []) as string[];
           expect(resource(t, queueId as string).Type, `${id} on-failure destination`).toBe('AWS::SQS::Queue');

@@ -364,3 +364,49 @@ describe('ingest: the settings SDKs fetch before sending', () => {
     expect((await invoke({ method: 'GET', path: '/v1/batch', rawBody: '' })).statusCode).toBe(404);
   });
 });
+
+describe('ingest through a Lambda function URL: the function answers CORS', () => {
+  /** A function URL's event: the `$default` route key and Lambda's own host. */
+  const viaUrl = (opts: Parameters<typeof httpRequest>[0] = {}) => {
+    const request = httpRequest(opts);
+    return { ...request, routeKey: '$default', requestContext: { ...request.requestContext, routeKey: '$default', domainName: 'abc123.lambda-url.us-east-1.on.aws' } };
+  };
+  const call = async (event: ReturnType<typeof viaUrl>) => (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+
+  it("answers a preflight from an allowed origin with that origin, credentials and the SDKs' headers, without writing", async () => {
+    const res = await call(viaUrl({ method: 'OPTIONS', rawBody: '', headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } }));
+    expect(res.statusCode).toBe(204);
+    expect(res.headers).toMatchObject({
+      'access-control-allow-origin': 'https://shop.example.com',
+      'access-control-allow-credentials': 'true',
+      'access-control-allow-methods': 'GET,POST,OPTIONS',
+      'access-control-max-age': '86400',
+    });
+    expect(String(res.headers!['access-control-allow-headers']).split(',')).toEqual(expect.arrayContaining(['authorization', 'content-type', 'anonymousid', 'sp-anonymous']));
+    expect(kinesis.commandCalls(PutRecordsCommand)).toHaveLength(0);
+  });
+
+  it('gives a preflight from another origin no allow-origin, and refuses its posts with 403 and no CORS headers', async () => {
+    const preflight = await call(viaUrl({ method: 'OPTIONS', rawBody: '', headers: { origin: 'https://evil.example.org', 'access-control-request-method': 'POST' } }));
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers?.['access-control-allow-origin']).toBeUndefined();
+    const post = await call(viaUrl({ headers: { origin: 'https://evil.example.org' } }));
+    expect(post.statusCode).toBe(403);
+    expect(post.headers?.['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('adds allow-origin, credentials and the exposed Retry-After to answers, errors included', async () => {
+    const ok = await call(viaUrl({ path: '/v1/t', body: trackEvent(), headers: { origin: 'http://localhost:3000' } }));
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers).toMatchObject({ 'access-control-allow-origin': 'http://localhost:3000', 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'retry-after' });
+    const bad = await call(viaUrl({ rawBody: '{not json', headers: { origin: 'http://localhost:3000' } }));
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers?.['access-control-allow-origin']).toBe('http://localhost:3000');
+  });
+
+  it('leaves CORS to API Gateway behind the HTTP API: no CORS headers of its own', async () => {
+    const res = await invoke({ headers: { origin: 'https://shop.example.com' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['access-control-allow-origin']).toBeUndefined();
+  });
+});
