@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import { waitBeforeRetry, type BackoffClock } from '../shared/backoff.js';
 import { DedupTableError } from '../shared/errors.js';
 import { isRetryableWriteError } from '../shared/kinesis-batch-writer.js';
 
@@ -52,12 +53,16 @@ export const ledgerHash = (id: string): string => createHash('sha256').update(id
 
 export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS);
 
-/** An id to look up: the hour bucket it is written to, and any other hour its original may be in. */
+/** An id to look up: its hash, the hour bucket it is written to, and any other hour its original may be in. */
 export interface LedgerEntry {
   id: string;
+  /** ledgerHash(id), computed once per event (ledgerEntry). */
+  hash: string;
   hour: number;
   alsoHours?: readonly number[];
 }
+
+export const ledgerEntry = (id: string, hour: number, alsoHours: readonly number[] = []): LedgerEntry => ({ id, hash: ledgerHash(id), hour, alsoHours });
 
 export interface LedgerLookup {
   /** Ids a finished batch delivered within the window. */
@@ -114,13 +119,13 @@ interface Bucket {
 export class DedupLedger {
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly clock: BackoffClock;
   private readonly maxCachedIds: number;
   private readonly uncertainHorizonMs: number;
 
   constructor(private readonly options: DedupLedgerOptions) {
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.clock = { now: this.now, sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))), random: Math.random };
     this.maxCachedIds = options.maxCachedIds ?? 2_000_000;
     this.uncertainHorizonMs = options.uncertainHorizonMs ?? 15 * 60_000;
   }
@@ -151,7 +156,7 @@ export class DedupLedger {
 
     const oldestUncertain = this.now() - this.uncertainHorizonMs;
     for (const entry of entries) {
-      const hash = ledgerHash(entry.id);
+      const { hash } = entry;
       for (const hour of [entry.hour, ...(entry.alsoHours ?? [])]) {
         if (failed.has(hour)) {
           result.unresolved.add(entry.id);
@@ -186,8 +191,8 @@ export class DedupLedger {
     const atMs = this.now();
     const sort = `${firstSequenceNumber.padStart(SEQUENCE_DIGITS, '0')}#${String(atMs).padStart(15, '0')}`;
     await Promise.all(
-      [...groupByHour(entries)].map(async ([hour, ids]) => {
-        const hashes = ids.map(ledgerHash);
+      [...groupByHour(entries)].map(async ([hour, group]) => {
+        const hashes = group.map((entry) => entry.hash);
         const key = bucketKey(shardId, hour);
         const error = await this.put({ ...this.keyOf(key, sort, atMs), [IDS]: { B: packHashes(hashes) } }, deadline);
         if (error) throw new DedupTableError(`PutItem of the write intent ${key} ${firstSequenceNumber} on ${this.options.table} failed: ${error}`, this.options.table);
@@ -215,16 +220,16 @@ export class DedupLedger {
     const result: ConfirmResult = { confirmed: 0, failed: [] };
     const atMs = this.now();
     await Promise.all(
-      [...groupByHour(entries)].map(async ([hour, ids]) => {
+      [...groupByHour(entries)].map(async ([hour, group]) => {
         const key = bucketKey(shardId, hour);
-        const failed = ids.filter((id) => notWritten.has(id)).map(ledgerHash);
+        const failed = group.filter((entry) => notWritten.has(entry.id)).map((entry) => entry.hash);
         const error = await this.put({ ...this.keyOf(key, `${sort}${OK_SUFFIX}`, atMs), ...(failed.length > 0 ? { [FAILED]: { B: packHashes(failed) } } : {}) }, deadline);
         if (error) {
-          result.failed.push(...ids);
+          result.failed.push(...group.map((entry) => entry.id));
           result.lastError = error;
           return;
         }
-        result.confirmed += ids.length - failed.length;
+        result.confirmed += group.length - failed.length;
         const bucket = this.buckets.get(key);
         if (bucket) {
           settle(bucket, sort, new Set(failed));
@@ -244,21 +249,32 @@ export class DedupLedger {
     };
   }
 
-  /** One PutItem, retried with backoff while the table throttles; the error name when it did not succeed. */
-  private async put(item: Record<string, AttributeValue>, deadline: number): Promise<string | undefined> {
-    for (let attempt = 0; ; attempt++) {
+  /**
+   * One call, retried with backoff while the table throttles or does not answer. Throws the last error:
+   * one retrying cannot fix at once, a retryable one when the deadline comes first.
+   */
+  private async send<T>(call: (abortSignal: AbortSignal) => Promise<T>, deadline: number): Promise<T> {
+    let lastError: unknown = Object.assign(new Error('the deadline came before an answer'), { name: 'DeadlineExceeded' });
+    for (let attempt = 0; await waitBeforeRetry(attempt, deadline, this.clock); attempt++) {
       const remaining = deadline - this.now();
-      if (remaining <= 0) return 'DeadlineExceeded';
+      if (remaining <= 0) break;
       try {
-        await this.options.client.send(new PutItemCommand({ TableName: this.options.table, Item: item }), { abortSignal: AbortSignal.timeout(remaining) });
-        return undefined;
+        return await call(AbortSignal.timeout(remaining));
       } catch (error) {
-        const name = error instanceof Error ? error.name : 'UnknownError';
-        if (!isRetryableWriteError(error)) return name;
-        const delay = Math.floor(Math.random() * Math.min(1_000, 25 * 2 ** attempt));
-        if (this.now() + delay >= deadline) return name;
-        await this.sleep(delay);
+        if (!isRetryableWriteError(error)) throw error;
+        lastError = error;
       }
+    }
+    throw lastError;
+  }
+
+  /** One PutItem; the error's name when it did not succeed. */
+  private async put(item: Record<string, AttributeValue>, deadline: number): Promise<string | undefined> {
+    try {
+      await this.send((abortSignal) => this.options.client.send(new PutItemCommand({ TableName: this.options.table, Item: item }), { abortSignal }), deadline);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.name : 'UnknownError';
     }
   }
 
@@ -295,33 +311,25 @@ export class DedupLedger {
   private async readAfter(key: string, bucket: Bucket, deadline: number): Promise<void> {
     const nowSeconds = Math.floor(this.now() / 1000);
     let startKey: Record<string, AttributeValue> | undefined;
-    let attempt = 0;
     for (;;) {
-      const remaining = deadline - this.now();
-      if (remaining <= 0) throw new Error('DeadlineExceeded');
+      const { cursor } = bucket;
+      const query = new QueryCommand({
+        TableName: this.options.table,
+        // Strongly consistent: the previous batch of the shard may have written a moment ago.
+        ConsistentRead: true,
+        KeyConditionExpression: cursor === undefined ? '#b = :b' : '#b = :b AND #s > :c',
+        ExpressionAttributeNames: { '#b': LEDGER_BUCKET, ...(cursor === undefined ? {} : { '#s': LEDGER_BATCH }) },
+        ExpressionAttributeValues: { ':b': { S: key }, ...(cursor === undefined ? {} : { ':c': { S: cursor } }) },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      });
       let page;
       try {
-        page = await this.options.client.send(
-          new QueryCommand({
-            TableName: this.options.table,
-            // Strongly consistent: the previous batch of the shard may have written a moment ago.
-            ConsistentRead: true,
-            KeyConditionExpression: bucket.cursor === undefined ? '#b = :b' : '#b = :b AND #s > :c',
-            ExpressionAttributeNames: { '#b': LEDGER_BUCKET, ...(bucket.cursor === undefined ? {} : { '#s': LEDGER_BATCH }) },
-            ExpressionAttributeValues: { ':b': { S: key }, ...(bucket.cursor === undefined ? {} : { ':c': { S: bucket.cursor } }) },
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-          { abortSignal: AbortSignal.timeout(remaining) },
-        );
+        page = await this.send((abortSignal) => this.options.client.send(query, { abortSignal }), deadline);
       } catch (error) {
-        if (!isRetryableWriteError(error)) {
-          const name = error instanceof Error ? error.name : 'UnknownError';
-          throw new DedupTableError(`Query of ${key} on ${this.options.table} failed: ${name}`, this.options.table, { cause: error });
-        }
-        const delay = Math.floor(Math.random() * Math.min(1_000, 25 * 2 ** attempt++));
-        if (this.now() + delay >= deadline) throw error;
-        await this.sleep(delay);
-        continue;
+        // Retryable but out of time: the caller reports the bucket's ids unresolved.
+        if (isRetryableWriteError(error)) throw error;
+        const name = error instanceof Error ? error.name : 'UnknownError';
+        throw new DedupTableError(`Query of ${key} on ${this.options.table} failed: ${name}`, this.options.table, { cause: error });
       }
       for (const item of page.Items ?? []) {
         const sort = item[LEDGER_BATCH]?.S;
@@ -364,12 +372,12 @@ function settle(bucket: Bucket, sort: string, failed: ReadonlySet<string>): void
 const bucketKey = (shardId: string, hour: number): string => `${shardId}#${hour}`;
 const maxKey = (a: string | undefined, b: string): string => (a === undefined || b > a ? b : a);
 
-function groupByHour(entries: readonly LedgerEntry[]): Map<number, string[]> {
-  const groups = new Map<number, string[]>();
-  for (const { id, hour } of entries) {
-    const ids = groups.get(hour);
-    if (ids) ids.push(id);
-    else groups.set(hour, [id]);
+function groupByHour(entries: readonly LedgerEntry[]): Map<number, LedgerEntry[]> {
+  const groups = new Map<number, LedgerEntry[]>();
+  for (const entry of entries) {
+    const group = groups.get(entry.hour);
+    if (group) group.push(entry);
+    else groups.set(entry.hour, [entry]);
   }
   return groups;
 }

@@ -24,7 +24,7 @@ import { enrichEvent } from './enrich-event.js';
 import { BadEventError, EnrichmentError, EnrichmentRecoveryError, ErasedEventError } from './errors.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
-import { hourOf, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
+import { hourOf, ledgerEntry, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
 import { createHash } from 'node:crypto';
 
 /** Time kept back from the look-up and the write for the bad-row upload and the marks that follow them. */
@@ -112,7 +112,8 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     if (data.byteLength + Buffer.byteLength(partitionKey) > MAX_RECORD_BYTES) {
       throw new BadEventError('size_violation', `enriched event is ${data.byteLength} bytes; a Kinesis record is at most ${MAX_RECORD_BYTES}`, messageId);
     }
-    return { id: messageId, value: { record: { data, partitionKey }, ...ledgerHours(event, raw.arrivalMs) } };
+    const { hour, alsoHours } = ledgerHours(event, raw.arrivalMs);
+    return { id: messageId, value: { record: { data, partitionKey }, entry: ledgerEntry(messageId, hour, alsoHours) } };
   }
 
   return async function enrichBatch(records: readonly KinesisStreamRecord[], { deadline }: { deadline: number }): Promise<BatchResult> {
@@ -145,12 +146,11 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     // write (this batch's own earlier attempt, or the batch it was bisected from) are checked on the stream.
     const workDeadline = deadline - FINISH_RESERVE_MS;
     const { shardId, stream, sequenceNumber: firstSequenceNumber } = raws[0]!;
-    const entries = new Map<string, LedgerEntry>(candidates.map((c) => [c.id, { id: c.id, hour: c.value.hour, alsoHours: c.value.alsoHours }]));
     let seen = new Set<string>();
     let unresolved = new Set<string>();
     let onStream = new Set<string>();
     try {
-      const lookup = await deps.ledger.lookup(stream, shardId, [...entries.values()], { deadline: workDeadline });
+      const lookup = await deps.ledger.lookup(stream, shardId, candidates.map((c) => c.value.entry), { deadline: workDeadline });
       ({ seen, unresolved } = lookup);
       if (lookup.uncertain.size > 0) {
         const since = Math.min(...lookup.uncertain.values());
@@ -160,9 +160,10 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     } catch (error) {
       if (!(error instanceof DedupTableError || error instanceof EnrichmentRecoveryError)) throw error;
       deps.logger.error('the dedup ledger could not be read', error);
-      unresolved = new Set(entries.keys());
+      unresolved = new Set(candidates.map((c) => c.id));
     }
-    const recovered: string[] = [];
+    // Written by the interrupted attempt: settled under this attempt's intent, not written again.
+    const recovered: typeof candidates = [];
     const toWrite = candidates.filter((c) => {
       if (seen.has(c.id)) {
         outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'table' });
@@ -174,17 +175,14 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         return false;
       }
       if (onStream.has(c.id)) {
-        // Written by the interrupted attempt: settled now, not written again.
-        outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'stream' });
-        counters.duplicatesRecovered++;
-        recovered.push(c.id);
+        recovered.push(c);
         return false;
       }
       return true;
     });
 
     // 3. The intent (what is about to be written, and what was found written), then one write of every new event.
-    const settled = [...recovered, ...toWrite.map((c) => c.id)].map((id) => entries.get(id)!);
+    const settled = [...recovered, ...toWrite].map((c) => c.value.entry);
     const notWritten = new Set<string>();
     let writeError: string | undefined;
     let intent: IntentRef | undefined;
@@ -205,7 +203,6 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
         deps.logger.error(error instanceof DedupTableError ? 'the write intent could not be recorded' : 'events-enriched refused the write', error);
         failed = new Set(toWrite.map((_, i) => i));
         writeError = error.message;
-        if (error instanceof DedupTableError) for (const id of recovered) notWritten.add(id);
       }
       toWrite.forEach((c, i) => {
         if (failed.has(i)) notWritten.add(c.id);
@@ -215,11 +212,12 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       if (notWritten.has(c.id)) outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });
       else outcomes.set(c.raw.sequenceNumber, { status: 'written' });
     }
-    for (const id of recovered) {
-      if (notWritten.has(id)) {
-        const c = candidates.find((candidate) => candidate.id === id)!;
+    for (const c of recovered) {
+      if (intent) {
+        outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'stream' });
+        counters.duplicatesRecovered++;
+      } else {
         outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `its write intent could not be recorded (${writeError ?? 'deadline'})` });
-        counters.duplicatesRecovered--;
       }
     }
 
@@ -285,8 +283,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
 /** An enriched event ready to write, and the ledger buckets its id belongs to (./dedup-ledger.ts). */
 interface Prepared {
   record: StreamRecord;
-  hour: number;
-  alsoHours: number[];
+  entry: LedgerEntry;
 }
 
 /**
@@ -294,7 +291,7 @@ interface Prepared {
  * originalTimestamp to the arrival time when the client sent none; such a retry arrives later, so its
  * original is looked for an hour back too.
  */
-function ledgerHours(event: { originalTimestamp?: string; receivedAt?: string }, arrivalMs: number): Pick<Prepared, 'hour' | 'alsoHours'> {
+function ledgerHours(event: { originalTimestamp?: string; receivedAt?: string }, arrivalMs: number): { hour: number; alsoHours: number[] } {
   const clientMs = event.originalTimestamp === undefined ? NaN : Date.parse(event.originalTimestamp);
   if (Number.isFinite(clientMs) && event.originalTimestamp !== event.receivedAt) return { hour: hourOf(clientMs), alsoHours: [] };
   const hour = hourOf(Number.isFinite(clientMs) ? clientMs : arrivalMs);

@@ -15,6 +15,7 @@ import {
   type DynamoDBClient,
   type KeysAndAttributes,
 } from '@aws-sdk/client-dynamodb';
+import { waitBeforeRetry, type BackoffClock } from './backoff.js';
 import { DedupTableError } from './errors.js';
 import { isRetryableWriteError } from './kinesis-batch-writer.js';
 
@@ -54,15 +55,13 @@ export const DEDUP_KEY = 'messageId';
 export const DEDUP_EXPIRES_AT = 'expiresAt';
 export class DedupStore {
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
+  private readonly clock: BackoffClock;
   private readonly key: string;
 
   constructor(private readonly options: DedupStoreOptions) {
     this.key = options.keyAttribute ?? DEDUP_KEY;
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.random = options.random ?? Math.random;
+    this.clock = { now: this.now, sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))), random: options.random ?? Math.random };
   }
 
   /**
@@ -74,11 +73,7 @@ export class DedupStore {
     let pending = [...new Set(ids)];
     const nowSeconds = Math.floor(this.now() / 1000);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) {
-        const delay = Math.floor(this.random() * Math.min(1_000, 25 * 2 ** attempt));
-        if (this.now() + delay >= deadline) break;
-        await this.sleep(delay);
-      }
+      if (!(await waitBeforeRetry(attempt, deadline, this.clock))) break;
       const next: string[] = [];
       for (let i = 0; i < pending.length; i += MAX_KEYS_PER_GET) {
         const chunk = pending.slice(i, i + MAX_KEYS_PER_GET);
@@ -109,11 +104,7 @@ export class DedupStore {
       while (next < chunks.length) {
         let pending = chunks[next++]!;
         for (let attempt = 0; pending.length > 0; attempt++) {
-          if (attempt > 0) {
-            const delay = Math.floor(this.random() * Math.min(1_000, 25 * 2 ** attempt));
-            if (this.now() + delay >= deadline) break;
-            await this.sleep(delay);
-          }
+          if (!(await waitBeforeRetry(attempt, deadline, this.clock))) break;
           const remaining = deadline - this.now();
           if (remaining <= 0) {
             result.lastError = 'DeadlineExceeded';

@@ -1,6 +1,7 @@
 // Writes records to a Kinesis stream with PutRecords: chunks within the API's bounds, retries only the
 // records that failed, with exponential backoff and full jitter, and never past the caller's deadline.
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { waitBeforeRetry, type BackoffClock } from './backoff.js';
 import { StreamWriteError } from './errors.js';
 
 /** PutRecords accepts at most 500 records and 5 MiB (data + partition keys) per call. */
@@ -92,8 +93,7 @@ export class KinesisBatchWriter {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly now: () => number;
-  private readonly random: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly clock: BackoffClock;
 
   constructor(private readonly options: KinesisBatchWriterOptions) {
     this.client = options.client;
@@ -101,8 +101,7 @@ export class KinesisBatchWriter {
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 2_000;
     this.now = options.now ?? Date.now;
-    this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.clock = { now: this.now, sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))), random: options.random ?? Math.random };
   }
 
   /**
@@ -118,11 +117,7 @@ export class KinesisBatchWriter {
     let lastErrorCode: string | undefined;
 
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) {
-        const delay = Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
-        if (this.now() + delay >= deadline) break;
-        await this.sleep(delay);
-      }
+      if (!(await waitBeforeRetry(attempt, deadline, this.clock, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs }))) break;
       const stillPending: number[] = [];
       for (const chunk of chunkForPutRecords(records, pending)) {
         const remaining = deadline - this.now();

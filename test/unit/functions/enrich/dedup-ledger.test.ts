@@ -5,7 +5,7 @@ import { DynamoDBClient, PutItemCommand, QueryCommand, ResourceNotFoundException
 import { KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DedupLedger, hourOf, ShardLineage, type LedgerEntry } from '../../../../functions/enrich/dedup-ledger.js';
+import { DedupLedger, hourOf, ledgerEntry, ShardLineage, type LedgerEntry } from '../../../../functions/enrich/dedup-ledger.js';
 import { DedupTableError } from '../../../../functions/shared/errors.js';
 import { LedgerTable } from '../../../helpers/ledger-table.js';
 
@@ -33,7 +33,7 @@ afterAll(() => {
 /** A consumer's ledger: each one is a separate execution environment with its own memory. */
 const consumer = (options: Partial<ConstructorParameters<typeof DedupLedger>[0]> = {}) =>
   new DedupLedger({ client: new DynamoDBClient({ region: 'us-east-1' }), table: 'ledger', ttlSeconds: 86_400, now: () => clock, sleep: async (ms) => void (clock += ms), ...options });
-const entries = (ids: string[], hour = HOUR): LedgerEntry[] => ids.map((id) => ({ id, hour }));
+const entries = (ids: string[], hour = HOUR): LedgerEntry[] => ids.map((id) => ledgerEntry(id, hour));
 const deadline = () => ({ deadline: clock + 5_000 });
 
 /** One batch as the enrich stage runs it: look up, intent, (write), ok. */
@@ -105,7 +105,7 @@ describe('DedupLedger', () => {
 
   it('looks in the hour of the event, and in the hour before for an event sent without a client time', async () => {
     await deliver(consumer(), '100', ['a', 'b'], [], HOUR - 1);
-    const found = await consumer().lookup('events-raw', SHARD, [{ id: 'a', hour: HOUR }, { id: 'b', hour: HOUR, alsoHours: [HOUR - 1] }], deadline());
+    const found = await consumer().lookup('events-raw', SHARD, [ledgerEntry('a', HOUR), ledgerEntry('b', HOUR, [HOUR - 1])], deadline());
     expect([...found.seen]).toEqual(['b']);
   });
 
