@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { figure, type Figures, type Suite } from './harness.js';
 
 /** Sources were read on this date with the project's search tool (docs/pages/code corpora). */
-export const PRICES_READ_ON = '2026-11-22';
+export const PRICES_READ_ON = '2026-12-01';
 
 export interface Price {
   usd: number;
@@ -23,32 +23,34 @@ export interface Price {
 
 const p = (usd: number, unit: string, source: string, confirmed: boolean): Price => ({ usd, unit, source, confirmed });
 const KINESIS_PAGE = 'aws.amazon.com/kinesis/data-streams/pricing (model: per GB in, rounded up to 1 KB per record; per GB out; per stream-hour)';
-const FIREHOSE_PAGE = 'aws.amazon.com/kinesis/data-firehose/pricing (model: ingestion and format conversion per GB in 5 KB increments per record; dynamic partitioning per GB and per object)';
+const KINESIS_ON_DEMAND = `${KINESIS_PAGE}; figures: AWS Big Data Blog 2026-03-09 (On-demand Advantage post: "$0.04 charge per stream hour", "$0.08 per GB") and infracost's us-east-1 Price List fixture (kinesis_stream_test.golden: retrieval $0.04 per GB, ON_DEMAND 730 h $29.20)`;
+const FIREHOSE_PAGE = 'aws.amazon.com/kinesis/data-firehose/pricing (model: ingestion and format conversion per GB in 5 KB increments per record, "calculated at the record level"; dynamic partitioning per GB and per object)';
+const FIREHOSE_FIGURES = `${FIREHOSE_PAGE}; figures: AWS Price List values (us-east-2, the same as us-east-1 for Firehose) in github FahadMustafa/aws-calc references/service-modules/kinesis-firehose.md`;
 
 export const PRICES = {
   lambdaArmGbSecond: p(0.0000133334, 'GB-s (arm64, first 7.5 G GB-s)', 'cloudchipr.com "AWS Lambda Pricing Breakdown" (us-east-1 tier table)', true),
   lambdaRequest: p(0.2 / 1e6, 'request', 'cloudchipr.com "AWS Lambda Pricing Breakdown"; git.mcrn.ar lambda_local_runner docs/lambda-13-cost.md', true),
   httpApiRequest: p(1.0 / 1e6, 'request (first 300 M/month, metered per 512 KB)', 'AWS whitepaper "Best Practices for Designing API Gateway Private APIs", Cost optimization', true),
-  kinesisOnDemandStreamHour: p(0.04, 'stream-hour (on-demand)', KINESIS_PAGE, false),
-  kinesisOnDemandGbIn: p(0.08, 'GB written (on-demand)', KINESIS_PAGE, false),
-  kinesisOnDemandGbOut: p(0.04, 'GB read (on-demand, shared-throughput consumers)', KINESIS_PAGE, false),
-  kinesisShardHour: p(0.015, 'shard-hour (provisioned)', 'github i05nagai/memorandum cloud/aws/kinesis_streams.md; public pricing code excerpts', true),
+  kinesisOnDemandStreamHour: p(0.04, 'stream-hour (on-demand)', KINESIS_ON_DEMAND, true),
+  kinesisOnDemandGbIn: p(0.08, 'GB written (on-demand)', KINESIS_ON_DEMAND, true),
+  kinesisOnDemandGbOut: p(0.04, 'GB read (on-demand, shared-throughput consumers)', KINESIS_ON_DEMAND, true),
+  kinesisShardHour: p(0.015, 'shard-hour (provisioned)', "infracost's us-east-1 Price List fixture (PROVISIONED 730 hours $10.95); github i05nagai/memorandum cloud/aws/kinesis_streams.md", true),
   kinesisPutUnit: p(0.014 / 1e6, 'PUT payload unit of 25 KB (provisioned)', 'github i05nagai/memorandum cloud/aws/kinesis_streams.md', true),
   dynamoWrite: p(0.625 / 1e6, 'write request unit (on-demand)', 'airbyte.com "Amazon DynamoDB Pricing" (after the Nov 2024 cut)', true),
   dynamoRead: p(0.125 / 1e6, 'read request unit (on-demand)', 'airbyte.com "Amazon DynamoDB Pricing" (after the Nov 2024 cut)', true),
-  firehoseIngestGb: p(0.029, 'GB ingested, 5 KB increments', FIREHOSE_PAGE, false),
-  firehoseConversionGb: p(0.018, 'GB converted to Parquet, 5 KB increments', FIREHOSE_PAGE, false),
-  firehosePartitioningGb: p(0.02, 'GB delivered with dynamic partitioning', FIREHOSE_PAGE, false),
-  firehosePartitioningObject: p(0.005 / 1000, 'S3 object delivered with dynamic partitioning', FIREHOSE_PAGE, false),
-  s3StandardGbMonth: p(0.023, 'GB-month (S3 Standard, first 50 TB)', 'aws.amazon.com/s3/pricing (figure not in the excerpt read)', false),
-  s3Put: p(0.005 / 1000, 'PUT request', 'cloudkaramchari.com "Understanding per 1000 PUT ... Requests in Amazon S3 Pricing"', false),
+  firehoseIngestGb: p(0.029, 'GB ingested, 5 KB increments (first 500 TB/month; Direct PUT and Kinesis source alike)', FIREHOSE_FIGURES, true),
+  firehoseConversionGb: p(0.018, 'GB converted to Parquet, on the ingested GB (5 KB increments)', FIREHOSE_FIGURES, true),
+  firehosePartitioningGb: p(0.02, 'GB delivered with dynamic partitioning', FIREHOSE_FIGURES, true),
+  firehosePartitioningObject: p(0.005 / 1000, 'S3 object delivered with dynamic partitioning', FIREHOSE_FIGURES, true),
+  s3StandardGbMonth: p(0.023, 'GB-month (S3 Standard, first 50 TB)', 'AWS Price List API, AmazonS3 us-east-1, SKU 4NA7Y494T4JAZ9A (publication 2026-09-28), as quoted in public repositories', true),
+  s3Put: p(0.005 / 1000, 'PUT request', 'AWS Price List API, AmazonS3 us-east-1 (Requests-Tier1, publication 2026-09-28); cloudkaramchari.com "Understanding per 1000 PUT ... Requests in Amazon S3 Pricing"', true),
   athenaTb: p(5, 'TB scanned (10 MB minimum per query)', 'athena.guide "Athena Basics: Pricing Model"; rcpedia.stanford.edu "Athena"', true),
   flinkKpuHour: p(0.11, 'KPU-hour (+1 orchestration KPU per application)', 'docs.aws.amazon.com managed-flink "Per second billing"; github aws/agent-toolkit-for-aws MSF pricing-calculator.md', true),
-  flinkStorageGbMonth: p(0.1, 'GB-month running application storage (50 GB per KPU)', 'api-evangelist/kinesis plans (quoted from the AWS page); whether the 50 GB is billed is disputed, so it is counted', false),
-  snsPublish: p(0.5 / 1e6, 'publish', 'aws.amazon.com/sns/pricing (not read: estimate)', false),
-  cloudwatchAlarmMetric: p(0.1, 'standard alarm metric-month', 'aws.amazon.com/cloudwatch/pricing (not read: estimate)', false),
-  cloudwatchLogsGb: p(0.5, 'GB of logs ingested', 'aws.amazon.com/cloudwatch/pricing (not read: estimate)', false),
-  kmsKeyMonth: p(1, 'customer managed key-month', 'aws.amazon.com/kms/pricing (not read: estimate)', false),
+  flinkStorageGbMonth: p(0.1, 'GB-month running application storage (50 GB per application KPU, billed)', 'docs.aws.amazon.com managed-flink "Per second billing" (worked example: "20 KPUs * 50 GB/KPUs * $0.10")', true),
+  snsPublish: p(0.5 / 1e6, 'publish (64 KB chunk; first million a month free)', 'AWS Price List values in github FahadMustafa/aws-calc references/service-modules/sns.md', true),
+  cloudwatchAlarmMetric: p(0.1, 'standard alarm metric-month', 'aws.amazon.com/cloudwatch/pricing worked example ("$0.10 per alarm metric * 4 = $0.40 per month")', true),
+  cloudwatchLogsGb: p(0.5, 'GB of logs ingested (Standard class)', 'factualminds.com (2026-06-13) and Price List excerpts; the AWS page itself renders its table in the browser', true),
+  kmsKeyMonth: p(1, 'customer managed key-month', 'aws.amazon.com/kms/pricing ("Each AWS KMS key that you create in KMS costs $1/month")', true),
 } satisfies Record<string, Price>;
 
 export type Prices = typeof PRICES;
@@ -211,6 +213,8 @@ export interface CostLine {
 }
 
 const perMillion = (usdPerEvent: number): number => usdPerEvent * 1e6;
+/** A line is an estimate when one of its prices was not confirmed from a pricing source. */
+const unconfirmed = (...used: Price[]): boolean => used.some((price) => !price.confirmed);
 
 /** Provisioned shards a stream needs: 1,000 records/s and 1 MiB/s in, 2 MiB/s out (shared by its readers), with headroom. */
 export function shardsFor(recordsPerSecond: number, bytesPerRecord: number, readers: number, headroom: number): number {
@@ -234,7 +238,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
   const eventsPerRequest = M / requests;
   const mix = a.requestMix.map((s) => `${Math.round(s.share * 100)} % ${s.source} x${s.eventsPerRequest}`).join(', ');
   if (deployment.front === 'httpApi') {
-    lines.push({ component: 'API Gateway HTTP API', usdPerMillion: requests * prices.httpApiRequest.usd, basis: `${Math.round(requests).toLocaleString('en-US')} requests (${mix}; < 512 KB each)`, estimate: !prices.httpApiRequest.confirmed });
+    lines.push({ component: 'API Gateway HTTP API', usdPerMillion: requests * prices.httpApiRequest.usd, basis: `${Math.round(requests).toLocaleString('en-US')} requests (${mix}; < 512 KB each)`, estimate: unconfirmed(prices.httpApiRequest) });
   } else {
     lines.push({ component: 'Lambda function URL', usdPerMillion: 0, basis: `${Math.round(requests).toLocaleString('en-US')} requests (${mix}): no charge beyond the function's invocations`, estimate: false });
   }
@@ -243,7 +247,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
     component: 'Lambda ingest',
     usdPerMillion: requests * (gbSecondUsd(a.ingestMemoryMb, ingestSeconds) + prices.lambdaRequest.usd),
     basis: `${Math.round(requests).toLocaleString('en-US')} invocations, ${a.ingestMemoryMb} MB; ${a.ingestRequestOverheadMs} ms/request + ${eventsPerRequest.toFixed(2)} events x ${a.ingestCpuMicros} µs x ${(FULL_VCPU_MB / a.ingestMemoryMb).toFixed(2)} (CPU share)`,
-    estimate: true,
+    estimate: unconfirmed(prices.lambdaArmGbSecond, prices.lambdaRequest),
   });
 
   // Kinesis: one record per event on events-raw and events-enriched; raw read once (enrich), enriched twice (Firehose, Flink).
@@ -256,17 +260,17 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
         component: 'Kinesis on-demand: data',
         usdPerMillion: gbIn * prices.kinesisOnDemandGbIn.usd + gbOut * prices.kinesisOnDemandGbOut.usd,
         basis: `in ${gbIn.toFixed(2)} GB (${a.rawBytesPerEvent} B raw -> 1 KB, ${a.enrichedBytesPerEvent} B enriched -> 2 KB), out ${gbOut.toFixed(2)} GB (raw x1, enriched x2)`,
-        estimate: true,
+        estimate: unconfirmed(prices.kinesisOnDemandGbIn, prices.kinesisOnDemandGbOut),
       },
-      { component: 'Kinesis on-demand: stream-hours', usdPerMillion: hourly(a.onDemandStreams * prices.kinesisOnDemandStreamHour.usd), basis: `${a.onDemandStreams} streams x $${prices.kinesisOnDemandStreamHour.usd}/h`, fixed: true, estimate: true },
+      { component: 'Kinesis on-demand: stream-hours', usdPerMillion: hourly(a.onDemandStreams * prices.kinesisOnDemandStreamHour.usd), basis: `${a.onDemandStreams} streams x $${prices.kinesisOnDemandStreamHour.usd}/h`, fixed: true, estimate: unconfirmed(prices.kinesisOnDemandStreamHour) },
     ];
   };
   const rawShards = shardsFor(a.eventsPerSecond, a.rawBytesPerEvent, 1, a.provisionedHeadroom);
   const enrichedShards = shardsFor(a.eventsPerSecond, a.enrichedBytesPerEvent, 2, a.provisionedHeadroom);
   const shards = rawShards + enrichedShards + 2;
   const provisioned = (): CostLine[] => [
-    { component: 'Kinesis provisioned: shard-hours', usdPerMillion: hourly(shards * prices.kinesisShardHour.usd), basis: `${shards} shards: events-raw ${rawShards}, events-enriched ${enrichedShards}, aggregates 1, anomalies 1 (1,000 records/s, 1 MB/s in, 2 MB/s out per shard, +${Math.round((a.provisionedHeadroom - 1) * 100)} %)`, fixed: true, estimate: !prices.kinesisShardHour.confirmed },
-    { component: 'Kinesis provisioned: PUT units', usdPerMillion: 2 * M * prices.kinesisPutUnit.usd, basis: '2 PUT units (25 KB) per event: events-raw, events-enriched', estimate: !prices.kinesisPutUnit.confirmed },
+    { component: 'Kinesis provisioned: shard-hours', usdPerMillion: hourly(shards * prices.kinesisShardHour.usd), basis: `${shards} shards: events-raw ${rawShards}, events-enriched ${enrichedShards}, aggregates 1, anomalies 1 (1,000 records/s, 1 MB/s in, 2 MB/s out per shard, +${Math.round((a.provisionedHeadroom - 1) * 100)} %)`, fixed: true, estimate: unconfirmed(prices.kinesisShardHour) },
+    { component: 'Kinesis provisioned: PUT units', usdPerMillion: 2 * M * prices.kinesisPutUnit.usd, basis: '2 PUT units (25 KB) per event: events-raw, events-enriched', estimate: unconfirmed(prices.kinesisPutUnit) },
   ];
   const [used, other] = deployment.streams === 'onDemand' ? [onDemand(), provisioned()] : [provisioned(), onDemand()];
   lines.push(...used);
@@ -283,7 +287,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
     component: 'Lambda enrich',
     usdPerMillion: batches * (gbSecondUsd(a.enrichMemoryMb, enrichSeconds) + prices.lambdaRequest.usd),
     basis: `${a.enrichMemoryMb} MB; batches of ${Math.round(batch)} (${consumedShards} shards, ${a.enrichBatchWindowSeconds} s window); ${batchOverheadMs} ms/batch + ${a.enrichCpuMicros} µs/event x ${(FULL_VCPU_MB / a.enrichMemoryMb).toFixed(2)}`,
-    estimate: true,
+    estimate: unconfirmed(prices.lambdaArmGbSecond, prices.lambdaRequest),
   });
   if (deployment.dedup === 'perEvent') {
     // A strongly consistent read and a write per event, and per batch a write intent (PutItem + GetItem) of its ids (about 40 B each).
@@ -293,7 +297,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
       component: 'DynamoDB on-demand (dedup, per event)',
       usdPerMillion: M * (prices.dynamoRead.usd + prices.dynamoWrite.usd) + intentUsd,
       basis: `1 strongly consistent read (1 RRU) + 1 write (1 WRU) per event; per batch of ${Math.round(batch)}, a ${intentKb} KB write intent`,
-      estimate: !prices.dynamoWrite.confirmed,
+      estimate: unconfirmed(prices.dynamoWrite, prices.dynamoRead),
     });
   } else {
     // Per batch: the intent (key about 200 B + 12 B per id), the ok (< 1 KB), one strongly consistent Query
@@ -307,7 +311,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
       component: 'DynamoDB on-demand (dedup ledger)',
       usdPerMillion: batches * perBatchUsd + coldLoadsPerMillion * coldLoadRru * prices.dynamoRead.usd,
       basis: `per batch of ${Math.round(batch)}: intent ${intentWru} WRU + ok 1 WRU + Query 1 RRU; a ${coldLoadRru.toLocaleString('en-US')} RRU bucket read per shard every ${a.ledgerColdLoadEveryHours} h`,
-      estimate: !prices.dynamoWrite.confirmed,
+      estimate: unconfirmed(prices.dynamoWrite, prices.dynamoRead),
     });
   }
 
@@ -319,13 +323,13 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
   const bytesPerHour = eventsPerHour * a.enrichedBytesPerEvent;
   const objectsPerHour = Math.max(3600 / a.firehoseBufferSeconds, bytesPerHour / (a.firehoseBufferMb * 1024 * 1024)) * a.activePartitions;
   const objectsPerMillion = (objectsPerHour / eventsPerHour) * M;
-  lines.push({ component: 'Firehose ingestion', usdPerMillion: firehoseGb * prices.firehoseIngestGb.usd, basis: `${firehoseGb.toFixed(2)} GB: each record (${perRecord} x ${a.enrichedBytesPerEvent} B) billed in 5 KB increments`, estimate: true });
-  lines.push({ component: 'Firehose Parquet conversion', usdPerMillion: firehoseGb * prices.firehoseConversionGb.usd, basis: `${firehoseGb.toFixed(2)} GB (5 KB increments)`, estimate: true });
+  lines.push({ component: 'Firehose ingestion', usdPerMillion: firehoseGb * prices.firehoseIngestGb.usd, basis: `${firehoseGb.toFixed(2)} GB: each record (${perRecord} x ${a.enrichedBytesPerEvent} B) billed in 5 KB increments`, estimate: unconfirmed(prices.firehoseIngestGb) });
+  lines.push({ component: 'Firehose Parquet conversion', usdPerMillion: firehoseGb * prices.firehoseConversionGb.usd, basis: `${firehoseGb.toFixed(2)} GB (5 KB increments)`, estimate: unconfirmed(prices.firehoseConversionGb) });
   lines.push({
     component: 'Firehose dynamic partitioning',
     usdPerMillion: deliveredGb * prices.firehosePartitioningGb.usd + objectsPerMillion * prices.firehosePartitioningObject.usd,
     basis: `${deliveredGb.toFixed(2)} GB (counted at the JSON size: conservative) + ${objectsPerMillion.toFixed(1)} objects`,
-    estimate: true,
+    estimate: unconfirmed(prices.firehosePartitioningGb, prices.firehosePartitioningObject),
   });
   const transformBatch = Math.min((1024 * 1024) / a.enrichedBytesPerEvent, a.eventsPerSecond * 60);
   const transformSeconds = a.transformInvocationOverheadMs / 1000 + transformBatch * cpuSeconds(a.transformCpuMicros, a.transformMemoryMb);
@@ -333,7 +337,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
     component: 'Lambda Firehose transform',
     usdPerMillion: (M / transformBatch) * (gbSecondUsd(a.transformMemoryMb, transformSeconds) + prices.lambdaRequest.usd),
     basis: `${a.transformMemoryMb} MB; ${Math.round(transformBatch)} events per 1 MB invocation; ${a.transformCpuMicros} µs/event x ${(FULL_VCPU_MB / a.transformMemoryMb).toFixed(2)}`,
-    estimate: true,
+    estimate: unconfirmed(prices.lambdaArmGbSecond, prices.lambdaRequest),
   });
 
   // Lake: Parquet storage (per month kept) and PUTs; Athena scans.
@@ -343,7 +347,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
     component: 'S3 lake: storage + PUTs',
     usdPerMillion: lakeGb * prices.s3StandardGbMonth.usd + objectsPerMillion * prices.s3Put.usd,
     basis: `${parquetBytes.toFixed(0)} B/event Parquet (${a.parquetBytesPerEvent} measured x ${a.parquetRealDataFactor}) = ${(lakeGb * 1024).toFixed(0)} MB per month kept; ${objectsPerMillion.toFixed(1)} PUTs`,
-    estimate: !prices.s3StandardGbMonth.confirmed,
+    estimate: unconfirmed(prices.s3StandardGbMonth, prices.s3Put),
   });
   const dayBytes = a.eventsPerSecond * 86400 * parquetBytes * a.athenaScanShare;
   const queryBytes = Math.max(dayBytes, 10 * 1024 * 1024);
@@ -352,20 +356,20 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
     component: 'Athena',
     usdPerMillion: queriesPerMillion * (queryBytes / 1024 ** 4) * prices.athenaTb.usd,
     basis: `${a.athenaQueriesPerDay} queries/day, each scanning ${(queryBytes / 1024 ** 2).toFixed(0)} MB (half of a day's Parquet; 10 MB minimum) = $${((queryBytes / 1024 ** 4) * prices.athenaTb.usd).toFixed(4)}/query`,
-    estimate: true,
+    estimate: unconfirmed(prices.athenaTb),
   });
 
   // Flink: fixed per hour, whatever the volume.
   const flinkHourly = (a.flinkKpus + 1) * prices.flinkKpuHour.usd + (a.flinkKpus * 50 * prices.flinkStorageGbMonth.usd) / HOURS_PER_MONTH;
-  lines.push({ component: 'Managed Flink', usdPerMillion: hourly(flinkHourly), basis: `(${a.flinkKpus} KPU + 1 orchestration) x $${prices.flinkKpuHour.usd}/h + ${a.flinkKpus * 50} GB storage = $${flinkHourly.toFixed(3)}/h`, fixed: true, estimate: !prices.flinkStorageGbMonth.confirmed });
+  lines.push({ component: 'Managed Flink', usdPerMillion: hourly(flinkHourly), basis: `(${a.flinkKpus} KPU + 1 orchestration) x $${prices.flinkKpuHour.usd}/h + ${a.flinkKpus * 50} GB storage = $${flinkHourly.toFixed(3)}/h`, fixed: true, estimate: unconfirmed(prices.flinkKpuHour, prices.flinkStorageGbMonth) });
 
   // Operations: alarms, the alert topic's key, access logs; SNS is per alert, not per event.
   const opsHourly = (a.alarmMetrics * prices.cloudwatchAlarmMetric.usd + prices.kmsKeyMonth.usd) / HOURS_PER_MONTH;
-  lines.push({ component: 'CloudWatch alarms + KMS key', usdPerMillion: hourly(opsHourly), basis: `${a.alarmMetrics} alarm metrics x $${prices.cloudwatchAlarmMetric.usd} + 1 key x $${prices.kmsKeyMonth.usd} per month`, fixed: true, estimate: true });
+  lines.push({ component: 'CloudWatch alarms + KMS key', usdPerMillion: hourly(opsHourly), basis: `${a.alarmMetrics} alarm metrics x $${prices.cloudwatchAlarmMetric.usd} + 1 key x $${prices.kmsKeyMonth.usd} per month`, fixed: true, estimate: unconfirmed(prices.cloudwatchAlarmMetric, prices.kmsKeyMonth) });
   if (deployment.front === 'httpApi') {
-    lines.push({ component: 'CloudWatch Logs (HTTP API access log)', usdPerMillion: ((requests * a.accessLogBytesPerRequest) / GB) * prices.cloudwatchLogsGb.usd, basis: `${a.accessLogBytesPerRequest} B per request`, estimate: true });
+    lines.push({ component: 'CloudWatch Logs (HTTP API access log)', usdPerMillion: ((requests * a.accessLogBytesPerRequest) / GB) * prices.cloudwatchLogsGb.usd, basis: `${a.accessLogBytesPerRequest} B per request`, estimate: unconfirmed(prices.cloudwatchLogsGb) });
   }
-  lines.push({ component: 'SNS', usdPerMillion: 0, basis: `$${perMillion(prices.snsPublish.usd).toFixed(2)} per million alerts: alerts are per anomaly, not per event`, estimate: true });
+  lines.push({ component: 'SNS', usdPerMillion: 0, basis: `$${perMillion(prices.snsPublish.usd).toFixed(2)} per million alerts: alerts are per anomaly, not per event`, estimate: unconfirmed(prices.snsPublish) });
   return lines;
 }
 
@@ -437,6 +441,84 @@ function lineTable(measured: Awaited<ReturnType<typeof measuredInputs>>, deploym
   ].join('\n');
 }
 
+/** Why each line of the lean deployment costs what it does, and what would lower it. */
+const WHY: Record<string, string> = {
+  'Managed Flink': "the service's floor: 1 KPU + 1 orchestration KPU, whatever the rate. It is the price of the real-time aggregates and alerts; nothing short of turning them off lowers it",
+  'Kinesis provisioned: shard-hours': 'one shard per stream is the least a stream can have (events-raw, events-enriched, aggregates, anomalies); at 100 events/s they are about 10 % used',
+  'Lambda ingest': "$0.20 per million invocations, one per HTTP request: browser SDKs send one event per request. The rest is the PutRecords round trip's wall time",
+  'Firehose ingestion': 'billed per record in 5 KB increments: a 1.4 KB enriched event pays for 5 KB. Several events per events-enriched record would divide it (the "+ 3 events per Firehose record" row)',
+  'Firehose Parquet conversion': 'billed on the same rounded GB as ingestion: the same lever would divide it',
+  'Kinesis provisioned: PUT units': 'one 25 KB PUT unit per event and stream; aggregation between stages would divide it too',
+  'Firehose dynamic partitioning': 'per GB delivered (counted at the JSON size) and per object',
+  'DynamoDB on-demand (dedup ledger)': 'a few items per batch, not per event: the ledger already took this line from $0.78',
+  'CloudWatch alarms + KMS key': 'fixed per month: 23 alarm metrics and the alert topic key',
+};
+
+/** Where the lean deployment stands against the targets, line by line: what is over, and why. */
+export function gapReport(measured: Awaited<ReturnType<typeof measuredInputs>>): string {
+  const byRate = RATES.map((eventsPerSecond) => costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }, DEPLOYMENTS.lean));
+  const summary = RATES.map((rate, i) => {
+    const lines = byRate[i]!;
+    const total = totalOf(lines);
+    const target = TARGETS[rate]!;
+    const fixed = totalOf(lines, 'fixed');
+    const at = `At ${rate.toLocaleString('en-US')} events/s the lean deployment costs ${usd(total)}`;
+    if (total <= target) return `- ${at}: the target (≤ $${target.toFixed(2)}) is met.`;
+    return `- ${at}, ${usd(total - target)} over $${target.toFixed(2)}. The fixed part (${usd(fixed)}: Flink, shards, alarms) leaves ${usd(Math.max(0, target - fixed))} for the per-event part, which costs ${usd(total - fixed)}.`;
+  });
+  const largest = byRate[0]!.filter((l) => !l.alternative && WHY[l.component]).sort((x, y) => y.usdPerMillion - x.usdPerMillion);
+  return [
+    ...summary,
+    '',
+    'The lines that make it up, largest first (their figures are in the line-by-line table below):',
+    '',
+    ...largest.map((line) => `- **${line.component}** (${byRate.map((lines, i) => `${usd(lines.find((l) => l.component === line.component)?.usdPerMillion ?? 0)} at ${RATES[i]!.toLocaleString('en-US')}/s`).join(', ')}): ${WHY[line.component]}.`),
+    '',
+    `Not built: several events per events-enriched record. The Flink job, the alert consumer and the local Firehose would all have to split records, and AWS does not document whether Firehose rounds a KPL-aggregated Kinesis record to 5 KB before or after de-aggregating it; only the billed bytes (the \`StreamsSourceBilledBytes\` usage type) of a deployed stream would tell.`,
+  ].join('\n');
+}
+
+/**
+ * The AWS Pricing Calculator's method, for the two services whose bills have rounding rules (Kinesis
+ * provisioned, Firehose), beside this model's lines for the same load: an independent check of the model.
+ * The calculator's formulas are those its saved estimates reproduce to the cent (github FahadMustafa/aws-calc,
+ * references/service-modules/kinesis-data-streams.md and kinesis-firehose.md): a 730-hour month, record sizes
+ * in KB as entered, shards = ceil(max(ceil(rps x KB / 1024), ceil(rps x KB x consumers / 2048)) x 1.2).
+ */
+export function calculatorCheck(measured: Awaited<ReturnType<typeof measuredInputs>>, eventsPerSecond = 1000): string {
+  const a: Assumptions = { ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond };
+  const records = eventsPerSecond * 3600 * HOURS_PER_MONTH;
+  const events = records / 1e6;
+  const calcShards = (bytes: number, consumers: number): number => {
+    const kb = bytes / 1024;
+    return Math.ceil(Math.max(Math.ceil((eventsPerSecond * kb) / 1024), Math.ceil((eventsPerSecond * kb * consumers) / 2048)) * 1.2);
+  };
+  const rawShards = calcShards(a.rawBytesPerEvent, 1);
+  const enrichedShards = calcShards(a.enrichedBytesPerEvent, 2);
+  const calcKinesis = (rawShards + enrichedShards + 2) * HOURS_PER_MONTH * PRICES.kinesisShardHour.usd + 2 * records * Math.ceil(a.enrichedBytesPerEvent / 1024 / 25) * PRICES.kinesisPutUnit.usd;
+  const gb = (records * a.enrichedBytesPerEvent) / GB;
+  const objects = (Math.max(3600 / a.firehoseBufferSeconds, (eventsPerSecond * 3600 * a.enrichedBytesPerEvent) / (a.firehoseBufferMb * 1024 * 1024)) * a.activePartitions) * HOURS_PER_MONTH;
+  const calcFirehose = gb * (PRICES.firehoseIngestGb.usd + PRICES.firehoseConversionGb.usd + PRICES.firehosePartitioningGb.usd) + objects * PRICES.firehosePartitioningObject.usd;
+  const lines = costPerMillionEvents(a, DEPLOYMENTS.lean);
+  const month = (...names: string[]): number => lines.filter((l) => names.includes(l.component)).reduce((sum, l) => sum + l.usdPerMillion, 0) * events;
+  const modelKinesis = month('Kinesis provisioned: shard-hours', 'Kinesis provisioned: PUT units');
+  const modelFirehose = month('Firehose ingestion', 'Firehose Parquet conversion', 'Firehose dynamic partitioning');
+  const firehoseAtFiveKb = ((records * 5120) / GB) * (PRICES.firehoseIngestGb.usd + PRICES.firehoseConversionGb.usd) + gb * PRICES.firehosePartitioningGb.usd + objects * PRICES.firehosePartitioningObject.usd;
+  const row = (item: string, calc: number, model: number, why: string) => `| ${item} | $${calc.toFixed(2)} | $${model.toFixed(2)} | ${why} |`;
+  return [
+    `| ${eventsPerSecond.toLocaleString('en-US')} events/s, $ per month | the calculator's method | this model | why they differ |`,
+    '|---|---:|---:|---|',
+    row(
+      'Kinesis, provisioned (events-raw, events-enriched, 2 analytics streams of 1 shard)',
+      calcKinesis,
+      modelKinesis,
+      `the calculator rounds each stream's need up to whole shards before its 20 % buffer: events-raw ${rawShards}, events-enriched ${enrichedShards} shards; this model applies the 20 % first, then rounds (${shardsFor(eventsPerSecond, a.rawBytesPerEvent, 1, a.provisionedHeadroom)} and ${shardsFor(eventsPerSecond, a.enrichedBytesPerEvent, 2, a.provisionedHeadroom)}). PUT units agree`,
+    ),
+    row('Firehose (ingestion, conversion, dynamic partitioning), record size entered as measured', calcFirehose, modelFirehose, `the calculator bills ${a.enrichedBytesPerEvent} B as typed; the billing rule rounds each record up to 5 KB`),
+    row('… with the record size entered as 5 KB, as the billing rule counts it', firehoseAtFiveKb, modelFirehose, 'they agree once the calculator is given the rounded size'),
+  ].join('\n');
+}
+
 /** The tables README.md shows: the lean deployment line by line, then every deployment and the AWS solution side by side. */
 export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>): string {
   const totals = (deployment: Deployment) => RATES.map((eventsPerSecond) => totalOf(costPerMillionEvents({ ...DEFAULT_ASSUMPTIONS, ...measured, eventsPerSecond }, deployment)));
@@ -462,6 +544,10 @@ export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>)
   return [
     comparison.join('\n'),
     '',
+    'Where the lean deployment stands against the targets:',
+    '',
+    gapReport(measured),
+    '',
     `Request mix: ${DEFAULT_ASSUMPTIONS.requestMix.map((s) => `${Math.round(s.share * 100)} % of events from ${s.source} SDKs at ${s.eventsPerRequest} per request (${s.why})`).join('; ')}: ${Math.round(requestsPerMillion(DEFAULT_ASSUMPTIONS.requestMix)).toLocaleString('en-US')} requests per million events.`,
     `Deployments: ${Object.values(DEPLOYMENTS as Record<string, Deployment>).filter((d) => !d.notBuilt).map((d) => `${d.name}: ${d.front === 'httpApi' ? 'HTTP API' : 'function URL'}, ${d.streams === 'onDemand' ? 'ON_DEMAND' : 'PROVISIONED'} streams, ${d.dedup === 'ledger' ? 'dedup ledger' : 'per-event dedup'} (${d.params})`).join('; ')}.`,
     '',
@@ -470,6 +556,10 @@ export function costReport(measured: Awaited<ReturnType<typeof measuredInputs>>)
     lineTable(measured, DEPLOYMENTS.lean),
     '',
     aws.join('\n'),
+    '',
+    "The model checked against the AWS Pricing Calculator's method for one load:",
+    '',
+    calculatorCheck(measured),
     '',
     `Measured inputs (bench/results.json): ${Object.entries(measured).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `Assumptions: ${Object.entries(DEFAULT_ASSUMPTIONS).filter(([k]) => k !== 'requestMix').map(([k, v]) => `${k} ${v}`).join(', ')}.`,

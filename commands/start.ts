@@ -1,20 +1,5 @@
-// `npm start`: the whole pipeline on this machine, no AWS account. Flags:
-//   --port <n>          ingest API port (default 4000)
-//   --dashboard-port <n> live dashboard port (default: --port + 1; 0 = any free port, and so when --port is 0)
-//   --tracker-port <n>  the tracker's demo shop (default: --port + 2; 0 as above)
-//   --function-url-port <n> the ingest function URL, the other front (default: --port + 3; 0 as above)
-//   --kinesis-port <n>  Kinesis emulator port (default 4568)
-//   --data-dir <path>   state that survives restarts (default .local/data)
-//   --shards <n>        shards per stream when a stream is first created (default 2)
-//   --rate <n>          demo events per second (default 5)
-//   --no-demo           no generated traffic
-//   --spike-at <s|off>  demo traffic spike (5x for a minute) this many seconds in (default 480)
-//   --seed <n>          demo traffic seed (default 42): the same seed gives the same visits
-//   --duration <s>      run for s seconds, then shut down cleanly
-//   --log-level <l>     Lambda log level: DEBUG | INFO | WARN (default) | ERROR
-//   --endpoints-file <p> where to write the endpoints (default .local/endpoints.json)
-//   --no-analytics      don't run the Flink job (it needs java; Maven builds its jar on first use)
-//   --snowplow-app-ids <ids> Snowplow app ids (aid) to accept, comma-separated (default local-web)
+// `npm start`: the whole pipeline on this machine, no AWS account. Its flags are in USAGE below
+// (`npm start -- --help`).
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
@@ -29,27 +14,59 @@ import { startStatusLine, statusSampleFrom } from './status-line.js';
 // in the README, not repeated on every start.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
-const { values: flags } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4000' },
-    'dashboard-port': { type: 'string' },
-    'tracker-port': { type: 'string' },
-    'function-url-port': { type: 'string' },
-    'kinesis-port': { type: 'string', default: '4568' },
-    'data-dir': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'data') },
-    shards: { type: 'string', default: '2' },
-    rate: { type: 'string', default: '5' },
-    'no-demo': { type: 'boolean', default: false },
-    'spike-at': { type: 'string', default: '480' },
-    seed: { type: 'string', default: '42' },
-    duration: { type: 'string' },
-    'log-level': { type: 'string', default: 'WARN' },
-    'no-analytics': { type: 'boolean', default: false },
-    'snowplow-app-ids': { type: 'string', default: DEFAULT_SNOWPLOW_APP_IDS.join(',') },
-    'endpoints-file': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'endpoints.json') },
-  },
-  strict: true,
-});
+const USAGE = `Usage: npm start [-- <flags>]
+
+  --port <n>               ingest API port (default 4000)
+  --dashboard-port <n>     live dashboard port (default: --port + 1; 0 = any free port)
+  --tracker-port <n>       the tracker's demo shop (default: --port + 2)
+  --function-url-port <n>  the ingest function URL, the other front (default: --port + 3)
+  --kinesis-port <n>       Kinesis emulator port (default 4568)
+  --data-dir <path>        state that survives restarts (default .local/data)
+  --shards <n>             shards per stream when a stream is first created (default 2)
+  --rate <n>               demo events per second (default 5)
+  --no-demo                no generated traffic
+  --spike-at <s|off>       demo traffic spike (5x for a minute) this many seconds in (default 480)
+  --seed <n>               demo traffic seed (default 42)
+  --duration <s>           run for s seconds, then drain and shut down
+  --log-level <l>          Lambda log level: DEBUG | INFO | WARN (default) | ERROR
+  --endpoints-file <p>     where to write the endpoints (default .local/endpoints.json)
+  --no-analytics           don't run the Flink job
+  --snowplow-app-ids <ids> Snowplow app ids (aid) to accept, comma-separated (default local-web)
+  -h, --help               this text`;
+
+const options = {
+  help: { type: 'boolean', short: 'h', default: false },
+  port: { type: 'string', default: '4000' },
+  'dashboard-port': { type: 'string' },
+  'tracker-port': { type: 'string' },
+  'function-url-port': { type: 'string' },
+  'kinesis-port': { type: 'string', default: '4568' },
+  'data-dir': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'data') },
+  shards: { type: 'string', default: '2' },
+  rate: { type: 'string', default: '5' },
+  'no-demo': { type: 'boolean', default: false },
+  'spike-at': { type: 'string', default: '480' },
+  seed: { type: 'string', default: '42' },
+  duration: { type: 'string' },
+  'log-level': { type: 'string', default: 'WARN' },
+  'no-analytics': { type: 'boolean', default: false },
+  'snowplow-app-ids': { type: 'string', default: DEFAULT_SNOWPLOW_APP_IDS.join(',') },
+  'endpoints-file': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'endpoints.json') },
+} as const;
+
+function parseFlags() {
+  try {
+    return parseArgs({ options, strict: true }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const flags = parseFlags();
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function numberFlag(name: string, value: string | undefined, minimum: number): number | undefined {
   if (value === undefined) return undefined;

@@ -332,7 +332,11 @@ export interface TrafficOptions {
   maxBatchEvents?: number;
   /** Simulated time before startMs (default 40 min, longer than the session gap so visitors can return; 10 min at ≥ 80 events/s). */
   warmupMs?: number;
+  /** Visitors remembered so they can return (default 20,000); past it, a new visitor takes a random one's place. */
+  maxVisitors?: number;
 }
+
+export const DEFAULT_MAX_VISITORS = 20_000;
 
 export const DEFAULT_SPIKE: Readonly<SpikeOptions> = Object.freeze({ atMs: 8 * 60_000, durationMs: 60_000, factor: 5 });
 
@@ -640,7 +644,9 @@ export function* generateTraffic(options: TrafficOptions): Generator<ScheduledSe
 
   const queue = new PlanQueue();
   const planner = new SessionPlanner(dice);
+  // Bounded, so a stack left running for days keeps the same memory: a visitor pushed out never returns.
   const visitors: Visitor[] = [];
+  const maxVisitors = Math.max(1, options.maxVisitors ?? DEFAULT_MAX_VISITORS);
   let owed = 0;
   let messageSeq = 0;
   let sendSeq = 0;
@@ -660,7 +666,8 @@ export function* generateTraffic(options: TrafficOptions): Generator<ScheduledSe
       funnelDecided: false,
       identifiedThisRun: false,
     };
-    visitors.push(visitor);
+    if (visitors.length < maxVisitors) visitors.push(visitor);
+    else visitors[dice.int(0, maxVisitors - 1)] = visitor;
     return visitor;
   };
   /** A visitor idle for longer than the session gap, if there is one (checked among a few at random). */

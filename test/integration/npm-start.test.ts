@@ -125,3 +125,13 @@ it('takes posted events to the lake exactly once, exits cleanly, and keeps every
   second.child.kill('SIGINT');
   expect(await second.exited).toBe(0);
 });
+
+it('--help lists every flag and exits 0; an unknown flag names itself, shows the flags and exits 2', () => {
+  const run = (...args: string[]) => spawnSync(START_COMMAND[0], [...START_COMMAND.slice(1), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const help = run('--help');
+  expect(help.status).toBe(0);
+  for (const flag of ['--port', '--data-dir', '--rate', '--no-demo', '--duration', '--no-analytics', '--function-url-port']) expect(help.stdout).toContain(flag);
+  const unknown = run('--colour');
+  expect(unknown.status).toBe(2);
+  expect(unknown.stderr).toMatch(/Unknown option '--colour'[\s\S]*--data-dir/);
+});

@@ -340,3 +340,27 @@ function funnel(list: readonly DemoEvent[]): [number, number, number] {
   }
   return steps;
 }
+
+describe('a long run', () => {
+  // Visitors first seen in the run's first 10 minutes, and the sessions they start in its third hour.
+  const earlyVisitorsInThirdHour = (maxVisitors: number): number => {
+    const firstSeen = new Map<string, number>();
+    let late = 0;
+    for (const send of generateTraffic({ seed: 7, startMs: START, runId: 'long', rate: 10, durationMs: 3 * 3_600_000, spike: null, maxVisitors })) {
+      for (const event of send.batch) {
+        const visitor = event.anonymousId ?? event.userId;
+        if (visitor === undefined || send.meta.kind !== 'regular') continue;
+        const at = ms(event.timestamp);
+        if (!firstSeen.has(visitor)) firstSeen.set(visitor, at);
+        else if (at - START >= 2 * 3_600_000 && firstSeen.get(visitor)! - START < TEN_MINUTES) late++;
+      }
+    }
+    return late;
+  };
+
+  it('remembers a bounded number of visitors: one pushed out by newer visitors never returns', () => {
+    // Unbounded, visitors of the first minutes still come back hours later; with room for 200, they have been replaced.
+    expect(earlyVisitorsInThirdHour(Number.POSITIVE_INFINITY)).toBeGreaterThan(0);
+    expect(earlyVisitorsInThirdHour(200)).toBe(0);
+  }, 60_000);
+});
