@@ -4,10 +4,7 @@
 // since) are read: their rows are added to one table that keeps the window and drops what falls out of it.
 // So a tick costs what arrived since the last one, on a day-old lake as on a new one. A row keeps what the
 // figures count and no more (64-bit hashes of the ids, the page only for a human page view): about 40 bytes
-// an event, so an hour at 200 events/s is about 30 MB. Every REBUILD_MS the table is built again, from the
-// window's objects, on a fresh DuckDB instance: a long-lived instance that runs queries every few seconds
-// grows in DuckDB's own allocator for as long as it lives (README, Crashes and load: the soak), and closing
-// it gives that back. A read that meets a half-written object (s3rver writes in place) throws; the caller
+// an event, so an hour at 200 events/s is about 30 MB. A read that meets a half-written object (s3rver writes in place) throws; the caller
 // keeps the previous figures and tries again next tick.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -29,14 +26,12 @@ export interface LakeFigures {
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
-const REBUILD_MS = 10 * MINUTE_MS;
 /** Smaller than any Parquet file ("PAR1" + footer length + "PAR1"): an object still being written. */
 const MIN_PARQUET_BYTES = 12;
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 export class LakeFigureReader {
   private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
-  private openedAt = 0;
   /** The objects whose rows are in the `recent` table: their id there, and the size and mtime they had when read. */
   private readonly loaded = new Map<string, { id: number; size: number; mtimeMs: number }>();
   private nextFileId = 0;
@@ -47,8 +42,6 @@ export class LakeFigureReader {
     readonly lakeDirectory: string,
     readonly windowMinutes = 60,
     readonly topPageCount = 10,
-    /** How long one DuckDB instance serves (wall-clock ms) before the window is read again into a fresh one. */
-    readonly rebuildAfterMs = REBUILD_MS,
   ) {}
 
   /** The Parquet objects of events/ whose hour partition overlaps [from, to], with their size and mtime. */
@@ -83,7 +76,6 @@ export class LakeFigureReader {
     const empty: LakeFigures = { readAt: new Date(now), minutes: [], topPages: [], eventsLastHour: 0, visitorsLastHour: 0, objectsRead: 0 };
     if (files.length === 0) return empty;
 
-    if (this.connection && Date.now() - this.openedAt >= this.rebuildAfterMs) await this.close();
     const { connection } = await this.connect();
     const fresh = files.filter(({ file, size, mtimeMs }) => {
       const known = this.loaded.get(file);
@@ -202,7 +194,6 @@ export class LakeFigureReader {
         `CREATE TABLE recent (file UINTEGER, event_time TIMESTAMP, message UBIGINT, visitor UBIGINT, page VARCHAR)`,
       );
       this.loaded.clear();
-      this.openedAt = Date.now();
       return { instance, connection };
     })();
     // A failed open is tried again next tick.

@@ -29,17 +29,6 @@ const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 
 export type ErrorOutputType = 'processing-failed' | 'format-conversion-failed' | 'partitioning-failed';
 
-/**
- * A DuckDB instance for conversions, replaced after this many. A long-lived instance that runs a COPY every
- * few seconds grows for as long as the stack runs, in DuckDB's own allocator, even with 0 bytes in its
- * buffer manager; closing it gives that memory back (README, Crashes and load: the soak). Opening one takes
- * a few milliseconds.
- */
-export const CONVERSIONS_PER_INSTANCE = 100;
-
-/** Bounded: a delivery stream converts 1 MB buffers. */
-const openConverterInstance = (): Promise<DuckDBInstance> => DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '128MB' });
-
 /** Firehose's JSON error document for one record (processing-failed; format-conversion-failed adds more). */
 export interface FirehoseErrorDocument {
   attemptsMade: number;
@@ -92,14 +81,13 @@ class InvocationError extends Error {
 
 export class BufferConverter {
   private lock: Promise<unknown> = Promise.resolve();
-  private conversions = 0;
   private readonly requiredKeys: string[];
 
   private constructor(
     readonly definition: DeliveryStreamDefinition,
     private readonly processor: FirehoseProcessorHandler | undefined,
-    private instance: DuckDBInstance,
-    private connection: DuckDBConnection,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
     private readonly tmpDir: string,
   ) {
     this.requiredKeys = definition.dynamicPartitioning ? lambdaPartitionKeysOf(definition.prefix) : [];
@@ -108,7 +96,9 @@ export class BufferConverter {
   static async create(definition: DeliveryStreamDefinition, processor: FirehoseProcessorHandler | undefined, tmpDir: string): Promise<BufferConverter> {
     rmSync(tmpDir, { recursive: true, force: true });
     mkdirSync(tmpDir, { recursive: true });
-    const instance = await openConverterInstance();
+    // Bounded: a delivery stream converts 1 MB buffers, and an unbounded instance keeps what it once
+    // allocated, so a long-running stack would grow (measured in the soak benchmark).
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '128MB' });
     return new BufferConverter(definition, processor, instance, await instance.connect(), tmpDir);
   }
 
@@ -313,12 +303,6 @@ export class BufferConverter {
     const run = this.lock.then(async () => {
       const file = join(this.tmpDir, `${randomUUID()}.parquet`);
       try {
-        if (++this.conversions % CONVERSIONS_PER_INSTANCE === 0) {
-          this.connection.closeSync();
-          this.instance.closeSync();
-          this.instance = await openConverterInstance();
-          this.connection = await this.instance.connect();
-        }
         await writeParquet(this.connection, this.definition.table!, rows, file);
         return await readFile(file);
       } finally {

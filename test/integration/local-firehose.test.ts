@@ -17,7 +17,7 @@ import { LOCAL_RESOURCE_NAMES } from '../../local/template/names.js';
 import type { DeliveryStreamDefinition } from '../../local/template/delivery-streams.js';
 import { importHandler } from '../../local/lambda/runtime.js';
 import { localAwsEnvironment } from '../../local/aws-env.js';
-import { BufferConverter, CONVERSIONS_PER_INSTANCE, type FirehoseProcessorHandler } from '../../local/firehose/buffer-converter.js';
+import type { FirehoseProcessorHandler } from '../../local/firehose/buffer-converter.js';
 import { startDeliveryStream, type DeliveryStreamOptions, type LocalDeliveryStream } from '../../local/firehose/delivery-stream.js';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
 import { startKinesisEmulator, type KinesisEmulator } from '../../local/kinesis/emulator.js';
@@ -208,23 +208,6 @@ describe('delivery', () => {
       expect(keys[0]).toContain(`dt=${new Date(document['arrivalTimestamp'] as number).toISOString().slice(0, 10)}/`);
     }
   });
-});
-
-describe('conversion', () => {
-  it('keeps converting across its fresh DuckDB instances: every buffer becomes its Parquet rows', async () => {
-    const converter = await BufferConverter.create(deployed, processor, join(dataDir, 'converter-recycling'));
-    try {
-      const records = enrichedRecords('recycle', 2 * CONVERSIONS_PER_INSTANCE + 1);
-      for (const [i, { data, partitionKey }] of records.entries()) {
-        const sequenceNumber = String(1_000 + i);
-        const converted = await converter.convert('shardId-000000000000', [{ sequenceNumber, sequence: BigInt(sequenceNumber), partitionKey, data: Buffer.from(data), arrivalMs: Date.now() }]);
-        expect(converted.ok, `buffer ${i}`).toBe(1);
-        expect(converted.objects.map((o) => o.body.subarray(0, 4).toString())).toEqual(['PAR1']);
-      }
-    } finally {
-      converter.close();
-    }
-  }, 120_000);
 });
 
 describe('restarts', () => {

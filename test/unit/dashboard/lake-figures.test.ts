@@ -76,17 +76,4 @@ describe('LakeFigureReader', () => {
     expect(figures.minutes).toHaveLength(1);
     await reader.close();
   });
-
-  it('rebuilds its window on a fresh DuckDB instance with the same figures', async () => {
-    const steady = new LakeFigureReader(lake, 60);
-    const rebuilding = new LakeFigureReader(lake, 60, 10, 0); // a fresh instance on every read
-    for (const [name, at] of [['c', 2], ['d', 1]] as const) {
-      await object(name, [row(`${name}1`, at, 'v9', '/docs'), row(`${name}2`, at, 'v1')]);
-      const [expected, rebuilt] = [await steady.read(NOW), await rebuilding.read(NOW)];
-      expect(rebuilt).toMatchObject({ eventsLastHour: expected.eventsLastHour, visitorsLastHour: expected.visitorsLastHour, minutes: expected.minutes, topPages: expected.topPages });
-      expect(rebuilt.objectsRead).toBe(expected.objectsRead);
-    }
-    await steady.close();
-    await rebuilding.close();
-  });
 });
