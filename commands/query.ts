@@ -11,12 +11,12 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
 import { toDuckDbSql } from '../analytics/athena/dialect.js';
 import { loadAthenaQueries } from '../analytics/athena/queries.js';
 import { BAD_ROWS_TABLE, EVENTS_TABLE } from '../schemas/lake-tables.js';
 import { findLocalLake, S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
+import { HELP_OPTION, parseCommandLine } from './command-line.js';
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Tables without generated columns yet: read as whatever Parquet their folder holds. */
@@ -38,9 +38,8 @@ Options: --json (JSON lines), --data-dir <path> (default: the running stack's, e
 
 /** Runs the CLI; returns the exit code. */
 export async function runQueryCli(argv: string[], io: QueryCliIo, repositoryRoot = REPOSITORY_ROOT): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const result = parseCommandLine(
+    {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -51,18 +50,14 @@ export async function runQueryCli(argv: string[], io: QueryCliIo, repositoryRoot
         json: { type: 'boolean', default: false },
         list: { type: 'boolean', default: false },
         'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...HELP_OPTION,
       },
-    });
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values: flags, positionals } = parsed;
-  if (flags.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
+    },
+    USAGE,
+    io,
+  );
+  if ('exit' in result) return result.exit;
+  const { values: flags, positionals } = result.parsed;
 
   const queries = await loadAthenaQueries();
   if (flags.list) {

@@ -2,14 +2,12 @@
 // endpoints file, read and checked, and the handlers' own SDK client builders pointed at its emulators.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { parseArgs } from 'node:util';
 import { localAwsEnvironment } from '../local/aws-env.js';
 import type { LocalEndpoints } from '../local/stack.js';
+import { HELP_OPTION, parseCommandLine, type CliIo } from './command-line.js';
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+export type { CliIo };
 
 export type RunningStack = LocalEndpoints & { s3: string; lakeBucket: string };
 
@@ -39,25 +37,19 @@ export type OperationValues = Record<string, string | boolean | (string | boolea
  * wrong option, 0 for --help).
  */
 export function operationArgs(argv: string[], options: Options, usage: string, io: CliIo, repositoryRoot: string): { values: OperationValues } | { exit: number } {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const result = parseCommandLine(
+    {
       args: argv,
       strict: true,
       options: {
         ...options,
         json: { type: 'boolean', default: false },
         'endpoints-file': { type: 'string', default: join(repositoryRoot, '.local', 'endpoints.json') },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...HELP_OPTION,
       },
-    }));
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n${usage}\n`);
-    return { exit: 2 };
-  }
-  if (values['help']) {
-    io.stdout(`${usage}\n`);
-    return { exit: 0 };
-  }
-  return { values: values as OperationValues };
+    },
+    usage,
+    io,
+  );
+  return 'exit' in result ? result : { values: result.parsed.values as OperationValues };
 }

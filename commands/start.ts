@@ -1,13 +1,13 @@
 // `npm start`: the whole pipeline on this machine, no AWS account. Its flags are in USAGE below
 // (`npm start -- --help`).
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startPipelineMonitor, type PipelineMonitor } from '../dashboard/monitor.js';
 import { startDashboardServer, type DashboardServer } from '../dashboard/server.js';
 import { serveTrackerDemo, type TrackerDemoServer } from '../local/demo/tracker-demo.js';
 import { startDemoTraffic, type DemoTraffic } from '../local/demo/traffic.js';
 import { createLocalKinesisClient } from '../local/kinesis/client.js';
 import { DEFAULT_SNOWPLOW_APP_IDS, REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../local/stack.js';
+import { HELP_OPTION, parseCommandLine } from './command-line.js';
 import { startStatusLine, statusSampleFrom } from './status-line.js';
 
 // The lockfile pins an SDK that supports Node 20; its notice about future releases needing Node 22 is
@@ -35,7 +35,7 @@ const USAGE = `Usage: npm start [-- <flags>]
   -h, --help               this text`;
 
 const options = {
-  help: { type: 'boolean', short: 'h', default: false },
+  ...HELP_OPTION,
   port: { type: 'string', default: '4000' },
   'dashboard-port': { type: 'string' },
   'tracker-port': { type: 'string' },
@@ -54,19 +54,9 @@ const options = {
   'endpoints-file': { type: 'string', default: join(REPOSITORY_ROOT, '.local', 'endpoints.json') },
 } as const;
 
-function parseFlags() {
-  try {
-    return parseArgs({ options, strict: true }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-}
-const flags = parseFlags();
-if (flags.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const commandLine = parseCommandLine({ options, strict: true }, USAGE, { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
+if ('exit' in commandLine) process.exit(commandLine.exit);
+const flags = commandLine.parsed.values;
 
 function numberFlag(name: string, value: string | undefined, minimum: number): number | undefined {
   if (value === undefined) return undefined;
