@@ -223,6 +223,12 @@ export function shardsFor(recordsPerSecond: number, bytesPerRecord: number, read
   return Math.max(1, Math.ceil(need * headroom));
 }
 
+/** S3 objects Firehose delivers an hour: a buffer closes at its interval or its size, in each active partition. */
+function firehoseObjectsPerHour(a: Assumptions): number {
+  const bytesPerHour = a.eventsPerSecond * 3600 * a.enrichedBytesPerEvent;
+  return Math.max(3600 / a.firehoseBufferSeconds, bytesPerHour / (a.firehoseBufferMb * 1024 * 1024)) * a.activePartitions;
+}
+
 /** $ per million events, line by line, at a steady `eventsPerSecond`, for a deployment. */
 export function costPerMillionEvents(assumptions: Assumptions, deployment: Deployment = DEPLOYMENTS.default, prices: Prices = PRICES): CostLine[] {
   const a: Assumptions = { ...assumptions, ...deployment.assumptions };
@@ -320,8 +326,7 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
   const perRecord = deployment.firehoseEventsPerRecord ?? 1;
   const firehoseGb = (M * fiveKb(a.enrichedBytesPerEvent * perRecord)) / perRecord / GB;
   const deliveredGb = (M * a.enrichedBytesPerEvent) / GB;
-  const bytesPerHour = eventsPerHour * a.enrichedBytesPerEvent;
-  const objectsPerHour = Math.max(3600 / a.firehoseBufferSeconds, bytesPerHour / (a.firehoseBufferMb * 1024 * 1024)) * a.activePartitions;
+  const objectsPerHour = firehoseObjectsPerHour(a);
   const objectsPerMillion = (objectsPerHour / eventsPerHour) * M;
   lines.push({ component: 'Firehose ingestion', usdPerMillion: firehoseGb * prices.firehoseIngestGb.usd, basis: `${firehoseGb.toFixed(2)} GB: each record (${perRecord} x ${a.enrichedBytesPerEvent} B) billed in 5 KB increments`, estimate: unconfirmed(prices.firehoseIngestGb) });
   lines.push({ component: 'Firehose Parquet conversion', usdPerMillion: firehoseGb * prices.firehoseConversionGb.usd, basis: `${firehoseGb.toFixed(2)} GB (5 KB increments)`, estimate: unconfirmed(prices.firehoseConversionGb) });
@@ -497,7 +502,7 @@ export function calculatorCheck(measured: Awaited<ReturnType<typeof measuredInpu
   const enrichedShards = calcShards(a.enrichedBytesPerEvent, 2);
   const calcKinesis = (rawShards + enrichedShards + 2) * HOURS_PER_MONTH * PRICES.kinesisShardHour.usd + 2 * records * Math.ceil(a.enrichedBytesPerEvent / 1024 / 25) * PRICES.kinesisPutUnit.usd;
   const gb = (records * a.enrichedBytesPerEvent) / GB;
-  const objects = (Math.max(3600 / a.firehoseBufferSeconds, (eventsPerSecond * 3600 * a.enrichedBytesPerEvent) / (a.firehoseBufferMb * 1024 * 1024)) * a.activePartitions) * HOURS_PER_MONTH;
+  const objects = firehoseObjectsPerHour(a) * HOURS_PER_MONTH;
   const calcFirehose = gb * (PRICES.firehoseIngestGb.usd + PRICES.firehoseConversionGb.usd + PRICES.firehosePartitioningGb.usd) + objects * PRICES.firehosePartitioningObject.usd;
   const lines = costPerMillionEvents(a, DEPLOYMENTS.lean);
   const month = (...names: string[]): number => lines.filter((l) => names.includes(l.component)).reduce((sum, l) => sum + l.usdPerMillion, 0) * events;
