@@ -2,7 +2,7 @@
 // the 1-minute totals and page counts of the last hour, and the anomalies, deduplicated by their id (a replayed
 // stream or the same anomaly from the stream and the alerts file counts once). Rows are checked only for
 // the fields the dashboard reads, so a newer minor schema version still shows.
-import type { AggregateRow, AnomalyRow } from './snapshot.js';
+import type { AggregateRow, AnomalyRow, LiveFigure } from './snapshot.js';
 
 export interface MinutePoint {
   /** Start of the minute, epoch seconds. */
@@ -19,6 +19,8 @@ export class FlinkOutputs {
   /** page_minute rows by window start, then page. */
   private readonly pages = new Map<number, Map<string, number>>();
   private readonly anomalies = new Map<string, AnomalyRow & { sources: Set<string> }>();
+  /** The total_live row that counts the most of the newest minute. */
+  private live: LiveFigure | undefined;
   aggregateRows = 0;
   anomalyRows = 0;
   invalidRows = 0;
@@ -38,7 +40,13 @@ export class FlinkOutputs {
     }
     this.aggregateRows++;
     if (start < now - this.retentionMs) return;
-    if (row.kind === 'total_minute') {
+    if (row.kind === 'total_live' && typeof row.window_end === 'string') {
+      const { live } = this;
+      const minuteStart = String(row.window_start);
+      if (!live || minuteStart > live.minuteStart || (minuteStart === live.minuteStart && row.window_end > live.upTo)) {
+        this.live = { minuteStart, upTo: row.window_end, events: row.events ?? 0, visitors: row.unique_visitors ?? null };
+      }
+    } else if (row.kind === 'total_minute') {
       this.totals.set(start, { events: row.events ?? 0, visitors: row.unique_visitors ?? null });
     } else if (row.kind === 'page_minute' && row.page_path) {
       const minute = this.pages.get(start) ?? new Map<string, number>();
@@ -74,6 +82,14 @@ export class FlinkOutputs {
   totalsSeries(now = Date.now()): MinutePoint[] {
     this.prune(now);
     return [...this.totals.entries()].sort(([a], [b]) => a - b).map(([start, v]) => ({ t: start / 1000, events: v.events, visitors: v.visitors }));
+  }
+
+  /** The open minute so far (newest total_live row), unless its minute already has its total_minute row or is old. */
+  liveFigure(now = Date.now()): LiveFigure | null {
+    const { live } = this;
+    if (!live) return null;
+    const start = Date.parse(live.minuteStart);
+    return this.totals.has(start) || start < now - 2 * MINUTE_MS ? null : live;
   }
 
   /** Page views summed over the retained minutes, most viewed first. */
@@ -136,7 +152,7 @@ export function asAnomaly(value: unknown): AnomalyRow | undefined {
     expected: num('expected') ?? null,
     stddev: num('stddev') ?? null,
     score,
-    direction: text('direction') === 'drop' ? 'drop' : 'spike',
+    direction: text('direction') === 'drop' ? 'drop' : text('direction') === 'silence' ? 'silence' : 'spike',
     severity: text('severity') === 'critical' ? 'critical' : 'warning',
     baseline_windows: num('baseline_windows') ?? 0,
   };

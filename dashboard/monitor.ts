@@ -182,11 +182,17 @@ export function startPipelineMonitor(options: PipelineMonitorOptions): PipelineM
       generatedAt: new Date(now).toISOString(),
       startedAt: startedAt.toISOString(),
       traffic: useAggregates
-        ? { source: 'aggregates', note: 'Flink 1-minute windows (total_minute rows of the aggregates stream); a minute appears once its window closes', minutes: withGaps(flinkMinutes) }
+        ? {
+            source: 'aggregates',
+            note: 'Flink 1-minute windows (total_minute rows of the aggregates stream); a minute appears once its window closes, the open one as it fills (total_live rows)',
+            minutes: withGaps(flinkMinutes),
+            live: flink.liveFigure(now),
+          }
         : {
             source: figures && figures.minutes.length > 0 ? 'lake' : 'none',
             note: `No Flink aggregates yet, so computed from the events in the lake: ${lakeNote}`,
             minutes: withGaps(figures?.minutes ?? []),
+            live: flink.liveFigure(now),
           },
       topPages:
         pagesFromFlink.length > 0

@@ -23,7 +23,7 @@ export interface AnomalyRow {
   expected: number | null;
   stddev: number | null;
   score: number;
-  direction: 'spike' | 'drop';
+  direction: 'spike' | 'drop' | 'silence';
   severity: 'warning' | 'critical';
   baseline_windows: number;
 }
@@ -34,6 +34,14 @@ export type FigureSource = 'aggregates' | 'lake' | 'none';
 export interface MinuteFigure {
   /** Start of the minute, epoch seconds (uPlot's unit). */
   t: number;
+  events: number;
+  visitors: number | null;
+}
+
+export interface LiveFigure {
+  /** Start of the minute, and the end of the part of it counted (ISO-8601 UTC). */
+  minuteStart: string;
+  upTo: string;
   events: number;
   visitors: number | null;
 }
@@ -61,6 +69,8 @@ export interface DashboardSnapshot {
     /** One sentence for the page: where the per-minute figures come from and how fresh they are. */
     note: string;
     minutes: MinuteFigure[];
+    /** The open minute so far, from the newest total_live row: seconds behind, not a minute. Null without one. */
+    live: LiveFigure | null;
   };
   topPages: {
     source: FigureSource;

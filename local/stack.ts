@@ -73,6 +73,8 @@ export interface LocalStackOptions {
   firehose?: { bufferSizeBytes?: number; bufferIntervalMs?: number };
   /** Run the Flink job (java + the local jar, built by Maven when stale). Off by default: it takes ~650 MB and ~30 s to emit. */
   analytics?: boolean;
+  /** Flink job properties over the defaults (analytics/flink/src/main/resources/job-defaults.properties), e.g. a short silence window in tests. */
+  analyticsProperties?: Record<string, string>;
   /** Where the Flink launcher's progress lines go. */
   log?: (line: string) => void;
 }
@@ -218,7 +220,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger: quietLogger,
     });
     if (options.analytics) {
-      analytics = await startFlinkJob({ kinesisEndpoint: kinesis.endpoint, dataDir, restartOnCrash: true, ...(options.log ? { log: options.log } : {}) });
+      analytics = await startFlinkJob({
+        kinesisEndpoint: kinesis.endpoint,
+        dataDir,
+        restartOnCrash: true,
+        ...(options.analyticsProperties ? { properties: options.analyticsProperties } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
     }
     gateway = await startHttpGateway({ config: templates.httpApi, handlers: handlers.http, allowedOrigins, port: options.ingestPort ?? 0 });
     const ingest = templates.functions.get('ingest');

@@ -340,9 +340,9 @@ fixed: boolean
  */
 export interface AggregateRow {
 /**
- * total_minute: all events of a 1-minute tumbling window. page_minute: per page_host + page_path. referrer_minute: per referrer_host ('(direct)' when none). utm_source_minute: per utm_source ('(none)'). device_minute: per device_type ('(unknown)'). session: one visitor's session (SESSION window, gap session.gap.minutes, 30 by default).
+ * total_minute: all events of a 1-minute tumbling window. page_minute: per page_host + page_path. referrer_minute: per referrer_host ('(direct)' when none). utm_source_minute: per utm_source ('(none)'). device_minute: per device_type ('(unknown)'). session: one visitor's session (SESSION window, gap session.gap.minutes, 30 by default). total_live: the live view, the open minute's totals so far: window_start is the minute's start, window_end the end of the part counted (every live.step.seconds, 1 by default); rows of one minute grow to its total (an event that arrives behind the watermark is missing from the parts already emitted, not from the later ones).
  */
-kind: ("total_minute" | "page_minute" | "referrer_minute" | "utm_source_minute" | "device_minute" | "session")
+kind: ("total_minute" | "page_minute" | "referrer_minute" | "utm_source_minute" | "device_minute" | "session" | "total_live")
 /**
  * Start of the 1-minute window (inclusive); for a session, its first event's time.
  */
@@ -384,7 +384,7 @@ events: (number | null)
  */
 page_views: (number | null)
 /**
- * total_minute: type=screen events.
+ * total_minute, total_live: type=screen events.
  */
 screen_views: (number | null)
 /**
@@ -392,7 +392,7 @@ screen_views: (number | null)
  */
 track_events: (number | null)
 /**
- * total_minute: identify, group and alias events; page_minute: events that are neither page nor track.
+ * total_minute, total_live: identify, group and alias events; page_minute: events that are neither page nor track.
  */
 other_events: (number | null)
 /**
@@ -400,7 +400,7 @@ other_events: (number | null)
  */
 bot_events: (number | null)
 /**
- * total_minute: track events whose lower-cased name matches anomaly.error-event-pattern.
+ * total_minute, total_live: track events whose lower-cased name matches anomaly.error-event-pattern.
  */
 error_events: (number | null)
 /**
@@ -425,19 +425,19 @@ entry_page: (string | null)
 exit_page: (string | null)
 }
 /**
- * One row the Flink job writes to the anomalies stream: a 1-minute metric value whose z-score against the trailing baseline (the previous anomaly.baseline.windows windows of the same metric and dimension) reaches anomaly.z-threshold, when the window or its baseline has at least anomaly.min-volume. The Flink sink table (analytics/flink/src/main/resources/sql/03-sinks.sql) has exactly these columns: a test checks it. Version 1-0-0.
+ * One row the Flink job writes to the anomalies stream: a 1-minute metric value whose z-score against the trailing baseline (the previous anomaly.baseline.windows windows of the same metric and dimension) reaches anomaly.z-threshold, when the window or its baseline has at least anomaly.min-volume (direction spike or drop); or a silence: the first minute with no events of a metric that usually has traffic (direction silence, observed 0). The Flink sink table (analytics/flink/src/main/resources/sql/03-sinks.sql) has exactly these columns: a test checks it. Version 1-0-0.
  */
 export interface AnomalyRow {
 /**
- * MD5 (hex) of metric|dimension|window_start: the same anomaly always has the same id, so consumers dedup replays.
+ * MD5 (hex) of metric|dimension|window_start, with |silence appended for a silence: the same anomaly always has the same id, so consumers dedup replays.
  */
 id: string
 /**
- * total_events: events per minute. error_events: error-like track events per minute. bot_share: bot events / events. page_views: page views per minute of one page.
+ * total_events: events per minute. error_events: error-like track events per minute. bot_share: bot events / events. page_views: page views per minute of one page. track_events: track events per minute of one event name (silences only).
  */
-metric: ("total_events" | "error_events" | "bot_share" | "page_views")
+metric: ("total_events" | "error_events" | "bot_share" | "page_views" | "track_events")
 /**
- * 'all', or page_host + page_path for page_views.
+ * 'all', page_host + page_path for page_views, the event name for track_events.
  */
 dimension: string
 window_start: string
@@ -458,7 +458,10 @@ stddev: number
  * (observed - expected) / stddev.
  */
 score: number
-direction: ("spike" | "drop")
+/**
+ * spike or drop: the z-score's sign. silence: the metric had no event in the window after usual traffic (at least silence.min-active-minutes of the silence.window.minutes - 1 minutes before it had events, anomaly.min-volume a minute on average); expected is that average, stddev its square root.
+ */
+direction: ("spike" | "drop" | "silence")
 /**
  * critical when |score| reaches anomaly.z-critical, else warning.
  */

@@ -121,6 +121,11 @@ function renderTraffic(s: DashboardSnapshot): void {
   setSource($('traffic-source'), s.traffic.source);
   setSource($('visitors-source'), s.traffic.source);
   $('traffic-note').textContent = `Source: ${s.traffic.note}.`;
+  const live = s.traffic.live;
+  $('traffic-live').textContent = live
+    ? `This minute so far (${live.minuteStart.slice(11, 16)}–${live.upTo.slice(11, 19)}Z): ${count(live.events)} events` +
+      (live.visitors === null ? '' : `, ${count(live.visitors)} visitors`)
+    : '';
   setChartData(eventsChart, [minutes.map((m) => m.t), minutes.map((m) => m.events)], minutes.length);
   const withVisitors = minutes.filter((m) => m.visitors !== null);
   setChartData(visitorsChart, [withVisitors.map((m) => m.t), withVisitors.map((m) => m.visitors)], withVisitors.length);
@@ -194,7 +199,7 @@ function renderAnomalies(s: DashboardSnapshot): void {
     const severity = document.createElement('td');
     const badge = document.createElement('span');
     badge.className = `sev ${a.severity}`;
-    badge.textContent = `${a.severity} ${a.direction === 'spike' ? '↑' : '↓'}`;
+    badge.textContent = `${a.severity} ${a.direction === 'spike' ? '↑' : a.direction === 'drop' ? '↓' : '∅'}`;
     badge.title = a.direction;
     severity.append(badge);
     const metric = cell(a.metric, 'metric');

@@ -20,6 +20,7 @@ const METRICS: Record<AnomalyRow['metric'], { label: string; unit: string; ratio
   error_events: { label: 'Error events', unit: 'errors/min', ratio: false },
   bot_share: { label: 'Bot share', unit: 'of events', ratio: true },
   page_views: { label: 'Page views', unit: 'views/min', ratio: false },
+  track_events: { label: 'Track events', unit: 'events/min', ratio: false },
 };
 
 const round = (n: number, digits: number): string => {
@@ -57,8 +58,11 @@ export function alertSubject(a: AnomalyRow): string {
 /** The one-line human summary that opens the body. */
 export function alertSummary(a: AnomalyRow): string {
   const m = METRICS[a.metric];
-  const verb = a.direction === 'spike' ? 'rose to' : 'fell to';
   const where = a.dimension === 'all' ? '' : ` on ${a.dimension}`;
+  if (a.direction === 'silence') {
+    return `${m.label}${where} stopped: none in the minute ${windowText(a.window_start, a.window_end)}, usually ${formatValue(a.metric, a.expected)} ${m.unit}.`;
+  }
+  const verb = a.direction === 'spike' ? 'rose to' : 'fell to';
   const factor = a.expected > 0 ? ` (${round(a.observed / a.expected, 1)}x the usual ${formatValue(a.metric, a.expected)})` : '';
   return `${m.label}${where} ${verb} ${formatValue(a.metric, a.observed)} ${m.unit}${factor} in the minute ${windowText(a.window_start, a.window_end)}.`;
 }

@@ -88,7 +88,9 @@ describe.skipIf(!jarBuilt)('Flink job on the local Kinesis emulator', () => {
     client = createLocalKinesisClient(emulator.endpoint);
     await ensurePipelineStreams(client);
     await putInOrder(client, LOCAL_STREAM_NAMES.enriched, trafficEvents());
-    const started = await startFlinkJob({ kinesisEndpoint: emulator.endpoint, dataDir, build: 'never', log: () => {} });
+    // Events of 2024: a backfill, so the wall clock must not close their windows, however long the source waits for
+    // its first record (the events source is never idle: source.idle-timeout=0 ms).
+    const started = await startFlinkJob({ kinesisEndpoint: emulator.endpoint, dataDir, build: 'never', properties: { 'source.idle-timeout': '0 ms' }, log: () => {} });
     if (!started.running) throw new Error(started.reason);
     job = started;
   }, 120_000);

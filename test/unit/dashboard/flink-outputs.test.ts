@@ -35,6 +35,17 @@ describe('FlinkOutputs', () => {
     expect(outputs.invalidRows).toBe(2);
   });
 
+  it('shows the open minute from its newest total_live row until the minute has its total_minute row', () => {
+    const outputs = new FlinkOutputs();
+    const live = (start: string, upTo: string, events: number) => JSON.stringify({ kind: 'total_live', window_start: start, window_end: upTo, events, unique_visitors: 2 });
+    expect(outputs.liveFigure(NOW)).toBeNull();
+    // Rows of one minute may come out of order (several sink writers): the one that counts the most wins.
+    for (const text of [live(minute(0), '2026-11-22T10:30:05.000Z', 7), live(minute(0), '2026-11-22T10:30:04.000Z', 5), live(minute(1), '2026-11-22T10:30:00.000Z', 90)]) outputs.addAggregate(text, NOW);
+    expect(outputs.liveFigure(NOW)).toEqual({ minuteStart: minute(0), upTo: '2026-11-22T10:30:05.000Z', events: 7, visitors: 2 });
+    outputs.addAggregate(JSON.stringify({ kind: 'total_minute', window_start: minute(0), window_end: minute(-1), events: 60 }), NOW);
+    expect(outputs.liveFigure(NOW), 'the minute is final').toBeNull();
+  });
+
   it('sums page_minute rows into top pages', () => {
     const outputs = new FlinkOutputs();
     const pageRow = (ago: number, path: string, views: number) => JSON.stringify({ kind: 'page_minute', window_start: minute(ago), page_path: path, page_views: views });

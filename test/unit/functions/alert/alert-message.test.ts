@@ -30,6 +30,13 @@ describe('alert message', () => {
     expect(drop.body.split('\n')[0]).toBe('Page views on shop.example.com/pricing fell to 12 views/min (0.1x the usual 80.5) in the minute 10:05–10:06 UTC, 2026-11-22.');
   });
 
+  it('says a silence is a stop, with the usual traffic, for a page or a track event', () => {
+    const silence = alertMessage(anomalyRow({ metric: 'track_events', dimension: 'Order Completed', observed: 0, expected: 42.5, stddev: 6.52, score: -6.52, direction: 'silence', severity: 'warning' }));
+    expect(silence.subject).toBe('[WARNING] Track events silence on Order Completed: 0 vs 42.5 expected (z -6.5)');
+    expect(silence.body.split('\n')[0]).toBe('Track events on Order Completed stopped: none in the minute 10:05–10:06 UTC, 2026-11-22, usually 42.5 events/min.');
+    expect(silence.attributes.direction).toBe('silence');
+  });
+
   it('keeps the subject within SNS limits (100 printable ASCII characters) for any dimension', () => {
     const subject = alertSubject(anomalyRow({ metric: 'page_views', dimension: `shop.example.com/${'ü'.repeat(300)}` }));
     expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);

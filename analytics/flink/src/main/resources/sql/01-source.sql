@@ -26,3 +26,16 @@ CREATE TABLE enriched_events (
 ) WITH (
   ${connector.events-source}
 );
+
+-- The clock: one row per second of wall-clock time (locally and on AWS: the built-in datagen connector). Unioned
+-- into the events (02-events.sql) it keeps event time moving when no event arrives: once the events source has been
+-- idle for source.idle-timeout, the watermark follows the clock, so minutes with no events close on time, total_minute
+-- reports them with 0 events and the silence query sees a page or the whole site go quiet. While events flow, the
+-- union's watermark is the smaller of the two, so the clock never makes an arriving event late.
+CREATE TABLE clock_ticks (
+  `tick_time`    TIMESTAMP(3),
+  `arrival_time` AS PROCTIME(),
+  WATERMARK FOR `tick_time` AS `tick_time` - INTERVAL '${watermark.out-of-orderness.seconds}' SECOND
+) WITH (
+  ${connector.clock-ticks}
+);

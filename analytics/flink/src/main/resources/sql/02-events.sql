@@ -1,6 +1,7 @@
 -- One row per event with the dimensions every query uses. Counts below are COUNT(DISTINCT message_id): a record
 -- the source delivers twice (Kinesis redelivery, kinesis-local's GetRecords repeat) is counted once per window.
-CREATE VIEW events AS
+-- Events and clock ticks in one stream (01-source.sql): a tick has every column NULL but its time and is_tick.
+CREATE VIEW events_and_ticks AS
 SELECT
   `type` AS event_type,
   `messageId` AS message_id,
@@ -17,9 +18,22 @@ SELECT
     WHEN `type` = 'page' THEN DATE_FORMAT(`event_time`, 'yyyy-MM-dd HH:mm:ss.SSS') || COALESCE(`enrichment`.`page_path`, `name`, '/')
     WHEN `type` = 'screen' THEN DATE_FORMAT(`event_time`, 'yyyy-MM-dd HH:mm:ss.SSS') || COALESCE(`name`, '(screen)')
   END AS timed_page,
+  CASE WHEN `type` = 'track' THEN `event` END AS event_name,
   `event_time`,
-  `arrival_time`
-FROM enriched_events;
+  `arrival_time`,
+  FALSE AS is_tick
+FROM enriched_events
+UNION ALL
+SELECT
+  CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING),
+  CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, FALSE, CAST(NULL AS STRING),
+  CAST(NULL AS STRING), `tick_time`, `arrival_time`, TRUE
+FROM clock_ticks;
+
+-- The events alone. Filtering the ticks out keeps the union's watermark: every window below closes on time even
+-- when no event comes.
+CREATE VIEW events AS
+SELECT * FROM events_and_ticks WHERE NOT is_tick;
 
 -- Flags the first event of each visitor's session: no earlier event, or the previous one at least the session gap
 -- before (the rule of SESSION windows). MIN over "previous row and this row" is the previous event time when they
@@ -30,10 +44,11 @@ SELECT
   *,
   COUNT(*) OVER visitor = 1
     OR MIN(`event_time`) OVER visitor <= `event_time` - INTERVAL '${session.gap.minutes}' MINUTE AS is_session_start
-FROM events
+FROM events_and_ticks
 WINDOW visitor AS (PARTITION BY visitor_id ORDER BY `arrival_time` ROWS BETWEEN 1 PRECEDING AND CURRENT ROW);
 
--- 1-minute totals: the aggregate row of kind total_minute and the input of the total/error/bot anomalies.
+-- 1-minute totals: the aggregate row of kind total_minute and the input of the total/error/bot anomalies. The ticks
+-- give every minute a row, 0 events for a minute with none (a tick counts in no column: its ids are NULL).
 CREATE VIEW minute_totals AS
 SELECT
   window_start,

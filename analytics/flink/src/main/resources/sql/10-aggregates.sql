@@ -74,3 +74,24 @@ SELECT
 FROM TABLE(SESSION(TABLE events PARTITION BY visitor_id, DESCRIPTOR(`event_time`), INTERVAL '${session.gap.minutes}' MINUTE))
 WHERE visitor_id IS NOT NULL
 GROUP BY window_start, window_end, visitor_id;
+
+-- The live view: the open minute's totals so far, a row each ${live.step.seconds} s of event time (CUMULATE), so the
+-- dashboard shows a posted event seconds after it arrives instead of after its minute ends. Each row is exact for
+-- its part of the minute ([window_start, window_end)); the minute's last row equals its total_minute row. Append-only
+-- like the others: readers that want final figures read total_minute.
+INSERT INTO aggregates_sink (kind, window_start, window_end, events, page_views, screen_views, track_events,
+                             other_events, bot_events, error_events, unique_visitors)
+SELECT
+  'total_live',
+  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),
+  COUNT(DISTINCT message_id),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type = 'page'),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type = 'screen'),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type = 'track'),
+  COUNT(DISTINCT message_id) FILTER (WHERE event_type NOT IN ('page', 'screen', 'track')),
+  COUNT(DISTINCT message_id) FILTER (WHERE is_bot),
+  COUNT(DISTINCT message_id) FILTER (WHERE is_error),
+  COUNT(DISTINCT visitor_id)
+FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(`event_time`), INTERVAL '${live.step.seconds}' SECOND, INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end;

@@ -20,7 +20,7 @@ public final class AnalyticsPipeline {
     /** In order: the source, shared views, the sinks, then the aggregate and the anomaly queries. */
     public static final List<String> SCRIPTS = List.of(
         "sql/01-source.sql", "sql/02-events.sql", "sql/03-sinks.sql", "sql/10-aggregates.sql", "sql/20-anomalies.sql");
-    public static final List<String> CONNECTORS = List.of("events-source", "aggregates-sink", "anomalies-sink");
+    public static final List<String> CONNECTORS = List.of("events-source", "clock-ticks", "aggregates-sink", "anomalies-sink");
 
     private AnalyticsPipeline() {}
 

@@ -24,7 +24,8 @@ public final class JobProperties {
     static final String[] NUMERIC_KEYS = {
         "parallelism", "checkpoint.interval.ms", "watermark.out-of-orderness.seconds", "session.gap.minutes",
         "anomaly.baseline.windows", "anomaly.baseline.min-windows", "anomaly.z-threshold", "anomaly.z-critical",
-        "anomaly.min-volume", "anomaly.ratio.min-stddev",
+        "anomaly.min-volume", "anomaly.ratio.min-stddev", "clock.ticks-per-second", "silence.window.minutes",
+        "silence.min-active-minutes", "live.step.seconds",
     };
 
     private final Map<String, String> values;

@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
 import static dev.clickstream.analytics.flink.TestEvents.page;
 import static dev.clickstream.analytics.flink.TestEvents.track;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One run of the real job over a fixed event set, in arrival (file) order, with the default 5 s out-of-orderness.
@@ -107,9 +108,42 @@ class AggregatesTest {
     }
 
     @Test
+    void theLiveRowsOfAMinuteCountItSoFarEverySecondAndGrowToItsTotal() {
+        Map<String, TreeMap<String, Long>> live = new TreeMap<>(); // minute → end of the part counted → events
+        for (JsonNode row : run.aggregates("total_live")) {
+            Long before = live.computeIfAbsent(row.get("window_start").asText(), k -> new TreeMap<>())
+                .put(row.get("window_end").asText(), row.get("events").asLong());
+            if (before != null) throw new AssertionError("two rows for " + row);
+        }
+        Map<String, String> totals = byWindow(run.aggregates("total_minute"), "events");
+        assertEquals(totals.keySet(), live.keySet(), "a live view of every minute with events");
+
+        TreeMap<String, Long> noon = live.get("2024-05-01T12:00:00.000Z");
+        assertEquals("2024-05-01T12:00:06.000Z", noon.firstKey(), "m1 (12:00:05) shows in the part up to 12:00:06");
+        assertEquals(1L, noon.get("2024-05-01T12:00:06.000Z"));
+        assertEquals(2L, noon.get("2024-05-01T12:00:11.000Z"), "m2 at 12:00:10");
+        assertEquals(4L, noon.get("2024-05-01T12:00:31.000Z"), "m3, m4 (twice delivered, counted once)");
+        // m6 (12:01:10) moved the watermark to 12:01:05 before m8 (12:01:02) came: the parts up to 12:01:05 had closed
+        // empty, so m8 shows from the next one on.
+        TreeMap<String, Long> next = live.get("2024-05-01T12:01:00.000Z");
+        assertEquals("2024-05-01T12:01:06.000Z", next.firstKey(), next.toString());
+        assertEquals(1L, next.get("2024-05-01T12:01:06.000Z"), "m8");
+        assertEquals(2L, next.get("2024-05-01T12:01:11.000Z"), "m8 and m6");
+        for (Map.Entry<String, TreeMap<String, Long>> minute : live.entrySet()) {
+            List<Long> counts = List.copyOf(minute.getValue().values());
+            for (int i = 1; i < counts.size(); i++) assertTrue(counts.get(i) >= counts.get(i - 1), minute.getKey() + " never shrinks: " + counts);
+            long last = minute.getValue().lastEntry().getValue();
+            long total = Long.parseLong(totals.get(minute.getKey()).substring("events=".length()));
+            assertEquals(total, last, minute.getKey() + "'s last live row against its total_minute row");
+            assertTrue(minute.getValue().lastKey().endsWith(":00.000Z"), "the last part ends with the minute");
+        }
+    }
+
+    @Test
     void everyRowMatchesTheAggregatesSchema() throws Exception {
         JsonNode schema = SchemaContract.load("aggregates");
-        assertEquals(31, run.aggregates.size(), "4 total + 6 page + 5 referrer + 5 utm + 6 device + 5 session rows");
+        assertEquals(31 + run.aggregates("total_live").size(), run.aggregates.size(),
+            "4 total + 6 page + 5 referrer + 5 utm + 6 device + 5 session rows, and the live ones");
         for (JsonNode row : run.aggregates) assertEquals(List.of(), SchemaContract.violations(schema, row), row.toString());
     }
 

@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,6 +36,7 @@ final class PipelineRun {
         Map<String, String> values = new HashMap<>();
         values.put("connector.profile", "filesystem");
         values.put("events.path", dir.resolve("events").toString());
+        values.put("ticks.path", dir.resolve("ticks").toString());
         values.put("aggregates.path", dir.resolve("aggregates").toString());
         values.put("anomalies.path", dir.resolve("anomalies").toString());
         values.put("checkpoint.interval.ms", "0");
@@ -43,9 +45,18 @@ final class PipelineRun {
     }
 
     static PipelineRun run(Path dir, List<TestEvents> events, Map<String, String> overrides) throws Exception {
+        return run(dir, events, List.of(), overrides);
+    }
+
+    /** With clock ticks at the given times (the wall clock the job's clock_ticks source would give). */
+    static PipelineRun run(Path dir, List<TestEvents> events, List<Instant> ticks, Map<String, String> overrides) throws Exception {
         Files.createDirectories(dir.resolve("events"));
         Files.write(dir.resolve("events/events.json"),
             events.stream().map(TestEvents::json).collect(Collectors.toList()), StandardCharsets.UTF_8);
+        Files.createDirectories(dir.resolve("ticks"));
+        Files.write(dir.resolve("ticks/ticks.json"), ticks.stream()
+            .map(t -> "{\"tick_time\": \"" + t.toString().replace('T', ' ').replace("Z", "") + "\"}")
+            .collect(Collectors.toList()), StandardCharsets.UTF_8);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
         StreamTableEnvironment tableEnv = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
