@@ -267,15 +267,23 @@ campaign_origin: ("context" | "url" | null)
  * When the enrich stage processed the event (ISO-8601, UTC).
  */
 enriched_at: string
+/**
+ * The tracking plan that checked the event, name and version ("Order Completed 1-0-0"; schemas/events, schemas/traits); null when no plan covers it.
+ */
+tracking_plan?: (string | null)
+/**
+ * What the event breaks of a flagging plan, one "<path>: <what>" per violation joined by "; " ("properties.revenue: must be number"); null when none.
+ */
+plan_violations?: (string | null)
 }
 /**
  * One event the enrich stage could not turn into an enriched event, as a line of s3://<lake>/bad-rows/dt=YYYY-MM-DD/<shard>-<first sequence number>.jsonl. Typed by failure (after Snowplow's bad rows), with the original payload so it can be queried and replayed. Version 1-0-0.
  */
 export interface BadRow {
 /**
- * invalid_json: not UTF-8 JSON; schema_violation: fails the event's Segment schema; size_violation: over the event size limit; enrichment_failure: valid, but enrichment failed; adapter_failure: an event of another tracker protocol (Snowplow's) that could not be mapped to the Segment spec, with the tracker's parameters as payload.
+ * invalid_json: not UTF-8 JSON; schema_violation: fails the event's Segment schema; size_violation: over the event size limit; enrichment_failure: valid, but enrichment failed; adapter_failure: an event of another tracker protocol (Snowplow's) that could not be mapped to the Segment spec, with the tracker's parameters as payload; tracking_plan_violation: breaks a rejecting tracking plan (schemas/events, schemas/traits), the reason listing each violation as "<path>: <what>" joined by "; ".
  */
-failure_type: ("invalid_json" | "schema_violation" | "size_violation" | "enrichment_failure" | "adapter_failure")
+failure_type: ("invalid_json" | "schema_violation" | "size_violation" | "enrichment_failure" | "adapter_failure" | "tracking_plan_violation")
 /**
  * Human-readable explanation, e.g. `/userId must be string`.
  */

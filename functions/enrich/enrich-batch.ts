@@ -22,6 +22,7 @@ import { toBadRow, type BadRowWriter } from './bad-rows.js';
 import type { EnrichConfig } from './config.js';
 import { enrichEvent } from './enrich-event.js';
 import { BadEventError, EnrichmentError, EnrichmentRecoveryError, ErasedEventError } from './errors.js';
+import type { TrackingPlans } from './tracking-plan.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
 import { hourOf, ledgerEntry, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
@@ -65,6 +66,8 @@ export interface EnrichBatchDependencies {
   writtenCheck: Pick<WrittenCheck, 'find'>;
   badRows: Pick<BadRowWriter, 'write'>;
   userAgents: Pick<UserAgentParser, 'parse'>;
+  /** The tracking plans in force (none: every event passes as it is). */
+  plans?: Pick<TrackingPlans, 'check'>;
   /** Who was erased; read before each batch (cached, see SuppressionCache). */
   suppression: Pick<SuppressionCache, 'current'>;
   config: Pick<EnrichConfig, 'latenessBoundSeconds' | 'maxEventBytes'>;
@@ -100,9 +103,13 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     // bytes are the same on every redelivery, so their hash is a stable stand-in.
     const messageId = valid.value.messageId ?? `enr-${createHash('sha256').update(raw.data).digest('hex').slice(0, 32)}`;
     const event = { ...valid.value, messageId } as SegmentEvent & { messageId: string };
+    const plan = deps.plans?.check(event);
+    if (plan && plan.action === 'reject' && plan.violations.length > 0) {
+      throw new BadEventError('tracking_plan_violation', plan.violations.join('; '), messageId);
+    }
     let data: Buffer;
     try {
-      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt })));
+      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt, plan })));
     } catch (error) {
       if (error instanceof BadEventError) throw error;
       // A bug or an input enrichment cannot handle: a bad row to replay after the fix, never a blocked shard.

@@ -5,6 +5,7 @@ import type { Context as EventContext, EnrichedEvent, SegmentEvent } from '../..
 import { campaignFields, parseUrl, urlFields } from './campaign.js';
 import { EnrichmentError } from './errors.js';
 import { anonymizeIp } from './ip.js';
+import type { PlanCheck } from './tracking-plan.js';
 import type { UserAgentParser } from './user-agent.js';
 
 export interface EnrichEventOptions {
@@ -14,6 +15,8 @@ export interface EnrichEventOptions {
   arrivalMs: number;
   /** The enriched_at stamp, formatted once per batch. */
   enrichedAt: string;
+  /** The tracking plan's verdict on the event (./tracking-plan.ts), when a plan covers it and let it pass. */
+  plan?: PlanCheck | undefined;
 }
 
 function isoTime(value: unknown): number | undefined {
@@ -53,6 +56,8 @@ export function enrichEvent(event: SegmentEvent & { messageId: string }, opts: E
       ...urlFields(context.page, pageUrl),
       ...campaignFields(context.campaign, pageUrl),
       enriched_at: opts.enrichedAt,
+      tracking_plan: opts.plan?.plan ?? null,
+      plan_violations: opts.plan && opts.plan.violations.length > 0 ? opts.plan.violations.join('; ') : null,
     },
   };
 }

@@ -11,8 +11,11 @@ import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
 import { DedupLedger, ShardLineage } from './dedup-ledger.js';
 import { createBatchEnricher } from './enrich-batch.js';
+import { TrackingPlans } from './tracking-plan.js';
 import { UserAgentParser } from './user-agent.js';
+import trackingPlans from '../../schemas/tracking-plans.generated.json' with { type: 'json' };
 import { WrittenCheck } from './written-check.js';
+import type { TrackingPlansDocument } from '../../schemas/tracking-plans.js';
 
 const config = loadEnrichConfig();
 const logger = new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'enrich' });
@@ -37,6 +40,8 @@ const enrichBatch = createBatchEnricher({
     onStale: (error) => logger.warn('the suppression list could not be read again; the one read before is kept', error as Error),
   }),
   userAgents: new UserAgentParser(config.userAgentCacheSize),
+  // The plans in force when the function was packaged (npm run gen:plans; npm run plan drafts them).
+  plans: new TrackingPlans(trackingPlans as TrackingPlansDocument),
   config,
   logger,
 });

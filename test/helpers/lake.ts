@@ -1,6 +1,7 @@
 // Inputs for the lake stage: enriched events as the enrich stage writes them to events-enriched (built by
 // the real enrichEvent), and Firehose transformation events with a Kinesis source.
 import type { FirehoseTransformationEvent, FirehoseTransformationEventRecord } from 'aws-lambda';
+import type { TrackingPlans } from '../../functions/enrich/tracking-plan.js';
 import { enrichEvent } from '../../functions/enrich/enrich-event.js';
 import { UserAgentParser } from '../../functions/enrich/user-agent.js';
 import type { EnrichedEvent, SegmentEvent } from '../../schemas/index.js';
@@ -12,13 +13,15 @@ export const DELIVERY_STREAM_ARN = 'arn:aws:firehose:us-east-1:123456789012:deli
 const userAgents = new UserAgentParser(100);
 
 /** An event as the enrich stage emits it, from a raw event (ingest's output) with `overrides`. */
-export function enrichedEvent(overrides: Record<string, unknown> = {}, { latenessBoundSeconds = 3_600 } = {}): EnrichedEvent {
+/** An event as the enrich stage writes it; with `plans`, checked by them as enrich does (a flagging plan's verdict). */
+export function enrichedEvent(overrides: Record<string, unknown> = {}, { latenessBoundSeconds = 3_600, plans }: { latenessBoundSeconds?: number; plans?: TrackingPlans } = {}): EnrichedEvent {
   const raw = rawEvent(overrides) as SegmentEvent & { messageId: string; receivedAt: string };
   return enrichEvent(raw, {
     latenessBoundSeconds,
     userAgents,
     arrivalMs: Date.parse(raw.receivedAt),
     enrichedAt: new Date(Date.parse(raw.receivedAt) + 1_000).toISOString(),
+    plan: plans?.check(raw),
   });
 }
 

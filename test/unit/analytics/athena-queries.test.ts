@@ -18,6 +18,8 @@ import { loadAthenaQueries, type AthenaQuery } from '../../../analytics/athena/q
 import { EVENTS_TABLE } from '../../../schemas/lake-tables.js';
 import type { EnrichedEvent, RecoveredBadRow } from '../../../schemas/index.js';
 import { enrichedEvent, firehoseEvent } from '../../helpers/lake.js';
+import { TrackingPlans } from '../../../functions/enrich/tracking-plan.js';
+import { readTrackingPlans } from '../../../schemas/tracking-plans.js';
 
 const RANGE = { from_dt: '2026-11-21', to_dt: '2026-11-22' };
 const MINUTE = 60_000;
@@ -35,6 +37,10 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
+
+const PLANS = new TrackingPlans(readTrackingPlans());
+/** An order; every third one breaks the Order Completed plan: revenue as text, sometimes a lower-case currency too. */
+const order = (v: number) => ({ order_id: `ord-${v}`, revenue: v % 3 === 0 ? '49.00' : 49, currency: v % 6 === 0 ? 'usd' : 'USD' });
 
 /** Traffic of 40 visitors over 2026-11-21..23: page views, funnel steps, bots, campaigns, late arrivals. */
 function scenario(): EnrichedEvent[] {
@@ -56,6 +62,7 @@ function scenario(): EnrichedEvent[] {
     if (funnel >= 2) plan.push({ type: 'track', what: 'Signup Started' });
     if (funnel >= 3) plan.push({ type: 'track', what: 'Signed Up' });
     if (v % 7 === 3) plan.push({ type: 'track', what: 'Signup Started' }); // a step 2 with no step 1 before it
+    if (v % 4 === 2) plan.push({ type: 'track', what: 'Order Completed' }); // checked by its tracking plan
     for (const [i, step] of plan.entries()) {
       // Mostly seconds to minutes apart; sometimes a long pause (a new session); once in a while over a day.
       const r = rnd();
@@ -73,7 +80,7 @@ function scenario(): EnrichedEvent[] {
           timestamp: new Date(t).toISOString(),
           originalTimestamp: new Date(t).toISOString(),
           receivedAt: new Date(t + lateness).toISOString(),
-          properties: step.type === 'page' ? { path: step.what } : { plan: 'pro' },
+          properties: step.type === 'page' ? { path: step.what } : step.what === 'Order Completed' ? order(v) : { plan: 'pro' },
           context: {
             ip: `198.51.100.${v}`,
             userAgent: bot ? BOT : BROWSER,
@@ -81,7 +88,7 @@ function scenario(): EnrichedEvent[] {
             page: { url, path: step.type === 'page' ? step.what : '/signup', ...(i === 0 && referrer ? { referrer } : { referrer: 'https://www.example.com/' }) },
             library: { name: 'analytics.js', version: '5.2.0' },
           },
-        }),
+        }, { plans: PLANS }),
       );
     }
   }
@@ -90,6 +97,25 @@ function scenario(): EnrichedEvent[] {
 
 // ---------------------------------------------------------------------------------------------
 // The same questions in TypeScript, over the source events (not over the lake).
+
+const REJECTED_REASON = 'properties.method: is required; properties.plan: must be one of free, starter, pro';
+
+function expectedPlanViolations(events: EnrichedEvent[]) {
+  const rows = new Map<string, { event_name: string; property: string; problem: string; outcome: string; ids: Set<string> }>();
+  const add = (event: string, violations: string, outcome: string, id: string) => {
+    for (const violation of violations.split('; ')) {
+      const [property, problem] = violation.split(': ') as [string, string];
+      const key = [event, property, problem, outcome].join('|');
+      const row = rows.get(key) ?? { event_name: event, property, problem, outcome, ids: new Set<string>() };
+      rows.set(key, row.ids.add(id) && row);
+    }
+  };
+  for (const e of events) if (inRange(e) && e.enrichment.plan_violations) add(String((e as { event?: string }).event ?? e.type), e.enrichment.plan_violations, 'flagged', e.messageId);
+  add('Signed Up', REJECTED_REASON, 'rejected', 'bad-4');
+  return [...rows.values()]
+    .map(({ ids, ...row }) => ({ ...row, events: ids.size }))
+    .sort((a, b) => b.events - a.events || [a.event_name, a.property, a.problem, a.outcome].join('|').localeCompare([b.event_name, b.property, b.problem, b.outcome].join('|')));
+}
 
 const inRange = (e: EnrichedEvent) => e.enrichment.event_date >= RANGE.from_dt && e.enrichment.event_date <= RANGE.to_dt;
 const visitorOf = (e: EnrichedEvent) => String(e.anonymousId ?? e.userId);
@@ -245,10 +271,10 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     await writeParquet(connection, EVENTS_TABLE, partitions.get(`${dt}/${hour}`)!.slice(0, 3), eventsObjectPath(root, dt, hour, 'firehose-retry.parquet'));
 
     // Bad rows, as the enrich stage writes them, one replayed batch among them.
-    const badRow = (n: number, type: 'invalid_json' | 'schema_violation', arrival: string, reason: string) =>
+    const badRow = (n: number, type: 'invalid_json' | 'schema_violation' | 'tracking_plan_violation', arrival: string, reason: string) =>
       JSON.stringify(
         toBadRow(
-          { sequenceNumber: String(4_965_813_241 + n), shardId: 'shardId-000000000000', stream: 'clickstream-dev-events-raw', arrivalMs: Date.parse(arrival), data: Buffer.from(type === 'invalid_json' ? '{"type":' : `{"type":"track","messageId":"bad-${n}"}`) },
+          { sequenceNumber: String(4_965_813_241 + n), shardId: 'shardId-000000000000', stream: 'clickstream-dev-events-raw', arrivalMs: Date.parse(arrival), data: Buffer.from(type === 'invalid_json' ? '{"type":' : `{"type":"track","event":"Signed Up","messageId":"bad-${n}"}`) },
           new BadEventError(type, reason, type === 'invalid_json' ? null : `bad-${n}`),
           new Date(Date.parse(arrival) + 500).toISOString(),
         ),
@@ -258,6 +284,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     const day22 = [badRow(1, 'schema_violation', '2026-11-22T09:00:00.000Z', '(event) needs one of userId, anonymousId'), badRow(2, 'schema_violation', '2026-11-22T11:00:00.000Z', '/event must be string'), badRow(3, 'invalid_json', '2026-11-22T12:00:00.000Z', 'record data is not JSON')];
     await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-1.jsonl'), day22.join('\n') + '\n');
     await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-2.jsonl'), day22[0] + '\n'); // replayed
+    await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-3.jsonl'), badRow(4, 'tracking_plan_violation', '2026-11-22T13:00:00.000Z', REJECTED_REASON) + '\n');
     await writeFile(join(root, 'bad-rows', 'dt=2026-11-21', 'shardId-000000000000-0.jsonl'), badRow(0, 'invalid_json', '2026-11-21T08:00:00.000Z', 'record data is not valid UTF-8') + '\n');
     // A recovery sent bad row 2 back (functions/recover/recover.ts writes this line).
     const recovered: RecoveredBadRow = { stream: 'clickstream-dev-events-raw', shard_id: 'shardId-000000000000', sequence_number: String(4_965_813_241 + 2), failure_type: 'schema_violation', message_id: 'bad-2', run_id: 'run-1', recovered_at: '2026-11-23T10:00:00.000Z', fixed: true };
@@ -290,7 +317,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
 
   it('runs every analytics/athena/*.sql file', async () => {
     expect(queries.map((q) => q.name).sort()).toEqual([
-      'bad_rows_by_failure_type', 'bot_share', 'funnel', 'late_events', 'referrers_and_campaigns', 'sessions', 'top_pages', 'unique_visitors_per_day',
+      'bad_rows_by_failure_type', 'bot_share', 'funnel', 'late_events', 'referrers_and_campaigns', 'sessions', 'top_pages', 'tracking_plan_violations', 'unique_visitors_per_day',
     ]);
     for (const query of queries) {
       const rows = await runAthenaQueryLocally(connection, query, RANGE);
@@ -350,12 +377,20 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     }
   });
 
+  it('tracking_plan_violations: per event, property and problem, flagged events and rejected ones', async () => {
+    const rows = await run('tracking_plan_violations');
+    const expected = expectedPlanViolations(events);
+    expect(expected.map((r) => r.outcome)).toContain('flagged');
+    expect(rows.map(({ event_name, property, problem, outcome, events: n }) => ({ event_name, property, problem, outcome, events: n }))).toEqual(expected);
+  });
+
   it('bad_rows_by_failure_type counts a replayed bad row once, and a recovered one as recovered, not open', async () => {
     const rows = await run('bad_rows_by_failure_type');
     expect(rows.map(({ day, failure_type, bad_rows, open_rows, recovered_rows, message_ids }) => ({ day, failure_type, bad_rows, open_rows, recovered_rows, message_ids }))).toEqual([
       { day: '2026-11-21', failure_type: 'invalid_json', bad_rows: 1, open_rows: 1, recovered_rows: 0, message_ids: 0 },
       { day: '2026-11-22', failure_type: 'schema_violation', bad_rows: 2, open_rows: 1, recovered_rows: 1, message_ids: 2 },
       { day: '2026-11-22', failure_type: 'invalid_json', bad_rows: 1, open_rows: 1, recovered_rows: 0, message_ids: 0 },
+      { day: '2026-11-22', failure_type: 'tracking_plan_violation', bad_rows: 1, open_rows: 1, recovered_rows: 0, message_ids: 1 },
     ]);
     expect(rows[1]!['latest_reason']).toBe('/event must be string');
     expect(rows[1]!['last_failed_at']).toEqual(new Date('2026-11-22T11:00:00.500Z'));

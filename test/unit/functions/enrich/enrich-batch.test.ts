@@ -6,15 +6,18 @@ import { retryUnfinished } from '../../../../functions/shared/partial-batch.js';
 import { RecordRetryError } from '../../../../functions/enrich/errors.js';
 import { UserAgentParser } from '../../../../functions/enrich/user-agent.js';
 import { SuppressionList } from '../../../../functions/shared/suppression.js';
+import { TrackingPlans } from '../../../../functions/enrich/tracking-plan.js';
+import { readTrackingPlans } from '../../../../schemas/tracking-plans.js';
 import { kinesisEvent, rawEvent, sequenceNumber } from '../../../helpers/factories.js';
 
-function setup(seen: string[] = [], suppression: SuppressionList | { current: () => Promise<SuppressionList> } = SuppressionList.EMPTY) {
+function setup(seen: string[] = [], suppression: SuppressionList | { current: () => Promise<SuppressionList> } = SuppressionList.EMPTY, plans?: TrackingPlans) {
   const logger = new Logger({ logLevel: 'SILENT' });
   const info = vi.spyOn(logger, 'info');
   const marked: string[] = [];
   const badRowsWritten: unknown[] = [];
+  const written: string[] = [];
   const enrichBatch = createBatchEnricher({
-    writer: { write: async (records) => ({ failed: [], calls: records.length > 0 ? 1 : 0 }) },
+    writer: { write: async (records) => (written.push(...records.map((r) => Buffer.from(r.data).toString('utf8'))), { failed: [], calls: records.length > 0 ? 1 : 0 }) },
     ledger: {
       lookup: async (_stream, _shard, entries) => ({ seen: new Set(entries.map((e) => e.id).filter((id) => seen.includes(id))), uncertain: new Map(), unresolved: new Set<string>() }),
       recordIntent: async (shardId) => ({ shardId, sort: '1' }),
@@ -28,10 +31,11 @@ function setup(seen: string[] = [], suppression: SuppressionList | { current: ()
     badRows: { write: async (_first, rows) => (badRowsWritten.push(...rows), 'bad-rows/key') },
     suppression: suppression instanceof SuppressionList ? { current: async () => suppression } : suppression,
     userAgents: new UserAgentParser(),
+    ...(plans ? { plans } : {}),
     config: { latenessBoundSeconds: 3_600, maxEventBytes: 65_536 },
     logger,
   });
-  return { enrichBatch, info, marked, badRowsWritten };
+  return { enrichBatch, info, marked, badRowsWritten, written };
 }
 
 describe('enrichBatch counters', () => {
@@ -70,6 +74,25 @@ describe('enrichBatch counters', () => {
     expect(marked).toHaveLength(2);
     expect(marked[0]).toMatch(/^enr-[0-9a-f]{32}$/);
     expect(marked[1]).toBe(marked[0]);
+  });
+});
+
+describe('enrichBatch and the tracking plans', () => {
+  it('passes a flagged event with its violations, and turns a rejected one into a tracking_plan_violation bad row', async () => {
+    const { enrichBatch, badRowsWritten, written } = setup([], SuppressionList.EMPTY, new TrackingPlans(readTrackingPlans()));
+    const events = [
+      rawEvent({ type: 'track', event: 'Order Completed', messageId: 'm-flagged', properties: { order_id: 'o-1', revenue: '49.00', currency: 'USD' } }),
+      rawEvent({ type: 'track', event: 'Signed Up', messageId: 'm-rejected', properties: { plan: 'pro' } }),
+      rawEvent({ type: 'track', event: 'Order Completed', messageId: 'm-fine', properties: { order_id: 'o-2', revenue: 49, currency: 'USD' } }),
+    ];
+    const { counters } = await enrichBatch(kinesisEvent(events).Records, { deadline: Date.now() + 10_000 });
+    expect(counters).toMatchObject({ enriched: 2, badRows: 1 });
+    const enrichment = written.map((data) => (JSON.parse(data) as { messageId: string; enrichment: Record<string, unknown> }));
+    expect(enrichment.map((e) => [e.messageId, e.enrichment['tracking_plan'], e.enrichment['plan_violations']])).toEqual([
+      ['m-flagged', 'Order Completed 1-0-0', 'properties.revenue: must be number'],
+      ['m-fine', 'Order Completed 1-0-0', null],
+    ]);
+    expect(badRowsWritten).toMatchObject([{ failure_type: 'tracking_plan_violation', message_id: 'm-rejected', reason: 'properties.method: is required' }]);
   });
 });
 

@@ -43,6 +43,8 @@ describe('enrichEvent', () => {
       utm_content: null,
       campaign_origin: 'url',
       enriched_at: '2026-11-22T10:00:07.000Z',
+      tracking_plan: null,
+      plan_violations: null,
     });
   });
 
