@@ -22,6 +22,7 @@ import { toBadRow, type BadRowWriter } from './bad-rows.js';
 import type { EnrichConfig } from './config.js';
 import { enrichEvent } from './enrich-event.js';
 import { BadEventError, EnrichmentError, EnrichmentRecoveryError, ErasedEventError } from './errors.js';
+import type { IpFacts } from './ip-facts.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
 import { hourOf, ledgerEntry, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
@@ -65,6 +66,7 @@ export interface EnrichBatchDependencies {
   writtenCheck: Pick<WrittenCheck, 'find'>;
   badRows: Pick<BadRowWriter, 'write'>;
   userAgents: Pick<UserAgentParser, 'parse'>;
+  ipFacts: Pick<IpFacts, 'lookup'>;
   /** Who was erased; read before each batch (cached, see SuppressionCache). */
   suppression: Pick<SuppressionCache, 'current'>;
   config: Pick<EnrichConfig, 'latenessBoundSeconds' | 'maxEventBytes'>;
@@ -102,7 +104,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     const event = { ...valid.value, messageId } as SegmentEvent & { messageId: string };
     let data: Buffer;
     try {
-      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt })));
+      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, ipFacts: deps.ipFacts, arrivalMs: raw.arrivalMs, enrichedAt })));
     } catch (error) {
       if (error instanceof BadEventError) throw error;
       // A bug or an input enrichment cannot handle: a bad row to replay after the fix, never a blocked shard.

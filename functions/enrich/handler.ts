@@ -11,11 +11,16 @@ import { BadRowWriter } from './bad-rows.js';
 import { loadEnrichConfig } from './config.js';
 import { DedupLedger, ShardLineage } from './dedup-ledger.js';
 import { createBatchEnricher } from './enrich-batch.js';
+import { IpFacts } from './ip-facts.js';
 import { UserAgentParser } from './user-agent.js';
 import { WrittenCheck } from './written-check.js';
 
 const config = loadEnrichConfig();
 const logger = new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'enrich' });
+
+// The geo-IP and ASN databases and the network lists: read once per container (README: cold start).
+const ipFacts = IpFacts.load();
+logger.info('geo-IP and network data loaded', { ...ipFacts.loadStats, rssBytes: process.memoryUsage().rss });
 
 const lakeS3 = s3Client({ requestTimeout: 5_000 });
 const enrichBatch = createBatchEnricher({
@@ -37,6 +42,7 @@ const enrichBatch = createBatchEnricher({
     onStale: (error) => logger.warn('the suppression list could not be read again; the one read before is kept', error as Error),
   }),
   userAgents: new UserAgentParser(config.userAgentCacheSize),
+  ipFacts,
   config,
   logger,
 });
