@@ -1,13 +1,22 @@
 // Enrich handler CPU cost per event (decode, validate, enrich, serialise, batch bookkeeping), in-process
 // with in-memory stubs for Kinesis, DynamoDB and S3, beside the floor: base64 decode + JSON.parse +
 // JSON.stringify of each record. Also the share of that time spent parsing user agents, with and
-// without the LRU cache, on a mix of 60 distinct user agents (real traffic: a few hundred, long tail).
+// without the LRU cache, on a mix of 60 distinct user agents (real traffic: a few hundred, long tail);
+// and what the IP facts (geo-IP, AS, bots by network: functions/enrich/ip-facts.ts) cost: their load at
+// cold start, a look-up, and the whole enrich with and without them, all in the same run. The events come
+// from 25 visitors of 10 events each, with public IPs as the demo's (ISPs in ten countries, data centres,
+// crawlers), so a batch's look-ups are 25 new addresses and 225 repeats.
 import { SuppressionList } from '../functions/shared/suppression.js';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DedupLedger } from '../functions/enrich/dedup-ledger.js';
 import { createBatchEnricher } from '../functions/enrich/enrich-batch.js';
+import { IpFacts, NO_IP_FIELDS } from '../functions/enrich/ip-facts.js';
 import { parseUserAgent, UserAgentParser } from '../functions/enrich/user-agent.js';
+import { mulberry32 } from '../local/demo/model.js';
+import { addressIn, CRAWLER_PREFIXES, DATA_CENTRE_PREFIXES, HOME_NETWORKS } from '../local/demo/visitor-networks.js';
 import { KinesisBatchWriter } from '../functions/shared/kinesis-batch-writer.js';
 import { demoEvents, kinesisStreamEvent } from './events.js';
 import { figure, stubKinesisClient, timePerCall, type Suite } from './harness.js';
@@ -23,15 +32,56 @@ function userAgentMix(): string[] {
   return Array.from({ length: 20 }, (_, i) => platforms.map((p) => p(115 + i))).flat();
 }
 
+const EVENTS_PER_VISITOR = 10;
+
+/** One public IP per visitor: 18 in 20 from ISPs (the demo's ten countries), one from a data centre, one from a crawler's range. */
+function visitorIps(visitors: number): string[] {
+  const random = mulberry32(16);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const homes = Object.values(HOME_NETWORKS);
+  const crawlers = Object.values(CRAWLER_PREFIXES).flat();
+  return Array.from({ length: visitors }, (_, v) => {
+    if (v % 20 === 18) return addressIn(pick(DATA_CENTRE_PREFIXES), random);
+    if (v % 20 === 19) return addressIn(pick(crawlers), random);
+    return addressIn(pick(pick(homes).prefixes), random);
+  });
+}
+
 /** Raw-stream events as ingest writes them: server fields set. */
 function rawEvents(count: number): Record<string, unknown>[] {
   const uas = userAgentMix();
+  const ips = visitorIps(Math.ceil(count / EVENTS_PER_VISITOR));
   return demoEvents(count).map((e, i) => ({
     ...e,
     receivedAt: e['timestamp'],
     originalTimestamp: e['timestamp'],
-    context: { ...(e['context'] as object), ip: `198.51.100.${i % 256}`, userAgent: uas[i % uas.length] },
+    context: { ...(e['context'] as object), ip: ips[Math.floor(i / EVENTS_PER_VISITOR)], userAgent: uas[i % uas.length] },
   }));
+}
+
+/** Resident set, V8 heap and memory outside the heap (Buffers: the databases), in bytes. */
+function memory(): { rss: number; heap: number; outside: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed, outside: m.external };
+}
+
+/** A full garbage collection, so that what is counted is what the load keeps (the CSV text it parsed is let go). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose_gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/**
+ * Median time per call (ns) of each function, measured in alternating rounds: on a shared machine a change
+ * of load then hits every variant alike, and their ratio holds.
+ */
+async function alternating<K extends string>(variants: Record<K, () => unknown>, rounds = 7): Promise<Record<K, number>> {
+  const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, [] as number[]])) as unknown as Record<K, number[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, fn] of Object.entries(variants) as [K, () => unknown][]) samples[name].push(await timePerCall(fn, { minMs: 300, warmupMs: 60 }));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v as number[])])) as Record<K, number>;
 }
 
 /**
@@ -54,10 +104,23 @@ function freshLedger(): Pick<DedupLedger, 'lookup' | 'recordIntent' | 'confirm'>
 export const enrichCpu: Suite = {
   name: 'enrich-cpu',
   async run() {
+    // First, as at a cold start: the IP facts' load, its time (wall and CPU) and the memory it takes.
+    collectGarbage();
+    const before = memory();
+    const loadStarted = performance.now();
+    const loadCpu = process.cpuUsage();
+    const ipFacts = IpFacts.load();
+    const loadCpuUsed = process.cpuUsage(loadCpu);
+    const loadMs = performance.now() - loadStarted;
+    const peak = memory();
+    collectGarbage();
+    const kept = memory();
+    const uncachedIpFacts = ipFacts.withCacheSize(0);
+
     const stubClient = stubKinesisClient();
     const events = rawEvents(BATCH_SIZE);
     const records = kinesisStreamEvent(events).Records;
-    const batchWith = (userAgents: UserAgentParser) =>
+    const batchWith = (userAgents: UserAgentParser, facts: Pick<IpFacts, 'lookup'> = ipFacts) =>
       createBatchEnricher({
         writer: new KinesisBatchWriter({ client: stubClient, stream: 'events-enriched' }),
         ledger: freshLedger(),
@@ -65,16 +128,28 @@ export const enrichCpu: Suite = {
         badRows: { write: async () => 'bad-rows/key' },
         suppression: { current: async () => SuppressionList.EMPTY },
         userAgents,
+        ipFacts: facts,
         config: { latenessBoundSeconds: 3_600, maxEventBytes: 64 * 1024 },
         logger: new Logger({ logLevel: 'SILENT' }),
       });
     const cached = batchWith(new UserAgentParser(1_000));
     const uncached = batchWith(new UserAgentParser(0));
+    const withoutIpFacts = batchWith(new UserAgentParser(1_000), { lookup: () => NO_IP_FIELDS });
+    const everyIpNew = batchWith(new UserAgentParser(1_000), uncachedIpFacts);
     const deadline = () => Date.now() + 60_000;
     const check = await cached(records, { deadline: deadline() });
     if (check.counters.enriched !== BATCH_SIZE) throw new Error(`bench batch was not fully enriched: ${JSON.stringify(check.counters)}`);
 
-    const withCache = (await timePerCall(() => cached(records, { deadline: deadline() }))) / BATCH_SIZE;
+    // With and without the IP facts, alternately, in this run: the before and after of geo-IP.
+    const ips = events.map((e) => (e['context'] as { ip: string }).ip);
+    const timed = await alternating({
+      withCache: () => cached(records, { deadline: deadline() }),
+      noIpFacts: () => withoutIpFacts(records, { deadline: deadline() }),
+      noIpCache: () => everyIpNew(records, { deadline: deadline() }),
+      ipLookup: () => ips.forEach((ip) => uncachedIpFacts.lookup(ip)),
+      ipLookupCached: () => ips.forEach((ip) => ipFacts.lookup(ip)),
+    });
+    const [withCache, noIpFacts, noIpCache, ipLookup, ipLookupCached] = [timed.withCache, timed.noIpFacts, timed.noIpCache, timed.ipLookup, timed.ipLookupCached].map((ns) => ns / BATCH_SIZE) as [number, number, number, number, number];
     const withoutCache = (await timePerCall(() => uncached(records, { deadline: deadline() }))) / BATCH_SIZE;
     const uas = events.map((e) => (e['context'] as { userAgent: string }).userAgent);
     const uaParse = (await timePerCall(() => uas.forEach((ua) => parseUserAgent(ua)))) / BATCH_SIZE;
@@ -89,6 +164,19 @@ export const enrichCpu: Suite = {
     return {
       'enrich.cpu_per_event': figure(withCache / 1000, 'µs/event', { baseline: floor / 1000, target, met: withCache / floor <= 5 }),
       'enrich.cpu_per_event_no_ua_cache': figure(withoutCache / 1000, 'µs/event', { baseline: floor / 1000 }),
+      // Before geo-IP: the same batch with every IP fact null, measured in this run.
+      'enrich.cpu_per_event_without_ip_facts': figure(noIpFacts / 1000, 'µs/event', { baseline: floor / 1000 }),
+      // The worst case: every event from an address not seen before (the cache of 10,000 addresses never hits).
+      'enrich.cpu_per_event_no_ip_cache': figure(noIpCache / 1000, 'µs/event', { baseline: floor / 1000 }),
+      'enrich.ip_facts_vs_without': figure(withCache / 1000, 'µs/event', { baseline: noIpFacts / 1000 }),
+      'enrich.ip_lookup_per_event': figure(ipLookup / 1000, 'µs/event'),
+      'enrich.ip_lookup_cached_per_event': figure(ipLookupCached / 1000, 'µs/event'),
+      'enrich.ip_facts_load_ms': figure(loadMs, 'ms'),
+      'enrich.ip_facts_load_cpu_ms': figure((loadCpuUsed.user + loadCpuUsed.system) / 1000, 'ms'),
+      // Right after the load (the parsed CSV text not yet collected), then what it keeps.
+      'enrich.ip_facts_rss_mb': figure((peak.rss - before.rss) / 2 ** 20, 'MB'),
+      'enrich.ip_facts_kept_heap_mb': figure((kept.heap - before.heap) / 2 ** 20, 'MB'),
+      'enrich.ip_facts_kept_outside_heap_mb': figure((kept.outside - before.outside) / 2 ** 20, 'MB'),
       'enrich.ua_parse_per_event': figure(uaParse / 1000, 'µs/event'),
       'enrich.ua_share_no_cache': figure((100 * uaParse) / withoutCache, '%'),
       'enrich.ua_share_with_cache': figure((100 * uaCached) / withCache, '%'),
