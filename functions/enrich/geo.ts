@@ -49,7 +49,7 @@ export class CityDatabase {
   lookup(ip: ParsedIp): GeoFields | undefined {
     // Each file answers for its own version only: the IPv4 file would read an IPv6 address's first 32 bits.
     const record = (ip.version === 4 ? this.v4 : this.v6).get(ip.text) as DbIpCityRecord | null;
-    // The lake column is an ISO 3166-1 alpha-2 code; anything else (ZZ aside, none is expected) is not a country.
+    // The column holds ISO 3166-1 alpha-2 codes (schemas/enriched checks the pattern); anything else is left out.
     if (!record?.country_code || !COUNTRY_CODE.test(record.country_code)) return undefined;
     return { geo_country: record.country_code, geo_region: orNull(record.state1), geo_city: orNull(record.city) };
   }
