@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeParquet } from '../local/firehose/parquet.js';
 import { enrichEvent } from '../functions/enrich/enrich-event.js';
+import { IpFacts } from '../functions/enrich/ip-facts.js';
 import { UserAgentParser } from '../functions/enrich/user-agent.js';
 import type { FlatRow } from '../schemas/lake-rows.js';
 import { createRecordTransformer } from '../functions/firehose-transform/transform-records.js';
@@ -29,6 +30,7 @@ const USER_AGENTS = Array.from({ length: 20 }, (_, i) => [
 
 export function enrichedEvents(count: number): EnrichedEvent[] {
   const userAgents = new UserAgentParser(1_000);
+  const ipFacts = IpFacts.load();
   return demoEvents(count, { users: 5_000 }).map((e, i) => {
     const timestamp = e['timestamp'] as string;
     const receivedAt = new Date(Date.parse(timestamp) + 300 + (i % 7) * 1_000).toISOString();
@@ -39,7 +41,7 @@ export function enrichedEvents(count: number): EnrichedEvent[] {
       sentAt: timestamp,
       context: { ...(e['context'] as object), ip: `198.51.${(i >> 8) & 255}.${i & 255}`, userAgent: USER_AGENTS[i % USER_AGENTS.length] },
     } as unknown as SegmentEvent & { messageId: string };
-    return enrichEvent(raw, { latenessBoundSeconds: 3_600, userAgents, arrivalMs: Date.parse(receivedAt), enrichedAt: receivedAt });
+    return enrichEvent(raw, { latenessBoundSeconds: 3_600, userAgents, ipFacts, arrivalMs: Date.parse(receivedAt), enrichedAt: receivedAt });
   });
 }
 

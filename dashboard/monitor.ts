@@ -202,6 +202,13 @@ export function startPipelineMonitor(options: PipelineMonitorOptions): PipelineM
               note: `page views and visitors of the last 60 min (bots left out), ${lakeNote}`,
               pages: figures?.topPages ?? [],
             },
+      geo: {
+        source: figures && (figures.countries.length > 0 || figures.bots.length > 0) ? 'lake' : 'none',
+        note: `visitors of the last 60 min by the country of their IP (looked up before it is anonymised), bots left out; bots by why they were flagged; ${lakeNote}`,
+        countries: figures?.countries ?? [],
+        unlocatedEvents: figures?.unlocatedEvents ?? 0,
+        bots: figures?.bots ?? [],
+      },
       visitors: { lastHour: figures ? figures.visitorsLastHour : null, eventsLastHour: figures ? figures.eventsLastHour : null },
       anomalies: {
         items: flink.anomalyList(50),

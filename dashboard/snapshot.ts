@@ -77,6 +77,17 @@ export interface DashboardSnapshot {
     note: string;
     pages: { page: string; views: number; visitors: number | null }[];
   };
+  /** Where people come from, and the bots, over the last hour, from the lake (the enrich stage's geo-IP and bot fields). */
+  geo: {
+    source: FigureSource;
+    note: string;
+    /** People's events and visitors by country (ISO 3166-1 alpha-2), most visitors first; bots left out. */
+    countries: { country: string; events: number; visitors: number }[];
+    /** People's events from an IP no database places (private, reserved or unknown). */
+    unlocatedEvents: number;
+    /** Bots by reason: user_agent, crawler_network, data_centre. */
+    bots: { reason: string; events: number; visitors: number }[];
+  };
   visitors: {
     /** Distinct visitors (anonymousId, else userId) over the last hour, from the lake; null before the first lake read. */
     lastHour: number | null;

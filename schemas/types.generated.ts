@@ -107,7 +107,7 @@ userId: (string | number)
 [k: string]: unknown
 })
 /**
- * What the enrich stage writes to events-enriched: the validated Segment event (context.ip replaced by its anonymised form, or removed when it was not an IP) plus a flat `enrichment` object. Every enrichment field is always present (null when unknown), so the Firehose stage maps it one to one onto typed Glue columns. Version 1-0-0.
+ * What the enrich stage writes to events-enriched: the validated Segment event (context.ip replaced by its anonymised form, or removed when it was not an IP) plus a flat `enrichment` object. The enrich stage writes every enrichment field (null when unknown), so the Firehose stage maps it one to one onto typed Glue columns. The fields learnt from the client IP (bot_reason, geo_*, asn, asn_org, network_*) came later and are optional here, so that records enriched before them still validate; their columns are then null. Version 1-0-0.
  */
 export type EnrichedEvent = (SegmentBase & {
 /**
@@ -235,7 +235,7 @@ device_type: (string | null)
 device_vendor: (string | null)
 device_model: (string | null)
 /**
- * isbot's verdict on context.userAgent (false when there is none).
+ * True when bot_reason is set: isbot's verdict on context.userAgent, or a client IP in a crawler's published ranges or a data centre's network.
  */
 is_bot: boolean
 /**
@@ -275,6 +275,38 @@ tracking_plan?: (string | null)
  * What the event breaks of a flagging plan, one "<path>: <what>" per violation joined by "; " ("properties.revenue: must be number"); null when none.
  */
 plan_violations?: (string | null)
+/**
+ * Why is_bot is true: user_agent (isbot on context.userAgent), crawler_network (the IP is in ranges a crawler's operator publishes: the strongest evidence, so it wins), data_centre (a browser user agent from a hosting or cloud network). Null for a human.
+ */
+bot_reason?: ("user_agent" | "crawler_network" | "data_centre" | null)
+/**
+ * ISO 3166-1 alpha-2 country of the client IP (DB-IP Lite, looked up before the IP is anonymised); null for a private, reserved or unknown address.
+ */
+geo_country?: (string | null)
+/**
+ * First-level subdivision (state, region) of the client IP, as DB-IP Lite names it.
+ */
+geo_region?: (string | null)
+/**
+ * City of the client IP, as DB-IP Lite names it (a district may follow in parentheses).
+ */
+geo_city?: (string | null)
+/**
+ * Autonomous system announcing the client IP (RouteViews, the RIRs, DB-IP ASN Lite).
+ */
+asn?: (number | null)
+/**
+ * Holder of that autonomous system, as the ASN database names it.
+ */
+asn_org?: (string | null)
+/**
+ * crawler: the client IP is in ranges a crawler's operator publishes; data_centre: it belongs to a hosting or cloud provider's network; null otherwise.
+ */
+network_type?: ("crawler" | "data_centre" | null)
+/**
+ * The crawler list (Googlebot, bingbot, …) or the hosting provider (Amazon Web Services, Hetzner, …) that network_type names.
+ */
+network_name?: (string | null)
 }
 /**
  * One event the enrich stage could not turn into an enriched event, as a line of s3://<lake>/bad-rows/dt=YYYY-MM-DD/<shard>-<first sequence number>.jsonl. Typed by failure (after Snowplow's bad rows), with the original payload so it can be queried and replayed. Version 1-0-0.

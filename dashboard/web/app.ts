@@ -166,6 +166,55 @@ function renderTopPages(s: DashboardSnapshot): void {
   list.dataset['points'] = String(top.length);
 }
 
+const regionNames = typeof Intl.DisplayNames === 'function' ? new Intl.DisplayNames(['en'], { type: 'region' }) : undefined;
+const countryName = (code: string): string => {
+  try {
+    return regionNames?.of(code) ?? code;
+  } catch {
+    return code;
+  }
+};
+
+function renderGeo(s: DashboardSnapshot): void {
+  setSource($('countries-source'), s.geo.source);
+  setSource($('bots-source'), s.geo.source);
+  $('countries-note').textContent = `Source: ${s.geo.note}.`;
+  const list = $('countries');
+  const top = s.geo.countries;
+  const max = Math.max(1, ...top.map((c) => c.visitors));
+  const items = top.map((c) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = `${countryName(c.country)} (${c.country})`;
+    const n = document.createElement('span');
+    n.className = 'count';
+    n.textContent = `${plural(c.visitors, 'visitor', 'visitors')} · ${plural(c.events, 'event', 'events')}`;
+    const track = document.createElement('span');
+    track.className = 'track';
+    const fill = document.createElement('span');
+    fill.className = 'fill';
+    fill.style.display = 'block';
+    fill.style.width = `${(100 * c.visitors) / max}%`;
+    track.append(fill);
+    li.append(name, n, track);
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'none';
+    li.textContent = 'No located visitors in the last hour yet.';
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+  list.dataset['points'] = String(top.length);
+  for (const reason of ['user_agent', 'crawler_network', 'data_centre']) {
+    const bots = s.geo.bots.find((b) => b.reason === reason);
+    field(`bots-${reason}`).textContent = bots ? `${count(bots.events)} (${count(bots.visitors)})` : '0';
+  }
+  field('unlocated').textContent = count(s.geo.unlocatedEvents);
+}
+
 function cell(text: string, className?: string): HTMLTableCellElement {
   const td = document.createElement('td');
   td.textContent = text;
@@ -285,6 +334,7 @@ function renderHealth(s: DashboardSnapshot): void {
 function render(s: DashboardSnapshot): void {
   renderTraffic(s);
   renderTopPages(s);
+  renderGeo(s);
   renderAnomalies(s);
   renderHealth(s);
   document.body.dataset['updated'] = s.generatedAt;

@@ -23,6 +23,7 @@ import type { EnrichConfig } from './config.js';
 import { enrichEvent } from './enrich-event.js';
 import { BadEventError, EnrichmentError, EnrichmentRecoveryError, ErasedEventError } from './errors.js';
 import type { TrackingPlans } from './tracking-plan.js';
+import type { IpFacts } from './ip-facts.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
 import { hourOf, ledgerEntry, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
@@ -68,6 +69,7 @@ export interface EnrichBatchDependencies {
   userAgents: Pick<UserAgentParser, 'parse'>;
   /** The tracking plans in force (none: every event passes as it is). */
   plans?: Pick<TrackingPlans, 'check'>;
+  ipFacts: Pick<IpFacts, 'lookup'>;
   /** Who was erased; read before each batch (cached, see SuppressionCache). */
   suppression: Pick<SuppressionCache, 'current'>;
   config: Pick<EnrichConfig, 'latenessBoundSeconds' | 'maxEventBytes'>;
@@ -109,7 +111,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
     }
     let data: Buffer;
     try {
-      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, arrivalMs: raw.arrivalMs, enrichedAt, plan })));
+      data = Buffer.from(JSON.stringify(enrichEvent(event, { latenessBoundSeconds, userAgents: deps.userAgents, ipFacts: deps.ipFacts, arrivalMs: raw.arrivalMs, enrichedAt, plan })));
     } catch (error) {
       if (error instanceof BadEventError) throw error;
       // A bug or an input enrichment cannot handle: a bad row to replay after the fix, never a blocked shard.

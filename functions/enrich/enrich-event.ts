@@ -1,16 +1,21 @@
 // One validated Segment event → its enriched form (schemas/enriched): event-time partitions and the
-// late flag, user agent, anonymised IP, page URL parts, referrer host and campaign. Pure but for the
-// clock, so it is tested and benchmarked on its own.
+// late flag, user agent, what the IP says (geo, AS, crawler or data-centre network: looked up before the
+// IP is anonymised, and the raw IP never reaches the output), anonymised IP, page URL parts, referrer host
+// and campaign. Pure but for the clock, so it is tested and benchmarked on its own.
 import type { Context as EventContext, EnrichedEvent, SegmentEvent } from '../../schemas/index.js';
 import { campaignFields, parseUrl, urlFields } from './campaign.js';
 import { EnrichmentError } from './errors.js';
 import { anonymizeIp } from './ip.js';
 import type { PlanCheck } from './tracking-plan.js';
+import type { IpFacts } from './ip-facts.js';
+import { botVerdict } from './network.js';
 import type { UserAgentParser } from './user-agent.js';
 
 export interface EnrichEventOptions {
   latenessBoundSeconds: number;
   userAgents: Pick<UserAgentParser, 'parse'>;
+  /** Geo-IP and network facts of the raw IP (functions/enrich/ip-facts.ts). */
+  ipFacts: Pick<IpFacts, 'lookup'>;
   /** When Kinesis received the record: stands in for receivedAt when a producer bypassed ingest. */
   arrivalMs: number;
   /** The enriched_at stamp, formatted once per batch. */
@@ -34,12 +39,14 @@ export function enrichEvent(event: SegmentEvent & { messageId: string }, opts: E
   const latenessSeconds = Math.max(0, Math.floor((receivedAtMs - timestampMs) / 1000));
 
   const context: EventContext = { ...event.context };
+  const ipFields = opts.ipFacts.lookup(context.ip);
   if (context.ip !== undefined) {
     const ip = anonymizeIp(context.ip);
     if (ip === undefined) delete context.ip;
     else context.ip = ip;
   }
   const pageUrl = parseUrl(context.page?.url);
+  const userAgent = opts.userAgents.parse(context.userAgent);
 
   return {
     ...event,
@@ -52,10 +59,12 @@ export function enrichEvent(event: SegmentEvent & { messageId: string }, opts: E
       event_hour: eventTime.getUTCHours(),
       lateness_seconds: latenessSeconds,
       is_late: latenessSeconds > opts.latenessBoundSeconds,
-      ...opts.userAgents.parse(context.userAgent),
+      ...userAgent,
       ...urlFields(context.page, pageUrl),
       ...campaignFields(context.campaign, pageUrl),
       enriched_at: opts.enrichedAt,
+      ...botVerdict(userAgent.is_bot, ipFields.network_type),
+      ...ipFields,
       tracking_plan: opts.plan?.plan ?? null,
       plan_violations: opts.plan && opts.plan.violations.length > 0 ? opts.plan.violations.join('; ') : null,
     },

@@ -12,6 +12,7 @@ import { loadEnrichConfig } from './config.js';
 import { DedupLedger, ShardLineage } from './dedup-ledger.js';
 import { createBatchEnricher } from './enrich-batch.js';
 import { TrackingPlans } from './tracking-plan.js';
+import { IpFacts } from './ip-facts.js';
 import { UserAgentParser } from './user-agent.js';
 import trackingPlans from '../../schemas/tracking-plans.generated.json' with { type: 'json' };
 import { WrittenCheck } from './written-check.js';
@@ -19,6 +20,10 @@ import type { TrackingPlansDocument } from '../../schemas/tracking-plans.js';
 
 const config = loadEnrichConfig();
 const logger = new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'enrich' });
+
+// The geo-IP and ASN databases and the network lists: read once per container (README: cold start).
+const ipFacts = IpFacts.load();
+logger.info('geo-IP and network data loaded', { ...ipFacts.loadStats, rssBytes: process.memoryUsage().rss });
 
 const lakeS3 = s3Client({ requestTimeout: 5_000 });
 const enrichBatch = createBatchEnricher({
@@ -42,6 +47,7 @@ const enrichBatch = createBatchEnricher({
   userAgents: new UserAgentParser(config.userAgentCacheSize),
   // The plans in force when the function was packaged (npm run gen:plans; npm run plan drafts them).
   plans: new TrackingPlans(trackingPlans as TrackingPlansDocument),
+  ipFacts,
   config,
   logger,
 });

@@ -1,6 +1,7 @@
 // IP anonymisation, applied before an address is ever stored: IPv4 keeps its /24 (last octet zeroed),
 // IPv6 its /48 (last 80 bits zeroed), the truncation Google Analytics and Matomo use.
 import { isIPv4, isIPv6 } from 'node:net';
+import { expandIPv6 } from './ip-address.js';
 
 /**
  * The anonymised form of an IP address, or undefined when the input is not one (it is then dropped,
@@ -24,22 +25,6 @@ export function anonymizeIp(input: unknown): string | undefined {
 function anonymizeIPv4(ip: string): string {
   const octets = ip.split('.').map(Number);
   return `${octets[0]}.${octets[1]}.${octets[2]}.0`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (with :: and a dotted IPv4 tail expanded). */
-function expandIPv6(ip: string): number[] {
-  let text = ip.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)));
-  const left = parse(head);
-  if (tail === undefined) return left;
-  const right = parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
 /** RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as "::". */

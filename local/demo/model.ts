@@ -12,7 +12,8 @@
 //   identify (userId) on signup, so anonymous → known journeys exist; known users may check out, and a
 //   few checkouts fail with a "Checkout Error" track (the error-rate anomaly's input).
 // - desktop and mobile browsers (real user agents), a few percent of bot sessions (Googlebot, bingbot,
-//   headless Chrome), IPs from the documentation ranges (RFC 5737, RFC 3849).
+//   headless Chrome); public IPs (./visitor-networks.ts): a visitor's from an ISP in its time zone's country,
+//   a few from data centres with a browser's user agent, crawlers' from their operators' published ranges.
 // - a rate of `rate` events/s with a slow, gentle variation, and a scheduled spike (default 5x for one
 //   minute, aligned to a UTC minute so the 1-minute aggregates see it whole): a flash crowd from a news
 //   site, mostly bouncing.
@@ -23,6 +24,8 @@
 // Rate control: new sessions fill each second's budget after the events already due from sessions in
 // progress; a warm-up before startMs (simulated, not sent) starts the demo in a steady state, with
 // sessions in progress and visitors able to return.
+
+import { addressIn, CRAWLER_PREFIXES, DATA_CENTRE_PREFIXES, HOME_NETWORKS } from './visitor-networks.js';
 
 export const DEMO_SITE = 'https://www.example.com';
 export const DEMO_LIBRARY = Object.freeze({ name: 'clickstream-demo', version: '2.0.0' });
@@ -328,6 +331,8 @@ export interface TrafficOptions {
   invalidShare?: number;
   /** Share of new sessions from crawlers (default 0.025, about 4–5% of events). */
   botSessionShare?: number;
+  /** Share of new human visitors (a browser's user agent) whose IP is a data centre's (default 0.03). */
+  dataCentreShare?: number;
   /** Largest batch in one request (default 100; the ingest limit is 500 KB per request). */
   maxBatchEvents?: number;
   /** Simulated time before startMs (default 40 min, longer than the session gap so visitors can return; 10 min at ≥ 80 events/s). */
@@ -575,9 +580,16 @@ class SessionPlanner {
   }
 }
 
-function documentationIp(dice: Dice): string {
-  if (dice.chance(0.2)) return `2001:db8:${dice.hex(4).replace(/^0+(?=.)/, '')}:${dice.int(1, 0xffff).toString(16)}::${dice.int(1, 0xffff).toString(16)}`;
-  return `${dice.pick(['192.0.2', '198.51.100', '203.0.113'])}.${dice.int(1, 254)}`;
+/** A visitor's IP: an ISP's in its time zone's country, or (dataCentreShare of visitors) a data centre's. */
+function visitorIp(dice: Dice, timezone: string, dataCentreShare: number): string {
+  const home = HOME_NETWORKS[timezone];
+  if (!home || dice.chance(dataCentreShare)) return addressIn(dice.pick(DATA_CENTRE_PREFIXES), dice.next);
+  return addressIn(dice.pick(home.prefixes), dice.next);
+}
+
+/** A crawler's IP: from its operator's published ranges; automation without one runs in a data centre. */
+function botIp(dice: Dice, device: DeviceProfile): string {
+  return addressIn(dice.pick(CRAWLER_PREFIXES[device.id] ?? DATA_CENTRE_PREFIXES), dice.next);
 }
 
 function invalidEvent(dice: Dice, problem: InvalidProblem, atMs: number): Omit<DemoEvent, 'messageId' | 'sentAt'> {
@@ -586,7 +598,7 @@ function invalidEvent(dice: Dice, problem: InvalidProblem, atMs: number): Omit<D
   const base = {
     anonymousId: dice.uuid(),
     timestamp: new Date(atMs).toISOString(),
-    context: { ip: documentationIp(dice), userAgent: device.userAgent, locale: 'en-US', timezone: 'America/New_York', page, screen: device.screen, library: DEMO_LIBRARY },
+    context: { ip: visitorIp(dice, 'America/New_York', 0), userAgent: device.userAgent, locale: 'en-US', timezone: 'America/New_York', page, screen: device.screen, library: DEMO_LIBRARY },
   };
   switch (problem) {
     case 'missing-identity': {
@@ -628,6 +640,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<ScheduledSe
   const retryShare = options.retryShare ?? 0.02;
   const invalidShare = options.invalidShare ?? 0.004;
   const botSessionShare = options.botSessionShare ?? 0.025;
+  const dataCentreShare = options.dataCentreShare ?? 0.03;
   const maxBatchEvents = Math.max(1, options.maxBatchEvents ?? 100);
   // Warm-up costs as much as sending: 40 minutes at the default rates, less (down to 10) at high rates.
   const warmupMs = Math.max(0, options.warmupMs ?? Math.round(Math.min(40, Math.max(10, (40 * 20) / rate))) * 60_000);
@@ -659,7 +672,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<ScheduledSe
       anonymousId: dice.uuid(),
       customer: dice.chance(0.1),
       device: dice.weighted(BROWSERS),
-      ip: documentationIp(dice),
+      ip: visitorIp(dice, timezone, dataCentreShare),
       locale,
       timezone,
       lastEventMs: -Infinity,
@@ -693,11 +706,12 @@ export function* generateTraffic(options: TrafficOptions): Generator<ScheduledSe
     return planner.plan(visitor, atMs, source, flashCrowd);
   };
   const botSession = (atMs: number): Planned[] => {
+    const device = dice.weighted(BOTS);
     const bot: Visitor = {
       anonymousId: dice.uuid(), // crawlers keep no cookies: a new anonymousId per crawl
       customer: false,
-      device: dice.weighted(BOTS),
-      ip: documentationIp(dice),
+      device,
+      ip: botIp(dice, device),
       locale: 'en-US',
       timezone: 'UTC',
       lastEventMs: -Infinity,

@@ -59,12 +59,15 @@ describe.skipIf(skipWithoutChromium())('dashboard (Chromium, local stack)', () =
     return (await response.json()) as { accepted: number };
   }
 
+  const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+  // Each visitor's IP, as its browser would send it: London, Germany, Tokyo.
+  const IPS: Record<string, string> = { 'anon-1': '81.2.69.142', 'anon-2': '91.10.20.30', 'anon-3': '126.10.20.30' };
   const page = (visitor: string, path: string) => ({
     type: 'page',
     anonymousId: visitor,
     name: path,
     properties: { path },
-    context: { page: { url: `https://shop.example${path}`, path }, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' },
+    context: { page: { url: `https://shop.example${path}`, path }, userAgent: CHROME, ...(IPS[visitor] ? { ip: IPS[visitor] } : {}) },
   });
 
   async function putRows(streamName: string, rows: object[]): Promise<void> {
@@ -97,7 +100,8 @@ describe.skipIf(skipWithoutChromium())('dashboard (Chromium, local stack)', () =
       page('anon-2', '/pricing'),
       page('anon-3', '/pricing'),
       page('anon-3', '/docs'),
-      { type: 'track', anonymousId: 'anon-2', event: 'Signup Started', properties: { plan: 'pro' } },
+      // From a cloud provider's network with a browser's user agent: a data-centre bot.
+      { type: 'track', anonymousId: 'anon-2', event: 'Signup Started', properties: { plan: 'pro' }, context: { ip: '52.95.110.1', userAgent: CHROME } },
       { type: 'track', anonymousId: 'anon-4', properties: { note: 'no event name: a bad row at enrich' } },
     ]);
     expect(answer.accepted).toBe(7);
@@ -135,6 +139,12 @@ describe.skipIf(skipWithoutChromium())('dashboard (Chromium, local stack)', () =
     expect(await text(tab, '#top-pages li:first-child .count')).toBe('3 views · 3 visitors');
     expect(await text(tab, '#top-pages li:last-child .count')).toBe('1 view · 1 visitor');
     expect(await text(tab, '#kpi-visitors')).toBe('3'); // anon-4's event is a bad row, not in the lake
+    // People by the country of their IP (most visitors, then events, then the code), bots by reason.
+    expect(await tab.locator('#countries li .name').allInnerTexts()).toEqual(['United Kingdom (GB)', 'Japan (JP)', 'Germany (DE)']);
+    expect(await text(tab, '#countries li:first-child .count')).toBe('1 visitor · 2 events');
+    expect(await text(tab, '[data-field=bots-data_centre]')).toBe('1 (1)');
+    expect(await text(tab, '[data-field=bots-user_agent]')).toBe('0');
+    expect(await text(tab, '#countries-source')).toMatch(/lake/i);
     expect(await tab.locator('#chart-events canvas').count()).toBe(1);
     expect(await tab.locator('#anomaly-rows tr').count()).toBe(2);
     expect(await text(tab, '#anomaly-rows tr:first-child')).toContain('page_views');

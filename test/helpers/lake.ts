@@ -6,6 +6,7 @@ import { enrichEvent } from '../../functions/enrich/enrich-event.js';
 import { UserAgentParser } from '../../functions/enrich/user-agent.js';
 import type { EnrichedEvent, SegmentEvent } from '../../schemas/index.js';
 import { rawEvent, sequenceNumber, SHARD_ID } from './factories.js';
+import { realIpFacts } from './ip-facts.js';
 
 export const ENRICHED_STREAM_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/clickstream-dev-events-enriched';
 export const DELIVERY_STREAM_ARN = 'arn:aws:firehose:us-east-1:123456789012:deliverystream/clickstream-dev-events';
@@ -19,6 +20,7 @@ export function enrichedEvent(overrides: Record<string, unknown> = {}, { latenes
   return enrichEvent(raw, {
     latenessBoundSeconds,
     userAgents,
+    ipFacts: realIpFacts(),
     arrivalMs: Date.parse(raw.receivedAt),
     enrichedAt: new Date(Date.parse(raw.receivedAt) + 1_000).toISOString(),
     plan: plans?.check(raw),

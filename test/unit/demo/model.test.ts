@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseUserAgent } from '../../../functions/enrich/user-agent.js';
 import {
@@ -15,7 +15,9 @@ import {
   type DemoEvent,
   type ScheduledSend,
 } from '../../../local/demo/model.js';
+import { HOME_NETWORKS } from '../../../local/demo/visitor-networks.js';
 import { validateEnvelope, validateEvent } from '../../../schemas/index.js';
+import { realIpFacts } from '../../helpers/ip-facts.js';
 
 const START = Date.parse('2026-11-22T10:00:17.000Z');
 const TEN_MINUTES = 10 * 60_000;
@@ -108,13 +110,25 @@ describe('schedule and shape', () => {
     }
   });
 
-  it('IPs are from the documentation ranges', () => {
-    const ips = new Set(sends.flatMap((s) => s.batch.map((e) => e.context.ip)));
-    for (const ip of ips) {
-      const documentation = isIPv4(ip) ? /^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$/.test(ip) : isIPv6(ip) && ip.startsWith('2001:db8:');
-      expect(documentation, ip).toBe(true);
+  it("IPs are public: a visitor's from its time zone's country, a few from data centres, crawlers' from their published ranges", () => {
+    const facts = realIpFacts();
+    const humanFacts = humans.map((e) => ({ e, f: facts.lookup(e.context.ip) }));
+    const fromHome = humanFacts.filter(({ f }) => f.network_type === null);
+    const fromDataCentres = humanFacts.filter(({ f }) => f.network_type === 'data_centre');
+    expect(fromHome.length + fromDataCentres.length).toBe(humans.length);
+    const inTheirCountry = fromHome.filter(({ e, f }) => f.geo_country === HOME_NETWORKS[e.context.timezone]!.country).length;
+    expect(inTheirCountry / fromHome.length).toBeGreaterThan(0.95);
+    expect(new Set(fromHome.map(({ f }) => f.geo_country))).toEqual(new Set(Object.values(HOME_NETWORKS).map((n) => n.country)));
+    const visitorsFromDataCentres = new Set(fromDataCentres.map(({ e }) => visitorOf(e))).size / new Set(humans.map(visitorOf)).size;
+    expect(visitorsFromDataCentres).toBeGreaterThan(0.01);
+    expect(visitorsFromDataCentres).toBeLessThan(0.08);
+    expect(humans.some((e) => isIPv6(e.context.ip))).toBe(true);
+    for (const e of events.filter((event) => botAgents.has(event.context.userAgent))) {
+      const device = BOTS.find(([d]) => d.userAgent === e.context.userAgent)![0];
+      const f = facts.lookup(e.context.ip);
+      if (device.id === 'headless-chrome') expect(f.network_type, e.context.ip).toBe('data_centre');
+      else expect(f, e.context.ip).toMatchObject({ network_type: 'crawler', network_name: device.id === 'googlebot' ? 'Googlebot' : 'bingbot' });
     }
-    expect([...ips].some((ip) => isIPv6(ip))).toBe(true);
   });
 
   it('the rate follows --rate outside the spike (within 15% over a minute)', () => {

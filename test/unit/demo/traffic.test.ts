@@ -61,7 +61,7 @@ describe('startDemoTraffic', () => {
       runId: 'unit',
       spikeAtSeconds: 0,
       retryShare: 1,
-      invalidShare: 0.01,
+      invalidShare: 0.02, // a few invalid events in the seconds this runs, and still batches without one (only those are retried)
       warmupMs: 5 * 60_000,
       log: () => {},
     });

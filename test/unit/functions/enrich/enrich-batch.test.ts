@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createBatchEnricher } from '../../../../functions/enrich/enrich-batch.js';
 import { retryUnfinished } from '../../../../functions/shared/partial-batch.js';
 import { RecordRetryError } from '../../../../functions/enrich/errors.js';
+import { NO_IP_FIELDS } from '../../../../functions/enrich/ip-facts.js';
 import { UserAgentParser } from '../../../../functions/enrich/user-agent.js';
 import { SuppressionList } from '../../../../functions/shared/suppression.js';
 import { TrackingPlans } from '../../../../functions/enrich/tracking-plan.js';
@@ -31,6 +32,7 @@ function setup(seen: string[] = [], suppression: SuppressionList | { current: ()
     badRows: { write: async (_first, rows) => (badRowsWritten.push(...rows), 'bad-rows/key') },
     suppression: suppression instanceof SuppressionList ? { current: async () => suppression } : suppression,
     userAgents: new UserAgentParser(),
+    ipFacts: { lookup: () => NO_IP_FIELDS },
     ...(plans ? { plans } : {}),
     config: { latenessBoundSeconds: 3_600, maxEventBytes: 65_536 },
     logger,

@@ -101,6 +101,30 @@ describe('flattening an enriched event to the events table', () => {
     expect([typeOf('event_hour'), typeOf('lateness_seconds'), typeOf('is_bot')]).toEqual(['int', 'bigint', 'boolean']);
   });
 
+  it('writes what the IP said as typed columns, and the IP only anonymised', () => {
+    const fromCloud = flatten(enrichedEvent({ context: { ip: '52.95.110.1', userAgent: event.context!.userAgent } }));
+    expect(fromCloud).toMatchObject({
+      context_ip: '52.95.110.0',
+      geo_country: 'US',
+      geo_region: 'New York',
+      geo_city: 'New York',
+      asn: 16509,
+      asn_org: 'Amazon.com, Inc.',
+      network_type: 'data_centre',
+      network_name: 'Amazon Web Services',
+      is_bot: true,
+      bot_reason: 'data_centre',
+    });
+    expect(() => assertFirehoseCompatible(fromCloud, EVENTS_TABLE.columns)).not.toThrow();
+    expect(JSON.stringify(fromCloud)).not.toContain('52.95.110.1');
+    expect(['geo_country', 'geo_region', 'geo_city', 'asn', 'asn_org', 'network_type', 'network_name', 'bot_reason'].map(typeOf)).toEqual([
+      'string', 'string', 'string', 'bigint', 'string', 'string', 'string', 'string',
+    ]);
+    // A documentation address: no facts, so no such columns in the row (NULL).
+    expect(row).not.toHaveProperty('geo_country');
+    expect(row).not.toHaveProperty('asn');
+  });
+
   it('leaves NULL columns out and writes no key that is not a column', () => {
     const columns = new Set(EVENTS_TABLE.columns.map((c) => c.name));
     expect(Object.keys(row).filter((k) => !columns.has(k))).toEqual([]);
