@@ -576,7 +576,9 @@ class SessionPlanner {
       if (!dice.chance(0.5)) return;
       this.atMs += dice.int(15_000, 60_000);
     }
-    this.add(0, { type: 'track', event: 'Order Completed', properties: { ...order, order_id: `ord_${dice.hex(10)}`, revenue: value } });
+    // One order in twenty sends its revenue as text, a classic tracker bug the Order Completed plan flags.
+    const revenue = dice.chance(0.05) ? value.toFixed(2) : value;
+    this.add(0, { type: 'track', event: 'Order Completed', properties: { ...order, order_id: `ord_${dice.hex(10)}`, revenue } });
   }
 }
 
