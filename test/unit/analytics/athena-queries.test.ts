@@ -1,104 +1,22 @@
-// Runs every analytics/athena/*.sql on DuckDB over a lake written the way the pipeline writes it: enriched
-// events go through the real Firehose transform, its rows are written as Parquet with the schema-derived
-// column types into events/dt=…/hour=…/, bad rows as JSON lines into bad-rows/dt=…/. The answers are
-// checked against the same questions computed in TypeScript over the source events.
+// Runs every analytics/athena/*.sql on DuckDB over the scenario lake of test/helpers/athena-scenario.ts (written
+// the way the pipeline writes it). The answers are checked against the same questions computed in TypeScript
+// over the source events.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBadRow } from '../../../functions/enrich/bad-rows.js';
-import { BadEventError } from '../../../functions/enrich/errors.js';
-import type { FlatRow } from '../../../schemas/lake-rows.js';
-import { createRecordTransformer } from '../../../functions/firehose-transform/transform-records.js';
 import { DUCKDB_SUBSTITUTIONS, toDuckDbSql } from '../../../analytics/athena/dialect.js';
-import { createLakeViews, eventsObjectPath, runAthenaQueryLocally } from '../../../analytics/athena/duckdb-lake.js';
-import { writeParquet } from '../../../local/firehose/parquet.js';
+import { createLakeViews, runAthenaQueryLocally } from '../../../analytics/athena/duckdb-lake.js';
 import { loadAthenaQueries, type AthenaQuery } from '../../../analytics/athena/queries.js';
-import { EVENTS_TABLE } from '../../../schemas/lake-tables.js';
-import type { EnrichedEvent, RecoveredBadRow } from '../../../schemas/index.js';
-import { enrichedEvent, firehoseEvent } from '../../helpers/lake.js';
-import { TrackingPlans } from '../../../functions/enrich/tracking-plan.js';
-import { readTrackingPlans } from '../../../schemas/tracking-plans.js';
+import type { EnrichedEvent } from '../../../schemas/index.js';
+import { DUPLICATED_ROWS, REJECTED_REASON, scenarioEvents, writeScenarioLake } from '../../helpers/athena-scenario.js';
 
 const RANGE = { from_dt: '2026-11-21', to_dt: '2026-11-22' };
 const MINUTE = 60_000;
-const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15';
-const BOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
-const PAGES = ['/', '/pricing', '/docs', '/blog/launch', '/signup'];
-
-/** Deterministic pseudo-random numbers (mulberry32), so the scenario is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const PLANS = new TrackingPlans(readTrackingPlans());
-/** An order; every third one breaks the Order Completed plan: revenue as text, sometimes a lower-case currency too. */
-const order = (v: number) => ({ order_id: `ord-${v}`, revenue: v % 3 === 0 ? '49.00' : 49, currency: v % 6 === 0 ? 'usd' : 'USD' });
-
-/** Traffic of 40 visitors over 2026-11-21..23: page views, funnel steps, bots, campaigns, late arrivals. */
-function scenario(): EnrichedEvent[] {
-  const rnd = random(20261122);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
-  const events: EnrichedEvent[] = [];
-  let n = 0;
-  for (let v = 0; v < 40; v++) {
-    const bot = v % 9 === 4;
-    const identified = v % 5 === 0 ? `user-${v}` : undefined;
-    const campaign = v % 4 === 1 ? { utm: `?utm_source=newsletter&utm_medium=email&utm_campaign=nov-${v % 3}` } : { utm: '' };
-    const referrer = v % 3 === 0 ? 'https://www.google.com/' : v % 3 === 1 ? undefined : 'https://news.ycombinator.com/';
-    let t = Date.parse('2026-11-21T00:00:00.000Z') + Math.floor(rnd() * 60 * 60 * MINUTE); // within the first 60 h
-    const funnel = v % 3 !== 2 ? Math.floor(rnd() * 4) : 0; // how far this visitor gets: 0..3 steps
-    const plan: { type: 'page' | 'track'; what: string }[] = [];
-    const views = 1 + Math.floor(rnd() * 6);
-    for (let i = 0; i < views; i++) plan.push({ type: 'page', what: pick(PAGES) });
-    if (funnel >= 1) plan.push({ type: 'page', what: '/pricing' });
-    if (funnel >= 2) plan.push({ type: 'track', what: 'Signup Started' });
-    if (funnel >= 3) plan.push({ type: 'track', what: 'Signed Up' });
-    if (v % 7 === 3) plan.push({ type: 'track', what: 'Signup Started' }); // a step 2 with no step 1 before it
-    if (v % 4 === 2) plan.push({ type: 'track', what: 'Order Completed' }); // checked by its tracking plan
-    for (const [i, step] of plan.entries()) {
-      // Mostly seconds to minutes apart; sometimes a long pause (a new session); once in a while over a day.
-      const r = rnd();
-      t += r < 0.75 ? Math.floor(rnd() * 10 * MINUTE) : r < 0.95 ? 31 * MINUTE + Math.floor(rnd() * 120 * MINUTE) : 26 * 60 * MINUTE;
-      const late = (v + i) % 11 === 0;
-      const lateness = late ? 2 * 60 * MINUTE + Math.floor(rnd() * 60 * MINUTE) : 200 + Math.floor(rnd() * 3_000);
-      const url = `https://www.example.com${step.type === 'page' ? step.what : '/signup'}${i === 0 ? campaign.utm : ''}`;
-      events.push(
-        enrichedEvent({
-          type: step.type,
-          ...(step.type === 'page' ? { name: step.what, event: undefined } : { event: step.what }),
-          messageId: `msg-${String(n++).padStart(4, '0')}`,
-          anonymousId: `anon-${v}`,
-          ...(identified && i > 0 ? { userId: identified } : {}),
-          timestamp: new Date(t).toISOString(),
-          originalTimestamp: new Date(t).toISOString(),
-          receivedAt: new Date(t + lateness).toISOString(),
-          properties: step.type === 'page' ? { path: step.what } : step.what === 'Order Completed' ? order(v) : { plan: 'pro' },
-          context: {
-            ip: `198.51.100.${v}`,
-            userAgent: bot ? BOT : BROWSER,
-            locale: 'en-US',
-            page: { url, path: step.type === 'page' ? step.what : '/signup', ...(i === 0 && referrer ? { referrer } : { referrer: 'https://www.example.com/' }) },
-            library: { name: 'analytics.js', version: '5.2.0' },
-          },
-        }, { plans: PLANS }),
-      );
-    }
-  }
-  return events;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The same questions in TypeScript, over the source events (not over the lake).
-
-const REJECTED_REASON = 'properties.method: is required; properties.plan: must be one of free, starter, pro';
 
 function expectedPlanViolations(events: EnrichedEvent[]) {
   const rows = new Map<string, { event_name: string; property: string; problem: string; outcome: string; ids: Set<string> }>();
@@ -243,7 +161,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
   let instance: DuckDBInstance;
   let connection: DuckDBConnection;
   let queries: AthenaQuery[];
-  const events = scenario();
+  const events = scenarioEvents();
   const run = (name: string) => runAthenaQueryLocally(connection, queries.find((q) => q.name === name)!, RANGE);
 
   beforeAll(async () => {
@@ -252,45 +170,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     instance = await DuckDBInstance.create(':memory:');
     connection = await instance.connect();
 
-    // Events: through the real transform, then one Parquet object per partition key, as Firehose writes.
-    const transform = createRecordTransformer({ logger: { warn: () => undefined, info: () => undefined } });
-    const { response, failures } = transform(firehoseEvent(events).records);
-    expect(failures).toEqual([]);
-    const partitions = new Map<string, FlatRow[]>();
-    for (const record of response.records) {
-      const { dt, hour } = record.metadata!.partitionKeys as { dt: string; hour: string };
-      const row = JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow;
-      partitions.set(`${dt}/${hour}`, [...(partitions.get(`${dt}/${hour}`) ?? []), row]);
-    }
-    for (const [key, rows] of partitions) {
-      const [dt, hour] = key.split('/') as [string, string];
-      await writeParquet(connection, EVENTS_TABLE, rows, eventsObjectPath(root, dt, hour, 'firehose-1.parquet'));
-    }
-    // Firehose is at least once: a retried delivery wrote a few rows a second time, in another object.
-    const [dt, hour] = [...partitions.keys()][0]!.split('/') as [string, string];
-    await writeParquet(connection, EVENTS_TABLE, partitions.get(`${dt}/${hour}`)!.slice(0, 3), eventsObjectPath(root, dt, hour, 'firehose-retry.parquet'));
-
-    // Bad rows, as the enrich stage writes them, one replayed batch among them.
-    const badRow = (n: number, type: 'invalid_json' | 'schema_violation' | 'tracking_plan_violation', arrival: string, reason: string) =>
-      JSON.stringify(
-        toBadRow(
-          { sequenceNumber: String(4_965_813_241 + n), shardId: 'shardId-000000000000', stream: 'clickstream-dev-events-raw', arrivalMs: Date.parse(arrival), data: Buffer.from(type === 'invalid_json' ? '{"type":' : `{"type":"track","event":"Signed Up","messageId":"bad-${n}"}`) },
-          new BadEventError(type, reason, type === 'invalid_json' ? null : `bad-${n}`),
-          new Date(Date.parse(arrival) + 500).toISOString(),
-        ),
-      );
-    await mkdir(join(root, 'bad-rows', 'dt=2026-11-21'), { recursive: true });
-    await mkdir(join(root, 'bad-rows', 'dt=2026-11-22'), { recursive: true });
-    const day22 = [badRow(1, 'schema_violation', '2026-11-22T09:00:00.000Z', '(event) needs one of userId, anonymousId'), badRow(2, 'schema_violation', '2026-11-22T11:00:00.000Z', '/event must be string'), badRow(3, 'invalid_json', '2026-11-22T12:00:00.000Z', 'record data is not JSON')];
-    await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-1.jsonl'), day22.join('\n') + '\n');
-    await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-2.jsonl'), day22[0] + '\n'); // replayed
-    await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-3.jsonl'), badRow(4, 'tracking_plan_violation', '2026-11-22T13:00:00.000Z', REJECTED_REASON) + '\n');
-    await writeFile(join(root, 'bad-rows', 'dt=2026-11-21', 'shardId-000000000000-0.jsonl'), badRow(0, 'invalid_json', '2026-11-21T08:00:00.000Z', 'record data is not valid UTF-8') + '\n');
-    // A recovery sent bad row 2 back (functions/recover/recover.ts writes this line).
-    const recovered: RecoveredBadRow = { stream: 'clickstream-dev-events-raw', shard_id: 'shardId-000000000000', sequence_number: String(4_965_813_241 + 2), failure_type: 'schema_violation', message_id: 'bad-2', run_id: 'run-1', recovered_at: '2026-11-23T10:00:00.000Z', fixed: true };
-    await mkdir(join(root, 'bad-rows-recovered', 'dt=2026-11-23'), { recursive: true });
-    await writeFile(join(root, 'bad-rows-recovered', 'dt=2026-11-23', 'run-1.jsonl'), JSON.stringify(recovered) + '\n');
-
+    await writeScenarioLake(connection, root, events);
     await createLakeViews(connection, root);
   }, 60_000);
 
@@ -312,7 +192,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     const types = Object.fromEntries(described.map((r) => [r['column_name'], r['column_type']]));
     expect(types).toMatchObject({ event_time: 'TIMESTAMP', event_hour: 'INTEGER', lateness_seconds: 'BIGINT', is_bot: 'BOOLEAN', dt: 'VARCHAR', hour: 'INTEGER', properties: 'VARCHAR' });
     const rows = (await connection.runAndReadAll('SELECT count(*) AS n, count(DISTINCT message_id) AS ids FROM events')).getRowObjectsJS();
-    expect(rows[0]).toEqual({ n: BigInt(events.length + 3), ids: BigInt(events.length) });
+    expect(rows[0]).toEqual({ n: BigInt(events.length + DUPLICATED_ROWS), ids: BigInt(events.length) });
   });
 
   it('runs every analytics/athena/*.sql file', async () => {
