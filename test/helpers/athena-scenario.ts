@@ -1,9 +1,9 @@
-// A deterministic lake for the named queries of analytics/athena: three days of traffic (2026-11-21..23) with
-// late arrivals, bots, campaigns, funnel steps, orders checked by their tracking plan and long pauses, written the
-// way the pipeline writes it. Enriched events go through the real Firehose transform and are written as Parquet
-// with the schema-derived column types into events/dt=…/hour=…/, bad rows as JSON lines into bad-rows/dt=…/, a
-// recovery's list into bad-rows-recovered/dt=…/. The DuckDB test checks the queries' answers on it against
-// TypeScript computations.
+// A deterministic lake for the named queries of analytics/athena: three days of traffic (2026-11-21..23, a few
+// events up to the 25th) with late arrivals, bots, campaigns, funnel steps, orders checked by their tracking plan,
+// long pauses and visits across midnight, written the way the pipeline writes it. Enriched events go through the
+// real Firehose transform and are written as Parquet with the schema-derived column types into
+// events/dt=…/hour=…/, bad rows as JSON lines into bad-rows/dt=…/, a recovery's list into
+// bad-rows-recovered/dt=…/. The DuckDB test checks the queries' answers on it against TypeScript computations.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ const PLANS = new TrackingPlans(readTrackingPlans());
 /** An order; every third one breaks the Order Completed plan: revenue as text, sometimes a lower-case currency too. */
 const order = (v: number) => ({ order_id: `ord-${v}`, revenue: v % 3 === 0 ? '49.00' : 49, currency: v % 6 === 0 ? 'usd' : 'USD' });
 
-/** Traffic of 40 visitors over 2026-11-21..23: page views, funnel steps, bots, campaigns, late arrivals. */
+/** Traffic of 43 visitors over 2026-11-21..23: page views, funnel steps, orders, bots, campaigns, late arrivals, midnights. */
 export function scenarioEvents(): EnrichedEvent[] {
   const rnd = random(20261122);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
@@ -86,6 +86,29 @@ export function scenarioEvents(): EnrichedEvent[] {
             library: { name: 'analytics.js', version: '5.2.0' },
           },
         }, { plans: PLANS }),
+      );
+    }
+  }
+  // Around each midnight, on purpose: a visit from 23:50 into the next day, events at 23:59:59.999 and at
+  // 00:00:00.000 (two days' partitions, one millisecond apart), and copies that reached the pipeline hours later,
+  // after their day was over.
+  for (const [k, day] of ['2026-11-21', '2026-11-22', '2026-11-23'].entries()) {
+    const midnight = Date.parse(`${day}T00:00:00.000Z`) + 24 * 60 * MINUTE;
+    for (const [i, offset] of [-10 * MINUTE, -1, 0, 12 * MINUTE].entries()) {
+      const t = midnight + offset;
+      const path = PAGES[(k + i) % PAGES.length]!;
+      events.push(
+        enrichedEvent({
+          type: 'page',
+          name: path,
+          messageId: `msg-midnight-${k}-${i}`,
+          anonymousId: `anon-midnight-${k}`,
+          timestamp: new Date(t).toISOString(),
+          originalTimestamp: new Date(t).toISOString(),
+          receivedAt: new Date(t + (i % 2 === 1 ? 3 * 60 * MINUTE : 4_000)).toISOString(),
+          properties: { path },
+          context: { userAgent: BROWSER, locale: 'en-US', page: { url: `https://www.example.com${path}`, path, referrer: 'https://www.example.com/' } },
+        }),
       );
     }
   }
