@@ -3,7 +3,8 @@
 // long pauses and visits across midnight, written the way the pipeline writes it. Enriched events go through the
 // real Firehose transform and are written as Parquet with the schema-derived column types into
 // events/dt=…/hour=…/, bad rows as JSON lines into bad-rows/dt=…/, a recovery's list into
-// bad-rows-recovered/dt=…/. The DuckDB test checks the queries' answers on it against TypeScript computations.
+// bad-rows-recovered/dt=…/. The DuckDB test checks the queries' answers on it against TypeScript computations;
+// the Trino test checks that Trino gives DuckDB's rows.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
