@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', '.venv/', 'test-artifacts/', '.serverless/', '.esbuild/', '.local/', 'dist/', 'coverage/', '**/*.generated.ts', 'analytics/flink/target/', 'tracker/dist/', 'dashboard/vendor/'],
+    ignores: ['node_modules/', '.venv/', '.cache/', 'test-artifacts/', '.serverless/', '.esbuild/', '.local/', 'dist/', 'coverage/', '**/*.generated.ts', 'analytics/flink/target/', 'tracker/dist/', 'dashboard/vendor/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
