@@ -23,11 +23,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCHEMA = 'clickstream';
 
 /**
- * Values for the queries' parameters: every day of the scenario (five partitions, late copies, visits across
- * midnight), and two days in the middle, so that sessions and visitors are cut at both ends of the range.
+ * Values for the queries' parameters: a range around every day of the scenario (partitions, late copies, visits
+ * across midnight), and two days in the middle, so that sessions and visitors are cut at both ends of the range.
  */
 const RANGES: Record<string, string>[] = [
-  { from_dt: '2026-11-21', to_dt: '2026-11-25' },
+  { from_dt: '2026-11-20', to_dt: '2026-11-30' },
   { from_dt: '2026-11-22', to_dt: '2026-11-23' },
 ];
 
@@ -144,13 +144,16 @@ describe.skipIf(unavailable)(`the named queries on Trino ${TRINO_VERSION} give D
   });
 
   it('reads every row of the lake, through projected partitions, with the Glue column types', async () => {
+    const days = [...new Set(events.map((e) => e.enrichment.event_date))].sort();
     const { rows } = await onTrino('SELECT count(*), count(DISTINCT message_id), count(DISTINCT dt), min(dt), max(dt) FROM events');
-    expect(rows).toEqual([[events.length + DUPLICATED_ROWS, events.length, 5, '2026-11-21', '2026-11-25']]);
+    expect(rows).toEqual([[events.length + DUPLICATED_ROWS, events.length, days.length, days[0], days.at(-1)]]);
     const { rows: described } = await onTrino('DESCRIBE events');
     const types = Object.fromEntries(described.map(([name, type]) => [name, type]));
     expect(types).toMatchObject({ event_time: 'timestamp(3)', event_hour: 'integer', lateness_seconds: 'bigint', is_bot: 'boolean', dt: 'varchar', hour: 'integer' });
-    const { rows: badRows } = await onTrino('SELECT count(*), min(failed_at) FROM bad_rows');
-    expect(badRows).toEqual([[5, '2026-11-21 08:00:00.500']]);
+    // The JSON SerDe's timestamp.formats at work: failed_at is parsed, to the millisecond, as DuckDB parses it.
+    const badRows = 'SELECT count(*) AS n, min(failed_at) AS first FROM bad_rows';
+    const trinoBadRows = await onTrino(badRows);
+    expect(fromTrino(trinoBadRows.columns, trinoBadRows.rows)).toEqual(fromDuckDb((await connection.runAndReadAll(badRows)).getRowObjectsJS().map((r) => ({ ...r, n: Number(r['n']) }))));
   });
 
   it.each(queries.map((q): [string, AthenaQuery] => [q.name, q]))('%s', async (_name, query) => {
