@@ -7,14 +7,15 @@
 -- number"), flagged or rejected, with how many events and the newest example. A rejected event fixed and replayed
 -- (npm run recover) counts once here and again in events if it then passes.
 -- Dialect: the same text runs on Athena (Trino) and DuckDB: split, split_part, regexp_extract and
--- CROSS JOIN UNNEST exist in both.
+-- CROSS JOIN UNNEST exist in both. regexp_extract without a match is NULL on Trino but '' on DuckDB, hence the
+-- NULLIF before the fallback to the type (an identify has no "event").
 WITH broken AS (
   SELECT COALESCE(event, type) AS event_name, plan_violations AS violations, 'flagged' AS outcome,
          message_id, CAST(received_at AS varchar) AS seen_at
   FROM events
   WHERE dt BETWEEN ? AND ? AND plan_violations IS NOT NULL
   UNION ALL
-  SELECT COALESCE(regexp_extract(payload, '"event"\s*:\s*"([^"]*)"', 1), regexp_extract(payload, '"type"\s*:\s*"([^"]*)"', 1)),
+  SELECT COALESCE(NULLIF(regexp_extract(payload, '"event"\s*:\s*"([^"]*)"', 1), ''), regexp_extract(payload, '"type"\s*:\s*"([^"]*)"', 1)),
          reason, 'rejected', message_id, CAST(failed_at AS varchar)
   FROM bad_rows
   WHERE dt BETWEEN ? AND ? AND failure_type = 'tracking_plan_violation'

@@ -119,8 +119,10 @@ export function scenarioEvents(): EnrichedEvent[] {
 /** How many rows the lake's events table holds beyond one per event: a retried delivery written twice. */
 export const DUPLICATED_ROWS = 3;
 
-/** Why the enrich stage rejected one Signed Up event (a rejecting plan): the lake's one tracking_plan_violation bad row. */
+/** Why the enrich stage rejected one Signed Up event (a rejecting plan): the lake's one tracking_plan_violation bad row in 2026-11-21..22. */
 export const REJECTED_REASON = 'properties.method: is required; properties.plan: must be one of free, starter, pro';
+/** Why it rejected one identify on 2026-11-23, under a traits plan set to reject: a payload with no "event". */
+const REJECTED_TRAITS_REASON = 'traits.plan: must be one of free, starter, pro';
 
 /**
  * Writes the scenario's lake under `root` (an empty directory): `events` through the real transform, then
@@ -146,10 +148,10 @@ export async function writeScenarioLake(connection: DuckDBConnection, root: stri
   await writeParquet(connection, EVENTS_TABLE, partitions.get(`${dt}/${hour}`)!.slice(0, DUPLICATED_ROWS), eventsObjectPath(root, dt, hour, 'firehose-retry.parquet'));
 
   // Bad rows, as the enrich stage writes them, one replayed batch among them.
-  const badRow = (n: number, type: 'invalid_json' | 'schema_violation' | 'tracking_plan_violation', arrival: string, reason: string) =>
+  const badRow = (n: number, type: 'invalid_json' | 'schema_violation' | 'tracking_plan_violation', arrival: string, reason: string, payload: object = { type: 'track', event: 'Signed Up' }) =>
     JSON.stringify(
       toBadRow(
-        { sequenceNumber: String(4_965_813_241 + n), shardId: 'shardId-000000000000', stream: 'clickstream-dev-events-raw', arrivalMs: Date.parse(arrival), data: Buffer.from(type === 'invalid_json' ? '{"type":' : `{"type":"track","event":"Signed Up","messageId":"bad-${n}"}`) },
+        { sequenceNumber: String(4_965_813_241 + n), shardId: 'shardId-000000000000', stream: 'clickstream-dev-events-raw', arrivalMs: Date.parse(arrival), data: Buffer.from(type === 'invalid_json' ? '{"type":' : JSON.stringify({ ...payload, messageId: `bad-${n}` })) },
         new BadEventError(type, reason, type === 'invalid_json' ? null : `bad-${n}`),
         new Date(Date.parse(arrival) + 500).toISOString(),
       ),
@@ -160,6 +162,8 @@ export async function writeScenarioLake(connection: DuckDBConnection, root: stri
   await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-1.jsonl'), day22.join('\n') + '\n');
   await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-2.jsonl'), day22[0] + '\n'); // replayed
   await writeFile(join(root, 'bad-rows', 'dt=2026-11-22', 'shardId-000000000000-3.jsonl'), badRow(4, 'tracking_plan_violation', '2026-11-22T13:00:00.000Z', REJECTED_REASON) + '\n');
+  await mkdir(join(root, 'bad-rows', 'dt=2026-11-23'), { recursive: true });
+  await writeFile(join(root, 'bad-rows', 'dt=2026-11-23', 'shardId-000000000000-4.jsonl'), badRow(5, 'tracking_plan_violation', '2026-11-23T14:00:00.000Z', REJECTED_TRAITS_REASON, { type: 'identify', traits: { plan: 'gold' } }) + '\n');
   await writeFile(join(root, 'bad-rows', 'dt=2026-11-21', 'shardId-000000000000-0.jsonl'), badRow(0, 'invalid_json', '2026-11-21T08:00:00.000Z', 'record data is not valid UTF-8') + '\n');
   // A recovery sent bad row 2 back (functions/recover/recover.ts writes this line).
   const recovered: RecoveredBadRow = { stream: 'clickstream-dev-events-raw', shard_id: 'shardId-000000000000', sequence_number: String(4_965_813_241 + 2), failure_type: 'schema_violation', message_id: 'bad-2', run_id: 'run-1', recovered_at: '2026-11-23T10:00:00.000Z', fixed: true };
