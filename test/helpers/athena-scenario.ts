@@ -1,5 +1,5 @@
 // A deterministic lake for the named queries of analytics/athena: three days of traffic (2026-11-21..23, a few
-// events up to the 25th) with late arrivals, bots, campaigns, funnel steps, orders checked by their tracking plan,
+// events the day after) with late arrivals, bots, campaigns, funnel steps, orders checked by their tracking plan,
 // long pauses and visits across midnight, written the way the pipeline writes it. Enriched events go through the
 // real Firehose transform and are written as Parquet with the schema-derived column types into
 // events/dt=…/hour=…/, bad rows as JSON lines into bad-rows/dt=…/, a recovery's list into
