@@ -134,24 +134,36 @@ function renderTraffic(s: DashboardSnapshot): void {
 function renderTopPages(s: DashboardSnapshot): void {
   setSource($('pages-source'), s.topPages.source);
   $('pages-note').textContent = `Source: ${s.topPages.note}.`;
-  const list = $('top-pages');
-  const top = s.topPages.pages;
-  const max = Math.max(1, ...top.map((p) => p.views));
-  const items = top.map((p) => {
+  renderBarList(
+    $('top-pages'),
+    s.topPages.pages.map((p) => ({
+      name: p.page,
+      title: p.page,
+      count: `${plural(p.views, 'view', 'views')}${p.visitors === null ? '' : ` · ${plural(p.visitors, 'visitor', 'visitors')}`}`,
+      value: p.views,
+    })),
+    'No page views in the last hour yet.',
+  );
+}
+
+/** A ranked list: per row its name, its counts, and a bar as long as its share of the largest value. */
+function renderBarList(list: HTMLElement, rows: { name: string; title?: string; count: string; value: number }[], empty: string): void {
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const items = rows.map((r) => {
     const li = document.createElement('li');
     const name = document.createElement('span');
     name.className = 'name';
-    name.textContent = p.page;
-    name.title = p.page;
+    name.textContent = r.name;
+    if (r.title) name.title = r.title;
     const n = document.createElement('span');
     n.className = 'count';
-    n.textContent = `${plural(p.views, 'view', 'views')}${p.visitors === null ? '' : ` · ${plural(p.visitors, 'visitor', 'visitors')}`}`;
+    n.textContent = r.count;
     const track = document.createElement('span');
     track.className = 'track';
     const fill = document.createElement('span');
     fill.className = 'fill';
     fill.style.display = 'block';
-    fill.style.width = `${(100 * p.views) / max}%`;
+    fill.style.width = `${(100 * r.value) / max}%`;
     track.append(fill);
     li.append(name, n, track);
     return li;
@@ -159,11 +171,11 @@ function renderTopPages(s: DashboardSnapshot): void {
   if (items.length === 0) {
     const li = document.createElement('li');
     li.className = 'none';
-    li.textContent = 'No page views in the last hour yet.';
+    li.textContent = empty;
     items.push(li);
   }
   list.replaceChildren(...items);
-  list.dataset['points'] = String(top.length);
+  list.dataset['points'] = String(rows.length);
 }
 
 const regionNames = typeof Intl.DisplayNames === 'function' ? new Intl.DisplayNames(['en'], { type: 'region' }) : undefined;
@@ -179,35 +191,11 @@ function renderGeo(s: DashboardSnapshot): void {
   setSource($('countries-source'), s.geo.source);
   setSource($('bots-source'), s.geo.source);
   $('countries-note').textContent = `Source: ${s.geo.note}.`;
-  const list = $('countries');
-  const top = s.geo.countries;
-  const max = Math.max(1, ...top.map((c) => c.visitors));
-  const items = top.map((c) => {
-    const li = document.createElement('li');
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = `${countryName(c.country)} (${c.country})`;
-    const n = document.createElement('span');
-    n.className = 'count';
-    n.textContent = `${plural(c.visitors, 'visitor', 'visitors')} · ${plural(c.events, 'event', 'events')}`;
-    const track = document.createElement('span');
-    track.className = 'track';
-    const fill = document.createElement('span');
-    fill.className = 'fill';
-    fill.style.display = 'block';
-    fill.style.width = `${(100 * c.visitors) / max}%`;
-    track.append(fill);
-    li.append(name, n, track);
-    return li;
-  });
-  if (items.length === 0) {
-    const li = document.createElement('li');
-    li.className = 'none';
-    li.textContent = 'No located visitors in the last hour yet.';
-    items.push(li);
-  }
-  list.replaceChildren(...items);
-  list.dataset['points'] = String(top.length);
+  renderBarList(
+    $('countries'),
+    s.geo.countries.map((c) => ({ name: `${countryName(c.country)} (${c.country})`, count: `${plural(c.visitors, 'visitor', 'visitors')} · ${plural(c.events, 'event', 'events')}`, value: c.visitors })),
+    'No located visitors in the last hour yet.',
+  );
   for (const reason of ['user_agent', 'crawler_network', 'data_centre']) {
     const bots = s.geo.bots.find((b) => b.reason === reason);
     field(`bots-${reason}`).textContent = bots ? `${count(bots.events)} (${count(bots.visitors)})` : '0';

@@ -1,58 +1,16 @@
 // Analytics end to end on the local stack with the real Flink job: events posted to ingest become 1-minute
 // aggregates on the `aggregates` stream and in the lake, and a traffic spike becomes an anomaly that the alert
 // consumer publishes (locally: the alerts file the dashboard reads). Traffic that stops: analytics-silence.test.ts.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis/client.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { basicAuth, readAllRecords } from './kinesis-records.js';
-
-// CI installs a JDK and builds the job's jar (.ci/run): there this suite must run, never skip.
-const javaPresent = process.env['CI'] === 'true' || spawnSync('java', ['-version']).status === 0;
-
-let stack: LocalStack;
-let dataDir: string;
-
-const readAlerts = (): Record<string, unknown>[] => {
-  const file = join(dataDir, 'alerts', 'alerts.jsonl');
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
-};
-
-/** A stack with the Flink job for the tests of one describe block. */
-function withStack(analyticsProperties: Record<string, string>): void {
-  beforeAll(async () => {
-    if (!javaPresent) return;
-    dataDir = mkdtempSync(join(tmpdir(), 'clickstream-analytics-'));
-    process.env['POWERTOOLS_LOG_LEVEL'] ??= 'WARN';
-    stack = await startLocalStack({ dataDir, analytics: true, analyticsProperties, log: () => undefined });
-    if (!stack.analytics.running) throw new Error(stack.analytics.reason);
-  }, 300_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
-}
-
-async function post(batch: unknown[]): Promise<void> {
-  for (let i = 0; i < batch.length; i += 200) {
-    const response = await fetch(`${stack.endpoints.ingestUrl}/v1/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basicAuth(stack.endpoints.writeKey) },
-      body: JSON.stringify({ batch: batch.slice(i, i + 200) }),
-    });
-    expect(response.status).toBe(200);
-  }
-}
+import { readAllRecords } from './kinesis-records.js';
+import { javaPresent, withAnalyticsStack } from './analytics-stack.js';
 
 describe('backdated traffic', () => {
   // Events of the last 14 minutes, posted at once: a backfill. With the default idle timeout, a quiet stream lets
   // the wall clock close their windows before they come; source.idle-timeout=0 ms keeps event time alone.
-  withStack({ 'source.idle-timeout': '0 ms' });
+  const analytics = withAnalyticsStack({ 'source.idle-timeout': '0 ms' });
 
   it.skipIf(!javaPresent)('turns posted events into aggregates, and a spike into an alert', { timeout: 300_000 }, async () => {
     // Ten calm minutes of event time, then a minute with seven times the traffic, then one event now that
@@ -74,17 +32,17 @@ describe('backdated traffic', () => {
       }
     }
     events.push({ type: 'page', name: 'Home', messageId: 'analytics-now', anonymousId: 'analytics-visitor' });
-    await post(events);
+    await analytics.post(events);
 
     const spikeWindow = new Date(firstMinute + 10 * 60_000).toISOString();
-    const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
+    const kinesis = createLocalKinesisClient(analytics.stack.endpoints.kinesis);
     try {
       const deadline = Date.now() + 240_000;
       let totals: Record<string, unknown>[] = [];
       let alerts: Record<string, unknown>[] = [];
       while (Date.now() < deadline) {
-        totals = (await readAllRecords(kinesis, stack.endpoints.streams.aggregates)).map((r) => r.data).filter((row) => row['kind'] === 'total_minute');
-        alerts = readAlerts();
+        totals = (await readAllRecords(kinesis, analytics.stack.endpoints.streams.aggregates)).map((r) => r.data).filter((row) => row['kind'] === 'total_minute');
+        alerts = analytics.readAlerts();
         if (totals.some((row) => row['window_start'] === spikeWindow) && JSON.stringify(alerts).includes(spikeWindow)) break;
         await sleep(2_000);
       }

@@ -25,7 +25,7 @@ public final class JobProperties {
         "parallelism", "checkpoint.interval.ms", "watermark.out-of-orderness.seconds", "session.gap.minutes",
         "anomaly.baseline.windows", "anomaly.baseline.min-windows", "anomaly.z-threshold", "anomaly.z-critical",
         "anomaly.min-volume", "anomaly.ratio.min-stddev", "clock.ticks-per-second", "silence.window.minutes",
-        "silence.min-active-minutes", "live.step.seconds",
+        "silence.min-active-minutes", "live.step.seconds", "sink.flush-buffer.timeout.ms",
     };
 
     private final Map<String, String> values;
