@@ -30,6 +30,8 @@ export const analyticsLatency: Suite = {
       const rowSeenAt = new Map<number, number>(); // window start (ms) → when its total_minute row was read
       const liveSeenAt = new Map<number, { end: number; seenAt: number }[]>(); // minute start → its live rows, as read
       const posts: { sentAt: number; answeredAt: number }[] = [];
+      // The job takes a while to start and then catches up: the live view's latency is measured once it runs.
+      let firstLiveAt: number | undefined;
       const iterators = new Map<string, string | undefined>();
       for (const shardId of await listShardIds(kinesis, stack.endpoints.streams.aggregates)) {
         const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: stack.endpoints.streams.aggregates, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
@@ -44,7 +46,10 @@ export const analyticsLatency: Suite = {
             const row = JSON.parse(Buffer.from(record.Data!).toString('utf8')) as { kind: string; window_start: string; window_end: string };
             const start = Date.parse(row.window_start);
             if (row.kind === 'total_minute' && !rowSeenAt.has(start)) rowSeenAt.set(start, Date.now());
-            if (row.kind === 'total_live') liveSeenAt.set(start, [...(liveSeenAt.get(start) ?? []), { end: Date.parse(row.window_end), seenAt: Date.now() }]);
+            if (row.kind === 'total_live') {
+              liveSeenAt.set(start, [...(liveSeenAt.get(start) ?? []), { end: Date.parse(row.window_end), seenAt: Date.now() }]);
+              firstLiveAt ??= Date.now();
+            }
           }
         }
       };
@@ -75,10 +80,10 @@ export const analyticsLatency: Suite = {
       }
       const latencies = complete.flatMap((w) => (rowSeenAt.has(w) ? postedAt.get(w)!.map((t) => rowSeenAt.get(w)! - t) : [])).sort((a, b) => a - b);
       if (latencies.length === 0) throw new Error('no aggregate row arrived for a complete window');
-      // An event's timestamp (set by ingest) lies between sending and the answer: the first live row of its minute
+      // Events posted once the job emitted its first live row. An event's timestamp (set by ingest) lies between sending and the answer: the first live row of its minute
       // that counts past the answer surely counts it. Events whose request straddled a minute are left out.
       const liveLatencies = posts
-        .filter((p) => Math.floor(p.sentAt / 60_000) === Math.floor(p.answeredAt / 60_000) && p.answeredAt + 60_000 <= end)
+        .filter((p) => firstLiveAt !== undefined && p.sentAt > firstLiveAt && Math.floor(p.sentAt / 60_000) === Math.floor(p.answeredAt / 60_000) && p.answeredAt + 60_000 <= end)
         .map((p) => {
           const rows = liveSeenAt.get(Math.floor(p.answeredAt / 60_000) * 60_000) ?? [];
           const seen = Math.min(...rows.filter((r) => r.end > p.answeredAt).map((r) => r.seenAt));
