@@ -15,6 +15,9 @@ import { runInNewContext } from 'node:vm';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DedupLedger } from '../functions/enrich/dedup-ledger.js';
 import { createBatchEnricher } from '../functions/enrich/enrich-batch.js';
+import { TrackingPlans } from '../functions/enrich/tracking-plan.js';
+import type { TrackingPlansDocument } from '../schemas/tracking-plans.js';
+import trackingPlans from '../schemas/tracking-plans.generated.json' with { type: 'json' };
 import { IpFacts, NO_IP_FIELDS } from '../functions/enrich/ip-facts.js';
 import { parseUserAgent, UserAgentParser } from '../functions/enrich/user-agent.js';
 import { mulberry32 } from '../local/demo/model.js';
@@ -133,7 +136,9 @@ export const enrichCpu: Suite = {
     const stubClient = stubKinesisClient();
     const events = rawEvents(BATCH_SIZE);
     const records = kinesisStreamEvent(events).Records;
-    const batchWith = (userAgents: UserAgentParser, facts: Pick<IpFacts, 'lookup'> = ipFacts) =>
+    // The tracking plans the handler bundles (schemas/tracking-plans.generated.json); the demo mix has events they cover.
+    const plans = new TrackingPlans(trackingPlans as TrackingPlansDocument);
+    const batchWith = (userAgents: UserAgentParser, facts: Pick<IpFacts, 'lookup'> = ipFacts, withPlans = true) =>
       createBatchEnricher({
         writer: new KinesisBatchWriter({ client: stubClient, stream: 'events-enriched' }),
         ledger: freshLedger(),
@@ -142,6 +147,7 @@ export const enrichCpu: Suite = {
         suppression: { current: async () => SuppressionList.EMPTY },
         userAgents,
         ipFacts: facts,
+        ...(withPlans ? { plans } : {}),
         config: { latenessBoundSeconds: 3_600, maxEventBytes: 64 * 1024 },
         logger: new Logger({ logLevel: 'SILENT' }),
       });
@@ -149,8 +155,11 @@ export const enrichCpu: Suite = {
     const uncached = batchWith(new UserAgentParser(0));
     const withoutIpFacts = batchWith(new UserAgentParser(1_000), { lookup: () => NO_IP_FIELDS });
     const everyIpNew = batchWith(new UserAgentParser(1_000), uncachedIpFacts);
+    const withoutPlans = batchWith(new UserAgentParser(1_000), ipFacts, false);
+    const withNeither = batchWith(new UserAgentParser(1_000), { lookup: () => NO_IP_FIELDS }, false);
     const deadline = () => Date.now() + 60_000;
     const check = await cached(records, { deadline: deadline() });
+    // Signed Up's plan rejects what it does not accept: a demo signup always passes it, so every event is enriched.
     if (check.counters.enriched !== BATCH_SIZE) throw new Error(`bench batch was not fully enriched: ${JSON.stringify(check.counters)}`);
 
     const withCache = (await timePerCall(() => cached(records, { deadline: deadline() }))) / BATCH_SIZE;
@@ -167,6 +176,8 @@ export const enrichCpu: Suite = {
     // The before and after of the IP facts: without them, with them (cache warm, cache off), alternately.
     const ips = events.map((e) => (e['context'] as { ip: string }).ip);
     const cpu = await alternating({
+      neither: () => withNeither(records, { deadline: deadline() }),
+      noPlans: () => withoutPlans(records, { deadline: deadline() }),
       without: () => withoutIpFacts(records, { deadline: deadline() }),
       warm: () => cached(records, { deadline: deadline() }),
       cold: () => everyIpNew(records, { deadline: deadline() }),
@@ -181,6 +192,9 @@ export const enrichCpu: Suite = {
       'enrich.cpu_per_event': figure(withCache / 1000, 'µs/event', { baseline: floor / 1000, target, met: withCache / floor <= 5 }),
       'enrich.cpu_per_event_no_ua_cache': figure(withoutCache / 1000, 'µs/event', { baseline: floor / 1000 }),
       // CPU time, alternating (see alternating): before the IP facts (every fact null), beside the floor.
+      // Before and after issue 16's enrichments: neither the IP facts nor the tracking plans, then both (the handler).
+      'enrich.cpu_time_without_ip_facts_or_plans': figure(us(cpu.neither), 'µs/event', { baseline: us(cpu.floor) }),
+      'enrich.cpu_time_without_plans': figure(us(cpu.noPlans), 'µs/event', { baseline: us(cpu.neither) }),
       'enrich.cpu_time_without_ip_facts': figure(us(cpu.without), 'µs/event', { baseline: us(cpu.floor) }),
       // After: against before, measured in the same rounds. Warm: every address seen before; uncached: every address new.
       'enrich.cpu_time_with_ip_facts': figure(us(cpu.warm), 'µs/event', { baseline: us(cpu.without) }),
