@@ -16,12 +16,13 @@ export async function generateTypes(): Promise<string> {
     properties: Object.fromEntries([
       ...EVENT_TYPES.map((t) => [typeName(t), { $ref: `./segment/${t}/${SCHEMA_VERSION}.json` }]),
       ['BatchRequest', { $ref: `./segment/batch/${SCHEMA_VERSION}.json` }],
-      // The pipeline's own outputs (schemas/enriched, schemas/bad-row, schemas/recovered-bad-row, the Flink job's aggregates and anomalies).
+      // The pipeline's own outputs (schemas/enriched, schemas/bad-row, schemas/recovered-bad-row, the Flink job's aggregates and anomalies, the enrich stage's identity links).
       ['EnrichedEvent', { $ref: `./enriched/${SCHEMA_VERSION}.json` }],
       ['BadRow', { $ref: `./bad-row/${SCHEMA_VERSION}.json` }],
       ['RecoveredBadRow', { $ref: `./recovered-bad-row/${SCHEMA_VERSION}.json` }],
       ['AggregateRow', { $ref: `./aggregates/${SCHEMA_VERSION}.json` }],
       ['AnomalyRow', { $ref: `./anomalies/${SCHEMA_VERSION}.json` }],
+      ['IdentityRow', { $ref: `./identities/${SCHEMA_VERSION}.json` }],
     ]),
     additionalProperties: false,
   };

@@ -7,6 +7,7 @@ import aggregates from './aggregates/1-0-0.json' with { type: 'json' };
 import anomalies from './anomalies/1-0-0.json' with { type: 'json' };
 import badRow from './bad-row/1-0-0.json' with { type: 'json' };
 import enriched from './enriched/1-0-0.json' with { type: 'json' };
+import identities from './identities/1-0-0.json' with { type: 'json' };
 import alias from './segment/alias/1-0-0.json' with { type: 'json' };
 import batch from './segment/batch/1-0-0.json' with { type: 'json' };
 import common from './segment/common/1-0-0.json' with { type: 'json' };
@@ -16,7 +17,7 @@ import identify from './segment/identify/1-0-0.json' with { type: 'json' };
 import page from './segment/page/1-0-0.json' with { type: 'json' };
 import screen from './segment/screen/1-0-0.json' with { type: 'json' };
 import track from './segment/track/1-0-0.json' with { type: 'json' };
-import type { AggregateRow, AnomalyRow, BadRow, BatchRequest, EnrichedEvent, SegmentEvent } from './types.generated.js';
+import type { AggregateRow, AnomalyRow, BadRow, BatchRequest, EnrichedEvent, IdentityRow, SegmentEvent } from './types.generated.js';
 
 export * from './catalog.js';
 export type * from './types.generated.js';
@@ -33,6 +34,7 @@ ajv.addSchema(enriched);
 ajv.addSchema(badRow);
 ajv.addSchema(aggregates);
 ajv.addSchema(anomalies);
+ajv.addSchema(identities);
 
 const compiled = (name: SchemaName): ValidateFunction => {
   const validate = ajv.getSchema(SCHEMAS[name].$id);
@@ -52,6 +54,7 @@ let enrichedValidator: ValidateFunction | undefined;
 let badRowValidator: ValidateFunction | undefined;
 let aggregateValidator: ValidateFunction | undefined;
 let anomalyValidator: ValidateFunction | undefined;
+let identityValidator: ValidateFunction | undefined;
 const pipelineValidator = (schema: { $id: string }): ValidateFunction => {
   const validate = ajv.getSchema(schema.$id);
   if (!validate) throw new Error(`schema ${schema.$id} did not compile`);
@@ -109,3 +112,6 @@ export const validateAggregateRow = (row: unknown): Validation<AggregateRow> =>
 
 /** One row of the Flink job's anomalies stream (schemas/anomalies). */
 export const validateAnomalyRow = (row: unknown): Validation<AnomalyRow> => check((anomalyValidator ??= pipelineValidator(anomalies)), row);
+
+/** One row of the identities delivery stream (schemas/identities). */
+export const validateIdentityRow = (row: unknown): Validation<IdentityRow> => check((identityValidator ??= pipelineValidator(identities)), row);

@@ -1,4 +1,4 @@
-// The lake's tables (Glue `events`, `bad_rows`, `aggregates`, `anomalies`), derived from the JSON Schemas, never restated:
+// The lake's tables (Glue `events`, `bad_rows`, `aggregates`, `anomalies`, `identities`), derived from the JSON Schemas, never restated:
 // the Firehose transform flattens with EVENTS_TABLE.columns, the Glue tables in infra/lake.yml read the
 // same list from schemas/lake-tables.generated.json (`npm run gen:tables`, checked by
 // test/unit/schemas/lake-tables.test.ts), and test/infra/template.test.ts compares the packaged template.
@@ -21,6 +21,7 @@ import anomaliesSchema from './anomalies/1-0-0.json' with { type: 'json' };
 import badRowSchema from './bad-row/1-0-0.json' with { type: 'json' };
 import recoveredBadRowSchema from './recovered-bad-row/1-0-0.json' with { type: 'json' };
 import enrichedSchema from './enriched/1-0-0.json' with { type: 'json' };
+import identitiesSchema from './identities/1-0-0.json' with { type: 'json' };
 import aliasSchema from './segment/alias/1-0-0.json' with { type: 'json' };
 import commonSchema from './segment/common/1-0-0.json' with { type: 'json' };
 import groupSchema from './segment/group/1-0-0.json' with { type: 'json' };
@@ -85,7 +86,7 @@ interface Schema {
   definitions?: Record<string, Schema>;
 }
 
-const DOCUMENTS = [commonSchema, enrichedSchema, badRowSchema, recoveredBadRowSchema, aggregatesSchema, anomaliesSchema, trackSchema, pageSchema, screenSchema, identifySchema, groupSchema, aliasSchema] as Schema[];
+const DOCUMENTS = [commonSchema, enrichedSchema, badRowSchema, recoveredBadRowSchema, aggregatesSchema, anomaliesSchema, identitiesSchema, trackSchema, pageSchema, screenSchema, identifySchema, groupSchema, aliasSchema] as Schema[];
 const byId = new Map(DOCUMENTS.map((doc) => [doc.$id!, doc]));
 const TYPE_SCHEMAS: Record<(typeof EVENT_TYPES)[number], Schema> = {
   track: trackSchema as Schema,
@@ -290,7 +291,22 @@ export const ANOMALIES_TABLE: LakeTable = {
   partitionKeys: WINDOW_PARTITION_KEYS,
 };
 
-export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE] as const;
+/**
+ * identities: the links between ids the enrich stage saw (schemas/identities), Parquet, by dt/hour of
+ * first_seen. Small: one row per link per batch, not per event. analytics/athena/identity_links.sql and
+ * events_resolved.sql turn it into a resolved user for every event.
+ */
+export const IDENTITIES_TABLE: LakeTable = {
+  name: 'identities',
+  prefix: 'identities/',
+  columns: recordColumns(identitiesSchema),
+  partitionKeys: [
+    { name: 'dt', type: EVENTS_TABLE.partitionKeys[0]!.type, comment: 'UTC date of first_seen (YYYY-MM-DD)' },
+    { name: 'hour', type: EVENTS_TABLE.partitionKeys[1]!.type, comment: 'UTC hour of first_seen (0-23; 2 digits in the path)' },
+  ],
+};
+
+export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE, IDENTITIES_TABLE] as const;
 
 export interface GlueColumn {
   Name: string;

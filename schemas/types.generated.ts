@@ -139,6 +139,7 @@ BadRow?: BadRow
 RecoveredBadRow?: RecoveredBadRow
 AggregateRow?: AggregateRow
 AnomalyRow?: AnomalyRow
+IdentityRow?: IdentityRow
 }
 /**
  * Extra information about the call (https://segment.com/docs/connections/spec/common/#context).
@@ -510,6 +511,39 @@ severity: ("warning" | "critical")
  * How many earlier windows the baseline has (at least anomaly.baseline.min-windows).
  */
 baseline_windows: number
+}
+/**
+ * One link between identifiers, as the enrich stage saw it in one batch: a device (anonymousId) seen with a user (userId) on an identify call or on any other event carrying both, or an alias of previousId to userId. The same link seen again is another row; first_seen/last_seen span the events of this row only, and analytics/athena/identity_links.sql folds the rows into one per link. Written to the identities delivery stream (Firehose Direct PUT) and landed as the lake table identities, partitioned by the UTC date and hour of first_seen. Version 1-0-0.
+ */
+export interface IdentityRow {
+/**
+ * identify: an identify call with both ids. alias: an alias call (previous_id becomes user_id). event: any other event that carried both anonymousId and userId (Snowplow's trackers, and Segment's after identify, send the user id on every event).
+ */
+link: ("identify" | "alias" | "event")
+/**
+ * The device's anonymousId (null for an alias sent without one).
+ */
+anonymous_id: (string | null)
+/**
+ * The userId the device, or previous_id, belongs to.
+ */
+user_id: string
+/**
+ * alias only: the id that is now user_id (an earlier userId, or an anonymousId).
+ */
+previous_id: (string | null)
+/**
+ * Event time (the corrected timestamp) of the first event of this row.
+ */
+first_seen: string
+/**
+ * Event time of the last event of this row.
+ */
+last_seen: string
+/**
+ * How many events of the batch showed this link.
+ */
+events: number
 }
 
 export type SegmentEvent = TrackEvent | PageEvent | ScreenEvent | IdentifyEvent | GroupEvent | AliasEvent;

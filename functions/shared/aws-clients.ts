@@ -1,6 +1,7 @@
 // The one place SDK clients are built. Endpoints come from the standard AWS_ENDPOINT_URL_<SERVICE>
 // variables (set by the local stack, absent on AWS), so handlers carry no "if local" branches.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -38,6 +39,9 @@ export const s3Client = (opts: ClientOptions = {}): S3Client =>
 
 export const dynamoDbClient = (opts: ClientOptions = {}): DynamoDBClient =>
   new DynamoDBClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });
+
+export const firehoseClient = (opts: ClientOptions = {}): FirehoseClient =>
+  new FirehoseClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });
 
 export const snsClient = (opts: ClientOptions = {}): SNSClient =>
   new SNSClient({ maxAttempts: opts.maxAttempts ?? 3, requestHandler: httpHandler(opts) });
