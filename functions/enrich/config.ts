@@ -6,6 +6,8 @@ import { refreshSecondsFrom } from '../shared/suppression.js';
 export interface EnrichConfig {
   /** Name or ARN of events-enriched. */
   enrichedStream: string;
+  /** The identities delivery stream (Firehose Direct PUT); undefined: identity links are not written. */
+  identitiesDeliveryStream: string | undefined;
   dedupTable: string;
   /** How long a messageId is remembered: a copy arriving later than this is not recognised. */
   dedupTtlSeconds: number;
@@ -50,6 +52,7 @@ export function loadEnrichConfig(env: NodeJS.ProcessEnv = process.env): EnrichCo
   const prefix = env['BAD_ROWS_PREFIX']?.trim() || DEFAULTS.BAD_ROWS_PREFIX;
   return {
     enrichedStream: requiredSetting(env, ['ENRICHED_STREAM_ARN', 'ENRICHED_STREAM_NAME']),
+    identitiesDeliveryStream: env['IDENTITIES_DELIVERY_STREAM_NAME']?.trim() || undefined,
     dedupTable: requiredSetting(env, 'DEDUP_TABLE_NAME'),
     dedupTtlSeconds: Math.round(positiveNumber(env, 'DEDUP_TTL_HOURS') * 3_600),
     dedupCacheIds: Math.floor(positiveNumber(env, 'DEDUP_CACHE_IDS')),

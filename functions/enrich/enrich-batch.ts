@@ -5,6 +5,9 @@
 //      events-enriched (./written-check.ts);
 //   3. the batch's write intent (one PutItem per event hour), then one KinesisBatchWriter.write of every new event;
 //   4. one S3 object with the batch's bad rows, and the batch's ok items (one PutItem per event hour), side by side.
+// Beside step 3, the batch's identity links (./identity-links.ts) go to the identities delivery stream, for
+// every event written now or before: a link is idempotent, so a retry may send it again. A link not
+// delivered fails its records, and Lambda retries them (they are duplicates then, and send the link again).
 // Events of erased people (the suppression list, functions/shared/suppression.ts) are dropped in step 1,
 // before they can become an event or a bad row, and counted.
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -26,6 +29,8 @@ import type { TrackingPlans } from './tracking-plan.js';
 import type { IpFacts } from './ip-facts.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
+import { foldLinks, linkOf, type LinkSighting } from './identity-links.js';
+import type { FirehoseBatchWriter } from '../shared/firehose-batch-writer.js';
 import { hourOf, ledgerEntry, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
 import { createHash } from 'node:crypto';
 
@@ -50,7 +55,9 @@ export type BatchCounters = Record<
   | 'retried'
   | 'markFailures'
   /** Events an interrupted attempt had written but not marked, found on events-enriched and not written again. */
-  | 'duplicatesRecovered',
+  | 'duplicatesRecovered'
+  /** Rows sent to the identities delivery stream (one per link seen in the batch). */
+  | 'identityLinks',
   number
 >;
 
@@ -66,6 +73,8 @@ export interface EnrichBatchDependencies {
   ledger: Pick<DedupLedger, 'lookup' | 'recordIntent' | 'confirm'>;
   writtenCheck: Pick<WrittenCheck, 'find'>;
   badRows: Pick<BadRowWriter, 'write'>;
+  /** The identities delivery stream; none: links are not written (the setting is absent). */
+  identityLinks?: Pick<FirehoseBatchWriter, 'write'>;
   userAgents: Pick<UserAgentParser, 'parse'>;
   /** The tracking plans in force (none: every event passes as it is). */
   plans?: Pick<TrackingPlans, 'check'>;
@@ -122,7 +131,23 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       throw new BadEventError('size_violation', `enriched event is ${data.byteLength} bytes; a Kinesis record is at most ${MAX_RECORD_BYTES}`, messageId);
     }
     const { hour, alsoHours } = ledgerHours(event, raw.arrivalMs);
-    return { id: messageId, value: { record: { data, partitionKey }, entry: ledgerEntry(messageId, hour, alsoHours) } };
+    const link = deps.identityLinks ? linkOf(event) : undefined;
+    return { id: messageId, value: { record: { data, partitionKey }, entry: ledgerEntry(messageId, hour, alsoHours), ...(link ? { link } : {}) } };
+  }
+
+  /** Sends the links; resolves to why they were not all delivered, or undefined. */
+  async function writeLinks(sightings: LinkSighting[], deadline: number, counters: BatchCounters): Promise<string | undefined> {
+    if (!deps.identityLinks || sightings.length === 0) return undefined;
+    const rows = foldLinks(sightings);
+    try {
+      const result = await deps.identityLinks.write(rows.map((row) => Buffer.from(`${JSON.stringify(row)}\n`)), { deadline });
+      counters.identityLinks = rows.length - result.failed.length;
+      return result.failed.length > 0 ? (result.lastErrorCode ?? 'deadline') : undefined;
+    } catch (error) {
+      if (!(error instanceof StreamWriteError)) throw error;
+      deps.logger.error('the identities delivery stream refused the links', error);
+      return error.message;
+    }
   }
 
   return async function enrichBatch(records: readonly KinesisStreamRecord[], { deadline }: { deadline: number }): Promise<BatchResult> {
@@ -137,6 +162,7 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       retried: 0,
       markFailures: 0,
       duplicatesRecovered: 0,
+      identityLinks: 0,
     };
     if (records.length === 0) return { outcomes, counters };
     const startedAt = new Date(now()).toISOString();
@@ -190,6 +216,10 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       return true;
     });
 
+    // The links of every event written now or before, beside step 3.
+    const linked = candidates.filter((c) => c.value.link && !unresolved.has(c.id));
+    const linksDelivered = writeLinks(linked.map((c) => c.value.link!), workDeadline, counters);
+
     // 3. The intent (what is about to be written, and what was found written), then one write of every new event.
     const settled = [...recovered, ...toWrite].map((c) => c.value.entry);
     const notWritten = new Set<string>();
@@ -221,7 +251,12 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
       if (notWritten.has(c.id)) outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `not written to events-enriched (${writeError ?? 'deadline'})` });
       else outcomes.set(c.raw.sequenceNumber, { status: 'written' });
     }
+    const linkFailure = await linksDelivered;
+    if (linkFailure) {
+      for (const c of linked) outcomes.set(c.raw.sequenceNumber, { status: 'retry', reason: `identity links not delivered (${linkFailure})` });
+    }
     for (const c of recovered) {
+      if (outcomes.get(c.raw.sequenceNumber)?.status === 'retry') continue;
       if (intent) {
         outcomes.set(c.raw.sequenceNumber, { status: 'duplicate', where: 'stream' });
         counters.duplicatesRecovered++;
@@ -293,6 +328,8 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
 interface Prepared {
   record: StreamRecord;
   entry: LedgerEntry;
+  /** The identity link the event shows (./identity-links.ts). */
+  link?: LinkSighting;
 }
 
 /**

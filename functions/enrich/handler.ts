@@ -3,7 +3,8 @@
 // Everything is built once at cold start; the batch's work lives in ./enrich-batch.ts, and Powertools
 // turns the records it could not finish into batchItemFailures (keyed by sequence number).
 import { Logger } from '@aws-lambda-powertools/logger';
-import { dynamoDbClient, kinesisClient, s3Client } from '../shared/aws-clients.js';
+import { dynamoDbClient, firehoseClient, kinesisClient, s3Client } from '../shared/aws-clients.js';
+import { FirehoseBatchWriter } from '../shared/firehose-batch-writer.js';
 import { KinesisBatchWriter } from '../shared/kinesis-batch-writer.js';
 import { SuppressionCache } from '../shared/suppression.js';
 import { streamConsumerHandler } from '../shared/partial-batch.js';
@@ -26,6 +27,7 @@ const ipFacts = IpFacts.load();
 logger.info('geo-IP and network data loaded', { ...ipFacts.loadStats, rssBytes: process.memoryUsage().rss });
 
 const lakeS3 = s3Client({ requestTimeout: 5_000 });
+if (!config.identitiesDeliveryStream) logger.warn('IDENTITIES_DELIVERY_STREAM_NAME is not set: identity links are not written to the lake');
 const enrichBatch = createBatchEnricher({
   // The writer and the look-up run their own retry loops against the deadline: one SDK attempt per call.
   writer: new KinesisBatchWriter({ client: kinesisClient({ maxAttempts: 1, requestTimeout: 5_000 }), stream: config.enrichedStream }),
@@ -37,6 +39,9 @@ const enrichBatch = createBatchEnricher({
     ancestorsOf: new ShardLineage(kinesisClient({ requestTimeout: 5_000 })).ancestorsOf,
   }),
   writtenCheck: new WrittenCheck({ client: kinesisClient({ requestTimeout: 5_000 }), stream: config.enrichedStream }),
+  ...(config.identitiesDeliveryStream
+    ? { identityLinks: new FirehoseBatchWriter({ client: firehoseClient({ maxAttempts: 1, requestTimeout: 5_000 }), deliveryStream: config.identitiesDeliveryStream }) }
+    : {}),
   badRows: new BadRowWriter({ client: lakeS3, bucket: config.lakeBucket, prefix: config.badRowsPrefix }),
   suppression: new SuppressionCache({
     s3: lakeS3,

@@ -8,7 +8,7 @@
 //      once each consumer has read it again (ERASURE_REFRESH_SECONDS), the enrich stage drops their events
 //      still in the streams or arriving later, and the Firehose transform drops their rows already past
 //      the enrich stage, so nothing of theirs lands after that.
-//   3. Every object of `events`, `aggregates` (the session rows name a visitor) and `bad_rows` that holds
+//   3. Every object of `events`, `identities`, `aggregates` (the session rows name a visitor) and `bad_rows` that holds
 //      a row of theirs is written again without those rows, under the same key; the version read is then
 //      deleted by its id, and so is every noncurrent version that holds their rows, so nothing of them is
 //      left to restore in the versioned bucket. An object left with no rows is deleted.
@@ -44,7 +44,7 @@ export interface EraseRequest {
 
 /** One table of the lake as erasure sees it. */
 interface ErasableTable {
-  name: 'events' | 'aggregates' | 'bad_rows';
+  name: 'events' | 'identities' | 'aggregates' | 'bad_rows';
   prefix: string;
   format: 'parquet' | 'jsonl';
   /** The Parquet columns that name a person. */
@@ -75,13 +75,25 @@ function badRowErases(row: BadRow, who: Who): boolean {
   return who.list.erases(personIdsOf(value));
 }
 
+/** A row with the events' id columns (events, identities) is theirs by the suppression list's rule. */
+const personColumnsErased = (row: ParquetRow, who: Who): boolean =>
+  who.list.erases({ userId: text(row['user_id']), anonymousId: text(row['anonymous_id']), previousId: text(row['previous_id']) });
+
 export const ERASABLE_TABLES: readonly ErasableTable[] = [
   {
     name: 'events',
     prefix: 'events/',
     format: 'parquet',
     idColumns: ['user_id', 'anonymous_id', 'previous_id'],
-    erases: (row, who) => who.list.erases({ userId: text(row['user_id']), anonymousId: text(row['anonymous_id']), previousId: text(row['previous_id']) }),
+    erases: personColumnsErased,
+  },
+  {
+    // A link goes by the rule of the events it was seen on.
+    name: 'identities',
+    prefix: 'identities/',
+    format: 'parquet',
+    idColumns: ['user_id', 'anonymous_id', 'previous_id'],
+    erases: personColumnsErased,
   },
   {
     name: 'aggregates',

@@ -29,11 +29,16 @@ export function partitionKeysFor(event: { timestamp: string; enrichment: { event
  * The partition keys of a row of the Flink job (aggregates, anomalies): the UTC date and hour of its
  * window's start, the event time the row describes.
  */
-export function windowPartitionKeys(row: { window_start: string }): PartitionKeys {
-  const ms = Date.parse(row.window_start);
+export const windowPartitionKeys = (row: { window_start: string }): PartitionKeys => timePartitionKeys('window_start', row.window_start);
+
+/** The partition keys of an identity link: the UTC date and hour of its first_seen. */
+export const firstSeenPartitionKeys = (row: { first_seen: string }): PartitionKeys => timePartitionKeys('first_seen', row.first_seen);
+
+function timePartitionKeys(field: string, value: string): PartitionKeys {
+  const ms = Date.parse(value);
   const iso = Number.isNaN(ms) ? '' : new Date(ms).toISOString();
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}/.test(iso)) {
-    throw new UntransformableRecordError('bad_event_time', `window_start ${JSON.stringify(row.window_start)} is not a usable time`);
+    throw new UntransformableRecordError('bad_event_time', `${field} ${JSON.stringify(value)} is not a usable time`);
   }
   return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
 }

@@ -8,15 +8,17 @@ import {
   validateAggregateRow,
   validateAnomalyRow,
   validateEnrichedEvent,
+  validateIdentityRow,
   type AggregateRow,
   type AnomalyRow,
   type EnrichedEvent,
+  type IdentityRow,
   type Validation,
 } from '../../schemas/index.js';
-import { AGGREGATES_TABLE, ANOMALIES_TABLE, EVENTS_TABLE, type LakeTable } from '../../schemas/lake-tables.js';
+import { AGGREGATES_TABLE, ANOMALIES_TABLE, EVENTS_TABLE, IDENTITIES_TABLE, type LakeTable } from '../../schemas/lake-tables.js';
 import type { SuppressionList } from '../shared/suppression.js';
 import { UnknownDeliveryStreamError } from './errors.js';
-import { partitionKeysFor, windowPartitionKeys, type PartitionKeys } from './partition-keys.js';
+import { firstSeenPartitionKeys, partitionKeysFor, windowPartitionKeys, type PartitionKeys } from './partition-keys.js';
 
 export interface RowMapping<T = unknown> {
   table: LakeTable;
@@ -57,7 +59,17 @@ export const ANOMALY_ROWS = mapping<AnomalyRow>({
   partitionKeys: windowPartitionKeys,
 });
 
-export const ROW_MAPPINGS: readonly RowMapping[] = [EVENT_ROWS, AGGREGATE_ROWS, ANOMALY_ROWS];
+/** identities (the enrich stage's identity links, Direct PUT) → identities: partitioned by first_seen. */
+export const IDENTITY_ROWS = mapping<IdentityRow>({
+  table: IDENTITIES_TABLE,
+  schemaName: 'an identity link (schemas/identities)',
+  validate: validateIdentityRow,
+  partitionKeys: firstSeenPartitionKeys,
+  // The rule of the events the link was seen on.
+  erased: (row, list) => list.erases({ userId: row.user_id, anonymousId: row.anonymous_id ?? undefined, previousId: row.previous_id ?? undefined }),
+});
+
+export const ROW_MAPPINGS: readonly RowMapping[] = [EVENT_ROWS, AGGREGATE_ROWS, ANOMALY_ROWS, IDENTITY_ROWS];
 
 /**
  * The mapping of the delivery stream that invoked the transform, from the last `-` part of its name

@@ -1,4 +1,4 @@
-// Writes records to a Kinesis stream with PutRecords: chunks within the API's bounds, retries only the
+// Writes records to a Kinesis stream with PutRecords (and, through RetryingBatchWriter, to Firehose): chunks within the API's bounds, retries only the
 // records that failed, with exponential backoff and full jitter, and never past the caller's deadline.
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { waitBeforeRetry, type BackoffClock } from './backoff.js';
@@ -24,16 +24,10 @@ export interface WriteResult {
   lastErrorCode?: string;
 }
 
-export interface KinesisBatchWriterOptions {
+export interface KinesisBatchWriterOptions extends RetryingWriterOptions {
   client: KinesisClient;
   /** The stream's name or ARN (an ARN is sent as StreamARN). */
   stream: string;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** Injectable for tests: time, randomness and waiting. */
-  now?: () => number;
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 // Per-call errors worth another try; anything else (missing stream, access denied, bad request) is not.
@@ -56,14 +50,18 @@ const RETRYABLE_ERROR_NAMES = new Set([
 
 const recordBytes = (r: StreamRecord): number => r.data.byteLength + Buffer.byteLength(r.partitionKey, 'utf8');
 
-/** Splits indexes into PutRecords calls of at most 500 records and 5 MiB, keeping their order. */
-export function chunkForPutRecords(records: readonly StreamRecord[], indexes: readonly number[]): number[][] {
+/** Splits indexes into calls of at most `maxRecords` records and `maxBytes` bytes (PutRecords: 500, 5 MiB), keeping their order. */
+export function chunkForPutRecords(
+  records: readonly StreamRecord[],
+  indexes: readonly number[],
+  { maxRecords = MAX_RECORDS_PER_CALL, maxBytes = MAX_BYTES_PER_CALL }: { maxRecords?: number; maxBytes?: number } = {},
+): number[][] {
   const chunks: number[][] = [];
   let current: number[] = [];
   let bytes = 0;
   for (const i of indexes) {
     const size = recordBytes(records[i]!);
-    if (current.length === MAX_RECORDS_PER_CALL || (current.length > 0 && bytes + size > MAX_BYTES_PER_CALL)) {
+    if (current.length === maxRecords || (current.length > 0 && bytes + size > maxBytes)) {
       chunks.push(current);
       current = [];
       bytes = 0;
@@ -75,43 +73,37 @@ export function chunkForPutRecords(records: readonly StreamRecord[], indexes: re
   return chunks;
 }
 
-/** Whether another try may succeed: throttling, 5xx, or no answer at all. Used for every AWS call the functions retry. */
-export function isRetryableWriteError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (e.$retryable) return true;
-  if (RETRYABLE_ERROR_NAMES.has(e.name)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined) return status >= 500 || status === 429;
-  // No HTTP status at all: the request never got an answer (connection refused or reset, socket timeout).
-  return true;
+export interface RetryingWriterOptions {
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Injectable for tests: time, randomness and waiting. */
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
-export class KinesisBatchWriter {
-  private readonly client: KinesisClient;
-  private readonly target: { StreamName: string } | { StreamARN: string };
+/**
+ * The retry loop of a batch put (Kinesis PutRecords, Firehose PutRecordBatch): every pending record is put
+ * in chunks, the ones that failed are put again after a backoff, until none is left or the deadline.
+ */
+export abstract class RetryingBatchWriter {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
-  private readonly now: () => number;
+  protected readonly now: () => number;
   private readonly clock: BackoffClock;
 
-  constructor(private readonly options: KinesisBatchWriterOptions) {
-    this.client = options.client;
-    this.target = options.stream.startsWith('arn:') ? { StreamARN: options.stream } : { StreamName: options.stream };
+  constructor(options: RetryingWriterOptions) {
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 2_000;
     this.now = options.now ?? Date.now;
     this.clock = { now: this.now, sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))), random: options.random ?? Math.random };
   }
 
-  /**
-   * Writes every record it can before `deadline` (epoch ms) and reports the ones it could not.
-   * Throws StreamWriteError only for errors that retrying cannot fix.
-   */
-  async write(records: readonly StreamRecord[], { deadline }: { deadline: number }): Promise<WriteResult> {
-    for (const r of records) {
-      if (recordBytes(r) > MAX_RECORD_BYTES) throw new RangeError(`a Kinesis record is at most ${MAX_RECORD_BYTES} bytes`);
-    }
+  protected abstract chunk(records: readonly StreamRecord[], indexes: readonly number[]): number[][];
+  /** One call with the records at `chunk`: the ones that failed (retryable), or throws for an error retrying cannot fix. */
+  protected abstract putChunk(records: readonly StreamRecord[], chunk: number[], timeoutMs: number): Promise<{ failed: number[]; errorCode?: string }>;
+
+  protected async writeAll(records: readonly StreamRecord[], deadline: number): Promise<WriteResult> {
     let pending = records.map((_, i) => i);
     let calls = 0;
     let lastErrorCode: string | undefined;
@@ -119,7 +111,7 @@ export class KinesisBatchWriter {
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (!(await waitBeforeRetry(attempt, deadline, this.clock, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs }))) break;
       const stillPending: number[] = [];
-      for (const chunk of chunkForPutRecords(records, pending)) {
+      for (const chunk of this.chunk(records, pending)) {
         const remaining = deadline - this.now();
         if (remaining <= 0) {
           stillPending.push(...chunk);
@@ -134,8 +126,46 @@ export class KinesisBatchWriter {
     }
     return { failed: pending.sort((a, b) => a - b), calls, ...(lastErrorCode ? { lastErrorCode } : {}) };
   }
+}
 
-  private async putChunk(
+/** Whether another try may succeed: throttling, 5xx, or no answer at all. Used for every AWS call the functions retry. */
+export function isRetryableWriteError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (e.$retryable) return true;
+  if (RETRYABLE_ERROR_NAMES.has(e.name)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  // No HTTP status at all: the request never got an answer (connection refused or reset, socket timeout).
+  return true;
+}
+
+export class KinesisBatchWriter extends RetryingBatchWriter {
+  private readonly client: KinesisClient;
+  private readonly target: { StreamName: string } | { StreamARN: string };
+
+  constructor(private readonly options: KinesisBatchWriterOptions) {
+    super(options);
+    this.client = options.client;
+    this.target = options.stream.startsWith('arn:') ? { StreamARN: options.stream } : { StreamName: options.stream };
+  }
+
+  /**
+   * Writes every record it can before `deadline` (epoch ms) and reports the ones it could not.
+   * Throws StreamWriteError only for errors that retrying cannot fix.
+   */
+  async write(records: readonly StreamRecord[], { deadline }: { deadline: number }): Promise<WriteResult> {
+    for (const r of records) {
+      if (recordBytes(r) > MAX_RECORD_BYTES) throw new RangeError(`a Kinesis record is at most ${MAX_RECORD_BYTES} bytes`);
+    }
+    return this.writeAll(records, deadline);
+  }
+
+  protected chunk(records: readonly StreamRecord[], indexes: readonly number[]): number[][] {
+    return chunkForPutRecords(records, indexes);
+  }
+
+  protected async putChunk(
     records: readonly StreamRecord[],
     chunk: number[],
     timeoutMs: number,

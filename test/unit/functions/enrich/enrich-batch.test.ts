@@ -9,9 +9,15 @@ import { UserAgentParser } from '../../../../functions/enrich/user-agent.js';
 import { SuppressionList } from '../../../../functions/shared/suppression.js';
 import { TrackingPlans } from '../../../../functions/enrich/tracking-plan.js';
 import { readTrackingPlans } from '../../../../schemas/tracking-plans.js';
+import { validateIdentityRow, type IdentityRow } from '../../../../schemas/index.js';
 import { kinesisEvent, rawEvent, sequenceNumber } from '../../../helpers/factories.js';
 
-function setup(seen: string[] = [], suppression: SuppressionList | { current: () => Promise<SuppressionList> } = SuppressionList.EMPTY, plans?: TrackingPlans) {
+function setup(
+  seen: string[] = [],
+  suppression: SuppressionList | { current: () => Promise<SuppressionList> } = SuppressionList.EMPTY,
+  plans?: TrackingPlans,
+  identityLinks?: { write: (records: readonly Uint8Array[]) => Promise<{ failed: number[]; calls: number; lastErrorCode?: string }> },
+) {
   const logger = new Logger({ logLevel: 'SILENT' });
   const info = vi.spyOn(logger, 'info');
   const marked: string[] = [];
@@ -34,6 +40,7 @@ function setup(seen: string[] = [], suppression: SuppressionList | { current: ()
     userAgents: new UserAgentParser(),
     ipFacts: { lookup: () => NO_IP_FIELDS },
     ...(plans ? { plans } : {}),
+    ...(identityLinks ? { identityLinks } : {}),
     config: { latenessBoundSeconds: 3_600, maxEventBytes: 65_536 },
     logger,
   });
@@ -56,6 +63,7 @@ describe('enrichBatch counters', () => {
       retried: 0,
       markFailures: 0,
       duplicatesRecovered: 0,
+      identityLinks: 0,
     });
     expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['written', 'duplicate', 'duplicate', 'written']);
     expect(marked).toEqual(['m-1', 'm-4']);
@@ -136,5 +144,54 @@ describe('retryUnfinished', () => {
     await expect(handle(a)).resolves.toBeUndefined();
     await expect(handle(b)).rejects.toBeInstanceOf(RecordRetryError);
     await expect(handle(c)).rejects.toThrow(/no outcome/);
+  });
+});
+
+describe('enrichBatch identity links', () => {
+  const links = (fail = false) => {
+    const rows: IdentityRow[] = [];
+    return {
+      rows,
+      writer: {
+        write: async (records: readonly Uint8Array[]) => {
+          if (fail) return { failed: records.map((_, i) => i), calls: 1, lastErrorCode: 'ServiceUnavailableException' };
+          rows.push(...records.map((r) => JSON.parse(Buffer.from(r).toString('utf8')) as IdentityRow));
+          return { failed: [], calls: 1 };
+        },
+      },
+    };
+  };
+  const batch = [
+    rawEvent({ messageId: 'a-1', anonymousId: 'dev-1' }), // anonymous: no link
+    rawEvent({ messageId: 'a-2', type: 'identify', event: undefined, anonymousId: 'dev-1', userId: 'u-1', timestamp: '2026-11-22T10:01:00.000Z' }),
+    rawEvent({ messageId: 'a-3', anonymousId: 'dev-1', userId: 'u-1', timestamp: '2026-11-22T10:02:00.000Z' }),
+    rawEvent({ messageId: 'a-4', anonymousId: 'dev-1', userId: 'u-1', timestamp: '2026-11-22T10:03:00.000Z' }),
+    rawEvent({ messageId: 'a-5', type: 'alias', event: undefined, anonymousId: 'dev-1', previousId: 'u-1', userId: 42, timestamp: '2026-11-22T10:04:00.000Z' }),
+  ];
+
+  it('sends one row per link of the batch, for new events and ones seen before, folded with first/last seen', async () => {
+    const sink = links();
+    const { enrichBatch } = setup(['a-4'], SuppressionList.EMPTY, undefined, sink.writer);
+    const records = kinesisEvent(batch).Records;
+    const { outcomes, counters } = await enrichBatch(records, { deadline: Date.now() + 10_000 });
+    expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['written', 'written', 'written', 'duplicate', 'written']);
+    expect(counters.identityLinks).toBe(3);
+    expect(sink.rows).toEqual([
+      { link: 'alias', anonymous_id: 'dev-1', user_id: '42', previous_id: 'u-1', first_seen: '2026-11-22T10:04:00.000Z', last_seen: '2026-11-22T10:04:00.000Z', events: 1 },
+      // a-4 was written before: its link is sent again (a link is idempotent), so a retry after a lost link delivers it.
+      { link: 'event', anonymous_id: 'dev-1', user_id: 'u-1', previous_id: null, first_seen: '2026-11-22T10:02:00.000Z', last_seen: '2026-11-22T10:03:00.000Z', events: 2 },
+      { link: 'identify', anonymous_id: 'dev-1', user_id: 'u-1', previous_id: null, first_seen: '2026-11-22T10:01:00.000Z', last_seen: '2026-11-22T10:01:00.000Z', events: 1 },
+    ]);
+    for (const row of sink.rows) expect(validateIdentityRow(row)).toEqual({ ok: true, value: row });
+  });
+
+  it('retries the records whose links were not delivered, and only those', async () => {
+    const sink = links(true);
+    const { enrichBatch } = setup([], SuppressionList.EMPTY, undefined, sink.writer);
+    const records = kinesisEvent(batch).Records;
+    const { outcomes, counters } = await enrichBatch(records, { deadline: Date.now() + 10_000 });
+    expect(records.map((r) => outcomes.get(r.kinesis.sequenceNumber)?.status)).toEqual(['written', 'retry', 'retry', 'retry', 'retry']);
+    expect(outcomes.get(records[1]!.kinesis.sequenceNumber)).toMatchObject({ reason: expect.stringContaining('identity links not delivered (ServiceUnavailableException)') });
+    expect(counters).toMatchObject({ identityLinks: 0, retried: 4, enriched: 1 });
   });
 });
