@@ -4,11 +4,13 @@
 //   <root>/events/dt=YYYY-MM-DD/hour=HH/<file>.parquet   rows as the Firehose transform emits them
 //   <root>/bad-rows/dt=YYYY-MM-DD/<file>.jsonl           bad rows as the enrich stage writes them
 //   <root>/bad-rows-recovered/dt=YYYY-MM-DD/<run>.jsonl   the bad rows recoveries sent back
+//   <root>/identities/dt=YYYY-MM-DD/hour=HH/<file>.parquet  the identity links of the enrich stage
+// and the views of analytics/athena/views/ over them (events_resolved, …), as Glue has them.
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { BAD_ROWS_TABLE, EVENTS_TABLE, RECOVERED_BAD_ROWS_TABLE, type HiveType, type LakeTable } from '../../schemas/lake-tables.js';
+import { BAD_ROWS_TABLE, EVENTS_TABLE, IDENTITIES_TABLE, RECOVERED_BAD_ROWS_TABLE, type HiveType, type LakeTable } from '../../schemas/lake-tables.js';
 import { toDuckDbSql } from './dialect.js';
-import type { AthenaQuery } from './queries.js';
+import { loadAthenaViews, type AthenaQuery } from './queries.js';
 
 const DUCKDB_TYPES: Record<HiveType, string> = {
   string: 'VARCHAR',
@@ -51,16 +53,19 @@ export interface LakeViewOptions {
   untypedParquetTables?: Record<string, string>;
 }
 
-/** Views `events`, `bad_rows` and `recovered_bad_rows` (and the untyped tables that have data) over a local lake directory, typed like the Glue tables. */
+/** Views `events`, `identities`, `bad_rows`, `recovered_bad_rows`, the Glue views (and the untyped tables that have data) over a local lake directory, typed like the Glue tables. */
 export async function createLakeViews(connection: DuckDBConnection, root: string, options: LakeViewOptions = {}): Promise<string[]> {
   const suffix = options.objectSuffix ?? '';
   const hiveTypes = (t: LakeTable) => struct(t.partitionKeys.map((k): [string, string] => [k.name, duckDbType(k.type)]));
 
-  const events = join(root, EVENTS_TABLE.prefix, 'dt=*', 'hour=*', `*.parquet${suffix}`);
-  const eventsSql = (await hasFiles(connection, events))
-    ? `SELECT * FROM read_parquet(${literal(events)}, hive_partitioning = true, hive_types = ${hiveTypes(EVENTS_TABLE)}, union_by_name = true)`
-    : emptyRelation(EVENTS_TABLE);
-  await connection.run(`CREATE OR REPLACE VIEW ${EVENTS_TABLE.name} AS ${eventsSql}`);
+  // The Parquet tables Firehose writes by dt/hour, typed like their Glue tables.
+  for (const table of [EVENTS_TABLE, IDENTITIES_TABLE]) {
+    const objects = join(root, table.prefix, 'dt=*', 'hour=*', `*.parquet${suffix}`);
+    const sql = (await hasFiles(connection, objects))
+      ? `SELECT * FROM read_parquet(${literal(objects)}, hive_partitioning = true, hive_types = ${hiveTypes(table)}, union_by_name = true)`
+      : emptyRelation(table);
+    await connection.run(`CREATE OR REPLACE VIEW ${table.name} AS ${sql}`);
+  }
 
   // The JSON-lines tables: the enrich stage's bad rows and the ones recoveries sent back.
   for (const table of [BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE]) {
@@ -72,7 +77,12 @@ export async function createLakeViews(connection: DuckDBConnection, root: string
     await connection.run(`CREATE OR REPLACE VIEW ${table.name} AS ${sql}`);
   }
 
-  const views = [EVENTS_TABLE.name, BAD_ROWS_TABLE.name, RECOVERED_BAD_ROWS_TABLE.name];
+  const views: string[] = [EVENTS_TABLE.name, IDENTITIES_TABLE.name, BAD_ROWS_TABLE.name, RECOVERED_BAD_ROWS_TABLE.name];
+  // The Glue views, from the same SQL.
+  for (const view of await loadAthenaViews()) {
+    await connection.run(`CREATE OR REPLACE VIEW ${ident(view.name)} AS ${toDuckDbSql(view.sql)}`);
+    views.push(view.name);
+  }
   for (const [name, folder] of Object.entries(options.untypedParquetTables ?? {})) {
     const objects = join(root, folder, '**', `*${suffix}`);
     if (!(await hasFiles(connection, objects))) continue;

@@ -8,18 +8,20 @@
 --   2. track "Signup Started"
 --   3. track "Signed Up"
 --   The window is INTERVAL '1' DAY from a visitor's first step-1 event (edit both occurrences).
--- Visitors are anonymous_id, else user_id: client-side SDKs send the anonymousId on every event, also
---   after identify. Duplicates (Firehose is at least once) are removed by DISTINCT message_id. No bots.
+-- People, not devices: the resolved user (the view events_resolved), else the device (anonymous_id): a
+--   visitor who viewed /pricing on a phone and signed up later on a laptop is one person through the
+--   funnel, and their anonymous steps before they signed up count for them. Duplicates (Firehose is at
+--   least once) are removed by DISTINCT message_id. No bots.
 -- Dialect: the same text runs on Athena (Trino) and DuckDB.
 WITH ev AS (
   SELECT DISTINCT
     message_id,
-    COALESCE(anonymous_id, user_id) AS visitor,
+    COALESCE(resolved_user_id, anonymous_id) AS visitor,
     event_time,
     type,
     event,
     COALESCE(page_path, context_page_path) AS page
-  FROM events
+  FROM events_resolved
   WHERE dt BETWEEN ? AND ?
     AND is_bot = false
 ),

@@ -13,12 +13,14 @@ import { toBadRow } from '../../functions/enrich/bad-rows.js';
 import { BadEventError } from '../../functions/enrich/errors.js';
 import { TrackingPlans } from '../../functions/enrich/tracking-plan.js';
 import { createRecordTransformer } from '../../functions/firehose-transform/transform-records.js';
+import { IDENTITY_ROWS } from '../../functions/firehose-transform/row-mappings.js';
+import { foldLinks, linkOf, type LinkSighting } from '../../functions/enrich/identity-links.js';
 import { writeParquet } from '../../local/firehose/parquet.js';
 import type { FlatRow } from '../../schemas/lake-rows.js';
-import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
-import type { EnrichedEvent, RecoveredBadRow } from '../../schemas/index.js';
+import { EVENTS_TABLE, IDENTITIES_TABLE } from '../../schemas/lake-tables.js';
+import type { EnrichedEvent, IdentityRow, RecoveredBadRow } from '../../schemas/index.js';
 import { readTrackingPlans } from '../../schemas/tracking-plans.js';
-import { enrichedEvent, firehoseEvent } from './lake.js';
+import { enrichedEvent, firehoseEvent, firehoseRecord } from './lake.js';
 
 const MINUTE = 60_000;
 const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15';
@@ -113,7 +115,80 @@ export function scenarioEvents(): EnrichedEvent[] {
       );
     }
   }
+  events.push(...identityStories());
   return events;
+}
+
+/**
+ * People whose ids need stitching (README, "Identity stitching"), each a rule of analytics/athena/views:
+ *   - story-a browses /pricing on a phone with a campaign, signs up on a laptop, later logs in on the phone:
+ *     one person across two devices, whose first touch is the phone's anonymous campaign visit;
+ *   - a shared computer: anonymous browsing, story-b1 logs in, logs out, more anonymous browsing, story-b2
+ *     logs in, and browses anonymously again after;
+ *   - merges: user-10 is aliased to customer-10, which is later aliased to acct-10 (a chain); user-20 is
+ *     aliased to temp-20 and back (an undone alias); user-30 is aliased to x-30, then to y-30 (two targets).
+ */
+function identityStories(): EnrichedEvent[] {
+  let n = 0;
+  const at = (iso: string, fields: Record<string, unknown>, path = '/'): EnrichedEvent => {
+    const t = Date.parse(iso);
+    const base = {
+      messageId: `msg-story-${String(n++).padStart(3, '0')}`,
+      timestamp: new Date(t).toISOString(),
+      originalTimestamp: new Date(t).toISOString(),
+      receivedAt: new Date(t + 2_000).toISOString(),
+      context: { userAgent: BROWSER, locale: 'en-US', page: { url: `https://www.example.com${path}`, path, referrer: 'https://www.example.com/' }, library: { name: 'analytics.js', version: '5.2.0' } },
+    };
+    const type = fields['type'];
+    const shape = type === 'page' ? { name: path, event: undefined, properties: { path } } : type === 'track' ? { properties: {} } : { event: undefined, properties: undefined };
+    return enrichedEvent({ ...base, ...shape, ...fields });
+  };
+  const page = (iso: string, path: string, ids: Record<string, string>, extra: Record<string, unknown> = {}) => at(iso, { type: 'page', ...ids, ...extra }, path);
+  const track = (iso: string, event: string, ids: Record<string, string>) => at(iso, { type: 'track', event, ...ids }, '/signup');
+  const identify = (iso: string, anonymousId: string, userId: string) => at(iso, { type: 'identify', anonymousId, userId, traits: {} });
+  // A server-side alias (no anonymousId) when none is given.
+  const alias = (iso: string, previousId: string, userId: string, anonymousId?: string) => at(iso, { type: 'alias', previousId, userId, anonymousId });
+  const phone = { anonymousId: 'anon-story-a-phone' };
+  const laptop = { anonymousId: 'anon-story-a-laptop' };
+  const shared = { anonymousId: 'anon-shared' };
+  return [
+    page('2026-11-22T08:00:00.000Z', '/pricing', phone, {
+      context: { userAgent: BROWSER, locale: 'en-US', page: { url: 'https://www.example.com/pricing?utm_source=podcast&utm_medium=audio&utm_campaign=launch', path: '/pricing', referrer: 'https://podcasts.example.org/' } },
+    }),
+    page('2026-11-22T08:55:00.000Z', '/', laptop),
+    track('2026-11-22T09:00:00.000Z', 'Signup Started', laptop),
+    identify('2026-11-22T09:05:00.000Z', laptop.anonymousId, 'story-a'),
+    track('2026-11-22T09:06:00.000Z', 'Signed Up', { ...laptop, userId: 'story-a' }),
+    identify('2026-11-22T12:00:00.000Z', phone.anonymousId, 'story-a'),
+    page('2026-11-22T12:01:00.000Z', '/docs', { ...phone, userId: 'story-a' }),
+
+    page('2026-11-21T14:00:00.000Z', '/', shared),
+    identify('2026-11-21T14:05:00.000Z', shared.anonymousId, 'story-b1'),
+    page('2026-11-21T14:10:00.000Z', '/docs', { ...shared, userId: 'story-b1' }),
+    page('2026-11-21T15:00:00.000Z', '/blog/launch', shared),
+    page('2026-11-21T15:05:00.000Z', '/pricing', shared),
+    identify('2026-11-21T15:10:00.000Z', shared.anonymousId, 'story-b2'),
+    track('2026-11-21T15:12:00.000Z', 'Signup Started', { ...shared, userId: 'story-b2' }),
+    page('2026-11-21T16:00:00.000Z', '/', shared),
+
+    alias('2026-11-22T18:00:00.000Z', 'user-10', 'customer-10', 'anon-10'),
+    alias('2026-11-23T07:00:00.000Z', 'customer-10', 'acct-10'),
+    alias('2026-11-21T20:00:00.000Z', 'user-20', 'temp-20', 'anon-20'),
+    alias('2026-11-21T20:30:00.000Z', 'temp-20', 'user-20', 'anon-20'),
+    alias('2026-11-21T21:00:00.000Z', 'user-30', 'x-30'),
+    alias('2026-11-22T21:00:00.000Z', 'user-30', 'y-30'),
+  ];
+}
+
+/** The identities rows the enrich stage would write for these events: its own code, batches of 10 minutes of arrival. */
+export function scenarioIdentityRows(events: readonly EnrichedEvent[]): IdentityRow[] {
+  const batches = new Map<number, LinkSighting[]>();
+  for (const e of events) {
+    const link = linkOf(e);
+    const batch = Math.floor(Date.parse(e.receivedAt) / (10 * MINUTE));
+    if (link) batches.set(batch, [...(batches.get(batch) ?? []), link]);
+  }
+  return [...batches.keys()].sort((a, b) => a - b).flatMap((batch) => foldLinks(batches.get(batch)!));
 }
 
 /** How many rows the lake's events table holds beyond one per event: a retried delivery written twice. */
@@ -146,6 +221,21 @@ export async function writeScenarioLake(connection: DuckDBConnection, root: stri
   // Firehose is at least once: a retried delivery wrote a few rows a second time, in another object.
   const [dt, hour] = [...partitions.keys()][0]!.split('/') as [string, string];
   await writeParquet(connection, EVENTS_TABLE, partitions.get(`${dt}/${hour}`)!.slice(0, DUPLICATED_ROWS), eventsObjectPath(root, dt, hour, 'firehose-retry.parquet'));
+
+  // Identity links: folded per enrich batch (here, the events that arrived in the same 10 minutes), one batch
+  // delivered twice, through the real transform, one Parquet object per partition.
+  const links = scenarioIdentityRows(events);
+  const linkRows = transform([...links, links[0]!].map((row, n) => firehoseRecord(row, { n })), IDENTITY_ROWS);
+  if (linkRows.failures.length > 0) throw new Error(`the Firehose transform rejected identity rows: ${JSON.stringify(linkRows.failures)}`);
+  const linkPartitions = new Map<string, FlatRow[]>();
+  for (const record of linkRows.response.records) {
+    const { dt, hour } = record.metadata!.partitionKeys as { dt: string; hour: string };
+    linkPartitions.set(`${dt}/${hour}`, [...(linkPartitions.get(`${dt}/${hour}`) ?? []), JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow]);
+  }
+  for (const [key, rows] of linkPartitions) {
+    const [linkDt, linkHour] = key.split('/') as [string, string];
+    await writeParquet(connection, IDENTITIES_TABLE, rows, join(root, IDENTITIES_TABLE.prefix, `dt=${linkDt}`, `hour=${linkHour}`, 'firehose-1.parquet'));
+  }
 
   // Bad rows, as the enrich stage writes them, one replayed batch among them.
   const badRow = (n: number, type: 'invalid_json' | 'schema_violation' | 'tracking_plan_violation', arrival: string, reason: string, payload: object = { type: 'track', event: 'Signed Up' }) =>

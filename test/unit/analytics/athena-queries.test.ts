@@ -10,7 +10,8 @@ import { DUCKDB_SUBSTITUTIONS, toDuckDbSql } from '../../../analytics/athena/dia
 import { createLakeViews, runAthenaQueryLocally } from '../../../analytics/athena/duckdb-lake.js';
 import { loadAthenaQueries, type AthenaQuery } from '../../../analytics/athena/queries.js';
 import type { EnrichedEvent } from '../../../schemas/index.js';
-import { DUPLICATED_ROWS, REJECTED_REASON, scenarioEvents, writeScenarioLake } from '../../helpers/athena-scenario.js';
+import { DUPLICATED_ROWS, REJECTED_REASON, scenarioEvents, scenarioIdentityRows, writeScenarioLake } from '../../helpers/athena-scenario.js';
+import { resolveIdentities, type Resolution } from '../../helpers/identity-resolution.js';
 
 const RANGE = { from_dt: '2026-11-21', to_dt: '2026-11-22' };
 const MINUTE = 60_000;
@@ -87,11 +88,11 @@ function expectedSessions(events: EnrichedEvent[]) {
     }));
 }
 
-function expectedFunnel(events: EnrichedEvent[]) {
+function expectedFunnel(events: EnrichedEvent[], people: Resolution) {
   const humans = events.filter((e) => inRange(e) && !e.enrichment.is_bot);
   const DAY = 24 * 60 * MINUTE;
   let [s1, s2, s3] = [0, 0, 0];
-  for (const es of countBy(humans, visitorOf).values()) {
+  for (const es of countBy(humans, (e) => people.userOf(e) ?? String(e.anonymousId)).values()) {
     const first = (pred: (e: EnrichedEvent) => boolean) => Math.min(...es.filter(pred).map(timeOf));
     const t1 = first((e) => e.type === 'page' && (e.enrichment.page_path ?? e.context?.page?.path) === '/pricing');
     if (!Number.isFinite(t1)) continue;
@@ -107,6 +108,49 @@ function expectedFunnel(events: EnrichedEvent[]) {
     { step: 2, step_name: 'track Signup Started', visitors: s2, share_of_step_1: round(s2 / s1, 4) },
     { step: 3, step_name: 'track Signed Up', visitors: s3, share_of_step_1: round(s3 / s1, 4) },
   ];
+}
+
+/** first_touch: each person's first event ever (up to to_dt), for the people whose first event is in the range. */
+function expectedFirstTouch(events: EnrichedEvent[], people: Resolution) {
+  const firsts = new Map<string, EnrichedEvent>();
+  const order = (a: EnrichedEvent, b: EnrichedEvent) => timeOf(a) - timeOf(b) || (a.messageId < b.messageId ? -1 : 1);
+  for (const e of [...events].sort(order)) {
+    const person = people.userOf(e);
+    if (person && !e.enrichment.is_bot && e.enrichment.event_date <= RANGE.to_dt && !firsts.has(person)) firsts.set(person, e);
+  }
+  const counted = [...firsts.values()].filter((e) => e.enrichment.event_date >= RANGE.from_dt);
+  const key = (e: EnrichedEvent) => {
+    const { referrer_host: r, page_host: p, utm_source, utm_medium, utm_campaign } = e.enrichment;
+    return JSON.stringify([r === null ? '(direct)' : r === p ? '(internal)' : r, utm_source ?? '(none)', utm_medium ?? '(none)', utm_campaign ?? '(none)']);
+  };
+  return [...countBy(counted, key)]
+    .map(([k, es]) => {
+      const [first_referrer, utm_source, utm_medium, utm_campaign] = JSON.parse(k) as string[];
+      return { first_referrer, utm_source, utm_medium, utm_campaign, users: es.length, anonymous_first_touch: es.filter((e) => people.resolvedBy(e) === 'device').length };
+    })
+    .sort((a, b) => b.users - a.users || JSON.stringify(Object.values(a).slice(0, 4)).localeCompare(JSON.stringify(Object.values(b).slice(0, 4))));
+}
+
+/** sessions_per_user: a person's events across devices, a new session after 30 minutes without one. */
+function expectedSessionsPerUser(events: EnrichedEvent[], people: Resolution) {
+  const mine = events.filter((e) => inRange(e) && !e.enrichment.is_bot && people.userOf(e) !== null);
+  return [...countBy(mine, (e) => people.userOf(e)!)]
+    .map(([person, es]) => {
+      const times = es.map(timeOf).sort((a, b) => a - b);
+      const sessions = times.filter((t, i) => i === 0 || t - times[i - 1]! > 30 * MINUTE).length;
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      return {
+        resolved_user_id: person,
+        sessions,
+        events: es.length,
+        devices: distinct(es, (e) => e.anonymousId),
+        anonymous_events: es.filter((e) => people.resolvedBy(e) === 'device').length,
+        first_day: day(times[0]!),
+        last_day: day(times.at(-1)!),
+      };
+    })
+    .sort((a, b) => b.sessions - a.sessions || b.events - a.events || (a.resolved_user_id < b.resolved_user_id ? -1 : 1))
+    .slice(0, 100);
 }
 
 function expectedReferrers(events: EnrichedEvent[]) {
@@ -162,6 +206,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
   let connection: DuckDBConnection;
   let queries: AthenaQuery[];
   const events = scenarioEvents();
+  const people = resolveIdentities(scenarioIdentityRows(events));
   const run = (name: string) => runAthenaQueryLocally(connection, queries.find((q) => q.name === name)!, RANGE);
 
   beforeAll(async () => {
@@ -184,7 +229,10 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     expect(events.some((e) => e.enrichment.is_bot)).toBe(true);
     expect(events.some((e) => e.enrichment.is_late)).toBe(true);
     expect(events.some((e) => !inRange(e))).toBe(true);
-    expect(expectedFunnel(events)[2]!.visitors).toBeGreaterThan(0);
+    expect(expectedFunnel(events, people)[2]!.visitors).toBeGreaterThan(0);
+    // Stitching matters in it: anonymous events that belong to a person, and a person on two devices.
+    expect(events.filter((e) => inRange(e) && people.resolvedBy(e) === 'device').length).toBeGreaterThan(5);
+    expect(expectedSessionsPerUser(events, people).some((p) => p.devices > 1)).toBe(true);
   });
 
   it('reads the Parquet files with the Glue column types', async () => {
@@ -197,7 +245,7 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
 
   it('runs every analytics/athena/*.sql file', async () => {
     expect(queries.map((q) => q.name).sort()).toEqual([
-      'bad_rows_by_failure_type', 'bot_share', 'funnel', 'late_events', 'referrers_and_campaigns', 'sessions', 'top_pages', 'tracking_plan_violations', 'unique_visitors_per_day',
+      'bad_rows_by_failure_type', 'bot_share', 'first_touch', 'funnel', 'late_events', 'referrers_and_campaigns', 'sessions', 'sessions_per_user', 'top_pages', 'tracking_plan_violations', 'unique_visitors_per_day',
     ]);
     for (const query of queries) {
       const rows = await runAthenaQueryLocally(connection, query, RANGE);
@@ -232,8 +280,30 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
     });
   });
 
-  it('funnel (/pricing → Signup Started → Signed Up within 24 h)', async () => {
-    expect(await run('funnel')).toEqual(expectedFunnel(events));
+  it('funnel (/pricing → Signup Started → Signed Up within 24 h), by person', async () => {
+    expect(await run('funnel')).toEqual(expectedFunnel(events, people));
+  });
+
+  it('events_resolved: every event with the person the stitching rules give it', async () => {
+    const rows = (await connection.runAndReadAll('SELECT DISTINCT message_id, resolved_user_id, resolved_by FROM events_resolved ORDER BY message_id')).getRowObjectsJS();
+    const expected = [...events]
+      .sort((a, b) => (a.messageId < b.messageId ? -1 : 1))
+      .map((e) => ({ message_id: e.messageId, resolved_user_id: people.userOf(e), resolved_by: people.resolvedBy(e) }));
+    expect(rows).toEqual(expected);
+    const byId = new Map(rows.map((r) => [r['message_id'], r]));
+    // The stories: the phone's anonymous campaign visit is story-a's; the shared computer's events go to the next one to log in.
+    expect(byId.get('msg-story-000')).toMatchObject({ resolved_user_id: 'story-a', resolved_by: 'device' });
+    expect(['msg-story-007', 'msg-story-010', 'msg-story-011', 'msg-story-014'].map((id) => byId.get(id)?.['resolved_user_id'])).toEqual(['story-b1', 'story-b2', 'story-b2', 'story-b2']);
+  });
+
+  it('first_touch: each person by their first event, anonymous or not', async () => {
+    const expected = expectedFirstTouch(events, people);
+    expect(expected.some((r) => r.anonymous_first_touch > 0)).toBe(true);
+    expect(await run('first_touch')).toEqual(expected);
+  });
+
+  it('sessions_per_user: sessions of each person across devices', async () => {
+    expect(await run('sessions_per_user')).toEqual(expectedSessionsPerUser(events, people));
   });
 
   it('referrers_and_campaigns', async () => {
