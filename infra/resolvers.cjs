@@ -1,4 +1,4 @@
-/* global module, require, __dirname */
+/* global module, require, __dirname, Buffer */
 'use strict';
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -112,6 +112,66 @@ async function athenaNamedQueries() {
   return { Resources };
 }
 
+/** Athena's type names (as in a view's definition) → the Glue column types of the view's StorageDescriptor. */
+const GLUE_TYPES = { varchar: 'string', bigint: 'bigint', integer: 'int', double: 'double', boolean: 'boolean', 'timestamp(3)': 'timestamp' };
+const ATHENA_TYPES = Object.fromEntries(Object.entries(GLUE_TYPES).map(([athena, glue]) => [glue, athena]));
+
+/**
+ * One Glue view per analytics/athena/views/*.sql, read at package time, in the form Athena itself stores a
+ * view it created (TableType VIRTUAL_VIEW, the definition as base64 JSON in ViewOriginalText), so the views
+ * exist as soon as the stack does and are redeployed with it. The header's `-- Columns:` line gives the
+ * columns, `<table>.*` every column of a lake table (schemas/lake-tables.generated.json), partition keys
+ * last; analytics/athena/queries.ts reads the same header, and the tests check it against DuckDB and Trino.
+ */
+async function athenaViews(options) {
+  const dir = join(__dirname, '..', 'analytics', 'athena', 'views');
+  const tables = JSON.parse(readFileSync(join(__dirname, '..', 'schemas', 'lake-tables.generated.json'), 'utf8'));
+  const database = await glueDatabaseName(options);
+  const Resources = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    const name = file.slice(0, -'.sql'.length);
+    const where = `analytics/athena/views/${file}`;
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${where}: name view files in snake_case`);
+    const sql = readFileSync(join(dir, file), 'utf8');
+    const summary = /^--\s*(.+)$/m.exec(sql);
+    const columnsLine = /^--\s*Columns:\s*(.*)$/m.exec(sql);
+    if (!summary || !sql.startsWith('--') || !columnsLine) throw new Error(`${where} must start with a header comment with a "-- Columns:" line`);
+    if (sql.includes('${')) throw new Error(`${where}: "\${" would be read as a Serverless variable`);
+    const columns = columnsLine[1].split(',').map((c) => c.trim()).filter(Boolean).flatMap((entry) => {
+      const all = /^([a-z_]+)\.\*$/.exec(entry);
+      if (all) {
+        const table = tables[all[1]];
+        if (!table) throw new Error(`${where}: ${entry} names no lake table`);
+        return [...table.columns, ...table.partitionKeys].map((c) => ({ name: c.Name, type: ATHENA_TYPES[c.Type] }));
+      }
+      const [column, type] = entry.split(/\s+/);
+      if (!GLUE_TYPES[type]) throw new Error(`${where}: column ${column} has type ${type}, not one of ${Object.keys(GLUE_TYPES).join(', ')}`);
+      return [{ name: column, type }];
+    });
+    const definition = { originalSql: sql, catalog: 'awsdatacatalog', schema: database, columns };
+    Resources[`AthenaView${pascal(name)}`] = {
+      Type: 'AWS::Glue::Table',
+      Properties: {
+        CatalogId: { Ref: 'AWS::AccountId' },
+        DatabaseName: { Ref: 'GlueDatabase' },
+        TableInput: {
+          Name: name,
+          Description: summary[1].trim().slice(0, 2048),
+          TableType: 'VIRTUAL_VIEW',
+          Parameters: { presto_view: 'true', comment: 'Presto View' },
+          ViewOriginalText: `/* Presto View: ${Buffer.from(JSON.stringify(definition)).toString('base64')} */`,
+          ViewExpandedText: '/* Presto View */',
+          StorageDescriptor: {
+            Columns: columns.map((c) => ({ Name: c.name, Type: GLUE_TYPES[c.type] })),
+            SerdeInfo: {},
+          },
+        },
+      },
+    };
+  }
+  return { Resources };
+}
+
 /**
  * `ingestFunctionUrl` param as the boolean `url:` wants: a param given on the command line
  * (--param="ingestFunctionUrl=true") arrives as a string, which osls' schema would refuse.
@@ -158,4 +218,5 @@ module.exports = {
   glueDatabaseName,
   firehoseBufferSizeMB,
   athenaNamedQueries,
+  athenaViews,
 };

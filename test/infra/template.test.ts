@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAthenaQueries } from '../../analytics/athena/queries.js';
+import { loadAthenaQueries, loadAthenaViews, ATHENA_TYPES } from '../../analytics/athena/queries.js';
 import { INGEST_CORS } from '../../functions/ingest/cors.js';
 import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../schemas/lake-rows.js';
 import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
@@ -917,6 +917,25 @@ describe('serverless.yml → CloudFormation', () => {
         expect(resourceProps.Description).toBe(query.summary);
         expect(resourceProps.Database).toEqual({ Ref: 'GlueDatabase' });
         expect(resourceProps.WorkGroup).toEqual({ Ref: 'AthenaWorkGroup' });
+      }
+    });
+
+    it('has one Glue view per analytics/athena/views/*.sql, in the form Athena stores its own views', async () => {
+      const views = await loadAthenaViews();
+      for (const [stage, database] of [['dev', 'clickstream_dev'], ['overrides', 'clickstream_ci_overrides']] as const) {
+        const tables = resourcesOfType(packaged[stage].template, 'AWS::Glue::Table').map(([, r]) => (r.Properties ?? {}).TableInput as JsonObject);
+        const glueViews = tables.filter((t) => t.TableType === 'VIRTUAL_VIEW');
+        expect(glueViews.map((v) => v.Name).sort()).toEqual(views.map((v) => v.name).sort());
+        for (const view of views) {
+          const input = glueViews.find((v) => v.Name === view.name)!;
+          const encoded = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(String(input.ViewOriginalText))?.[1];
+          expect(encoded, view.name).toBeDefined();
+          expect(JSON.parse(Buffer.from(encoded!, 'base64').toString('utf8'))).toEqual({ originalSql: view.sql, catalog: 'awsdatacatalog', schema: database, columns: view.columns });
+          expect(input.ViewExpandedText).toBe('/* Presto View */');
+          expect(input.Parameters).toEqual({ presto_view: 'true', comment: 'Presto View' });
+          const glueColumns = ((input.StorageDescriptor as JsonObject).Columns as JsonObject[]).map((c) => `${c.Name} ${c.Type}`);
+          expect(glueColumns).toEqual(view.columns.map((c) => `${c.name} ${Object.entries(ATHENA_TYPES).find(([, athena]) => athena === c.type)![0]}`));
+        }
       }
     });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeViews, runAthenaQueryLocally } from '../../analytics/athena/duckdb-lake.js';
-import { loadAthenaQueries, type AthenaQuery } from '../../analytics/athena/queries.js';
+import { loadAthenaQueries, loadAthenaViews, type AthenaQuery } from '../../analytics/athena/queries.js';
 import { readTemplates } from '../../local/template/templates.js';
 import { DUPLICATED_ROWS, scenarioEvents, writeScenarioLake } from '../helpers/athena-scenario.js';
 import { trinoQuery, type TrinoColumn } from '../helpers/trino-client.js';
@@ -37,6 +37,7 @@ if (unavailable && inCi) throw new Error(`${unavailable}. CI must run this test:
 if (unavailable) console.warn(`[athena-on-trino] skipped: ${unavailable}`);
 
 const queries = await loadAthenaQueries();
+const views = await loadAthenaViews();
 
 // ---------------------------------------------------------------------------------------------
 // Rows of both engines in one form: timestamps as ISO strings, numbers as numbers.
@@ -134,6 +135,8 @@ describe.skipIf(unavailable)(`the named queries on Trino ${TRINO_VERSION} give D
       await mkdir(table.directory, { recursive: true });
       await onTrino(table.createTable);
     }
+    // The Glue views (infra/resolvers.cjs:athenaViews deploys the same text), each after the views it reads.
+    for (const view of views) await onTrino(`CREATE VIEW ${trino.catalog}.${SCHEMA}.${view.name} AS\n${view.sql}`);
   }, 180_000);
 
   afterAll(async () => {
@@ -154,6 +157,13 @@ describe.skipIf(unavailable)(`the named queries on Trino ${TRINO_VERSION} give D
     const badRows = 'SELECT count(*) AS n, min(failed_at) AS first FROM bad_rows';
     const trinoBadRows = await onTrino(badRows);
     expect(fromTrino(trinoBadRows.columns, trinoBadRows.rows)).toEqual(fromDuckDb((await connection.runAndReadAll(badRows)).getRowObjectsJS().map((r) => ({ ...r, n: Number(r['n']) }))));
+  });
+
+  it('has the views with the columns their headers declare (the Glue view\'s columns)', async () => {
+    for (const view of views) {
+      const { rows } = await onTrino(`DESCRIBE ${view.name}`);
+      expect(rows.map(([name, type]) => ({ name, type })), view.name).toEqual(view.columns);
+    }
   });
 
   it.each(queries.map((q): [string, AthenaQuery] => [q.name, q]))('%s', async (_name, query) => {

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DUCKDB_SUBSTITUTIONS, toDuckDbSql } from '../../../analytics/athena/dialect.js';
-import { createLakeViews, runAthenaQueryLocally } from '../../../analytics/athena/duckdb-lake.js';
-import { loadAthenaQueries, type AthenaQuery } from '../../../analytics/athena/queries.js';
+import { createLakeViews, duckDbType, runAthenaQueryLocally } from '../../../analytics/athena/duckdb-lake.js';
+import { ATHENA_TYPES, loadAthenaQueries, loadAthenaViews, type AthenaQuery } from '../../../analytics/athena/queries.js';
+import type { HiveType } from '../../../schemas/lake-tables.js';
 import type { EnrichedEvent } from '../../../schemas/index.js';
 import { DUPLICATED_ROWS, REJECTED_REASON, scenarioEvents, scenarioIdentityRows, writeScenarioLake } from '../../helpers/athena-scenario.js';
 import { resolveIdentities, type Resolution } from '../../helpers/identity-resolution.js';
@@ -282,6 +283,14 @@ describe('Athena analyses on DuckDB over a Parquet lake', () => {
 
   it('funnel (/pricing → Signup Started → Signed Up within 24 h), by person', async () => {
     expect(await run('funnel')).toEqual(expectedFunnel(events, people));
+  });
+
+  it('has the views with the columns and types their headers declare', async () => {
+    const duckDbTypeOf = (athena: string) => duckDbType(Object.entries(ATHENA_TYPES).find(([, a]) => a === athena)![0] as HiveType);
+    for (const view of await loadAthenaViews()) {
+      const described = (await connection.runAndReadAll(`DESCRIBE ${view.name}`)).getRowObjectsJS();
+      expect(described.map((r) => `${r['column_name']} ${r['column_type']}`), view.name).toEqual(view.columns.map((c) => `${c.name} ${duckDbTypeOf(c.type)}`));
+    }
   });
 
   it('events_resolved: every event with the person the stitching rules give it', async () => {
