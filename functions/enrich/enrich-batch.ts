@@ -29,7 +29,7 @@ import type { TrackingPlans } from './tracking-plan.js';
 import type { IpFacts } from './ip-facts.js';
 import type { UserAgentParser } from './user-agent.js';
 import type { WrittenCheck } from './written-check.js';
-import { foldLinks, linkOf, type LinkSighting } from './identity-links.js';
+import { foldLinks, linkOf, RecentLinks, type LinkSighting } from './identity-links.js';
 import type { FirehoseBatchWriter } from '../shared/firehose-batch-writer.js';
 import { hourOf, ledgerEntry, type DedupLedger, type IntentRef, type LedgerEntry } from './dedup-ledger.js';
 import { createHash } from 'node:crypto';
@@ -75,6 +75,8 @@ export interface EnrichBatchDependencies {
   badRows: Pick<BadRowWriter, 'write'>;
   /** The identities delivery stream; none: links are not written (the setting is absent). */
   identityLinks?: Pick<FirehoseBatchWriter, 'write'>;
+  /** The `event` links delivered lately (./identity-links.ts); a new one per enricher by default. */
+  recentLinks?: RecentLinks;
   userAgents: Pick<UserAgentParser, 'parse'>;
   /** The tracking plans in force (none: every event passes as it is). */
   plans?: Pick<TrackingPlans, 'check'>;
@@ -94,6 +96,7 @@ const messageIdOf = (value: unknown): string | null => {
 export function createBatchEnricher(deps: EnrichBatchDependencies) {
   const now = deps.now ?? Date.now;
   const { latenessBoundSeconds, maxEventBytes } = deps.config;
+  const recentLinks = deps.recentLinks ?? new RecentLinks();
 
   /** The record as an enriched event ready to write, keyed by messageId; throws BadEventError for a bad row. */
   function prepare(raw: RawRecord, enrichedAt: string, erased: SuppressionList): { id: string; value: Prepared } {
@@ -137,12 +140,16 @@ export function createBatchEnricher(deps: EnrichBatchDependencies) {
 
   /** Sends the links; resolves to why they were not all delivered, or undefined. */
   async function writeLinks(sightings: LinkSighting[], deadline: number, counters: BatchCounters): Promise<string | undefined> {
-    if (!deps.identityLinks || sightings.length === 0) return undefined;
-    const rows = foldLinks(sightings);
+    const startedMs = now();
+    const sending = recentLinks.worthSending(sightings, startedMs);
+    if (!deps.identityLinks || sending.length === 0) return undefined;
+    const rows = foldLinks(sending);
     try {
       const result = await deps.identityLinks.write(rows.map((row) => Buffer.from(`${JSON.stringify(row)}\n`)), { deadline });
       counters.identityLinks = rows.length - result.failed.length;
-      return result.failed.length > 0 ? (result.lastErrorCode ?? 'deadline') : undefined;
+      if (result.failed.length > 0) return result.lastErrorCode ?? 'deadline';
+      recentLinks.delivered(sending, startedMs);
+      return undefined;
     } catch (error) {
       if (!(error instanceof StreamWriteError)) throw error;
       deps.logger.error('the identities delivery stream refused the links', error);

@@ -1,6 +1,6 @@
 // Which events show a link between ids, and how a batch's sightings fold into rows.
 import { describe, expect, it } from 'vitest';
-import { foldLinks, linkOf } from '../../../../functions/enrich/identity-links.js';
+import { foldLinks, linkOf, RecentLinks } from '../../../../functions/enrich/identity-links.js';
 
 const at = '2026-11-22T10:00:00.000Z';
 
@@ -27,5 +27,25 @@ describe('foldLinks', () => {
       { link: 'event', anonymous_id: 'd', user_id: 'u', previous_id: null, first_seen: '2026-11-22T09:55:00.000Z', last_seen: '2026-11-22T10:05:00.000Z', events: 3 },
       { link: 'identify', anonymous_id: 'd', user_id: 'u', previous_id: null, first_seen: at, last_seen: at, events: 1 },
     ]);
+  });
+});
+
+describe('RecentLinks', () => {
+  const s = (link: 'event' | 'identify', user = 'u') => ({ link, anonymous_id: 'd', user_id: user, previous_id: null, atMs: 0 });
+
+  it('holds back an event link delivered in the last hour, never an identify or alias', () => {
+    const recent = new RecentLinks(3_600_000);
+    recent.delivered([s('event')], 1_000);
+    expect(recent.worthSending([s('event'), s('identify'), s('event', 'other')], 2_000)).toEqual([s('identify'), s('event', 'other')]);
+    expect(recent.worthSending([s('event')], 1_000 + 3_600_000)).toEqual([s('event')]);
+  });
+
+  it('keeps at most maxLinks, forgetting the oldest delivery first', () => {
+    const recent = new RecentLinks(3_600_000, 2);
+    recent.delivered([s('event', 'a'), s('event', 'b')], 0);
+    recent.delivered([s('event', 'a')], 1);
+    recent.delivered([s('event', 'c')], 2);
+    expect(recent.size).toBe(2);
+    expect(recent.worthSending([s('event', 'a'), s('event', 'b'), s('event', 'c')], 3)).toEqual([s('event', 'b')]);
   });
 });
