@@ -1,6 +1,6 @@
 // The dashboard's figures from the lake, with DuckDB over s3rver's directory (as `npm run query` reads it):
-// events and visitors per minute, top pages, countries, bots by reason and unique visitors of the last
-// hour, and the bad-row count.
+// events and visitors per minute, top pages, countries, bots by reason, tracking-plan violations and unique
+// visitors of the last hour, the stitched users (the identities table, all of it), and the bad-row count.
 // Only the hour partitions the window touches are listed, and only objects not read before (or rewritten
 // since) are read: their rows are added to one table that keeps the window and drops what falls out of it.
 // So a tick costs what arrived since the last one, on a day-old lake as on a new one. A row keeps what the
@@ -11,7 +11,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BAD_ROWS_TABLE, EVENTS_TABLE } from '../schemas/lake-tables.js';
+import { BAD_ROWS_TABLE, EVENTS_TABLE, IDENTITIES_TABLE } from '../schemas/lake-tables.js';
 import { S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import type { MinuteFigure } from './snapshot.js';
 
@@ -26,6 +26,14 @@ export interface LakeFigures {
   unlocatedEvents: number;
   /** Bots' events and visitors by why they were flagged (schemas/enriched bot_reason). */
   bots: { reason: string; events: number; visitors: number }[];
+  /** Events the tracking plans flagged (schemas/enriched plan_violations), and the commonest violations. */
+  flaggedEvents: number;
+  violations: { event: string; violation: string; events: number }[];
+  /** The identities table (all days): user ids and devices linked, shared devices, users on several devices. */
+  identities: { users: number; devices: number; sharedDevices: number; multiDeviceUsers: number };
+  /** Anonymous events of the last hour (no userId), and those from a device linked to a user (stitched). */
+  anonymousEvents: number;
+  stitchedEvents: number;
   eventsLastHour: number;
   visitorsLastHour: number;
   /** Parquet objects the window's query read. */
@@ -38,10 +46,44 @@ const HOUR_MS = 60 * MINUTE_MS;
 const MIN_PARQUET_BYTES = 12;
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
+interface ObjectFile {
+  file: string;
+  size: number;
+  mtimeMs: number;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The Parquet objects (s3rver's files) in these directories, with their size and mtime; half-written ones left out. */
+function parquetObjects(dirs: string[]): ObjectFile[] {
+  const files: ObjectFile[] = [];
+  for (const dir of dirs) {
+    for (const name of listDir(dir).sort()) {
+      if (!name.endsWith(`.parquet${S3RVER_OBJECT_SUFFIX}`)) continue;
+      const file = join(dir, name);
+      try {
+        const { size, mtimeMs } = statSync(file);
+        if (size >= MIN_PARQUET_BYTES) files.push({ file, size, mtimeMs });
+      } catch {
+        // Replaced between the listing and the stat: next tick.
+      }
+    }
+  }
+  return files;
+}
+
 export class LakeFigureReader {
   private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   /** The objects whose rows are in the `recent` table: their id there, and the size and mtime they had when read. */
   private readonly loaded = new Map<string, { id: number; size: number; mtimeMs: number }>();
+  /** The same for the `links` table (identities objects, all days). */
+  private readonly loadedLinks = new Map<string, { id: number; size: number; mtimeMs: number }>();
   private nextFileId = 0;
   private readonly badRowLines = new Map<string, { size: number; mtimeMs: number; lines: number }>();
 
@@ -51,83 +93,105 @@ export class LakeFigureReader {
     readonly windowMinutes = 60,
     readonly topPageCount = 10,
     readonly countryCount = 10,
+    readonly violationCount = 8,
   ) {}
 
   /** The Parquet objects of events/ whose hour partition overlaps [from, to], with their size and mtime. */
-  recentEventObjects(fromMs: number, toMs: number): { file: string; size: number; mtimeMs: number }[] {
-    const files: { file: string; size: number; mtimeMs: number }[] = [];
+  recentEventObjects(fromMs: number, toMs: number): ObjectFile[] {
+    const dirs: string[] = [];
     for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour <= toMs; hour += HOUR_MS) {
       const iso = new Date(hour).toISOString();
-      const dir = join(this.lakeDirectory, EVENTS_TABLE.prefix, `dt=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`);
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const name of names.sort()) {
-        if (!name.endsWith(`.parquet${S3RVER_OBJECT_SUFFIX}`)) continue;
-        const file = join(dir, name);
-        try {
-          const { size, mtimeMs } = statSync(file);
-          if (size >= MIN_PARQUET_BYTES) files.push({ file, size, mtimeMs });
-        } catch {
-          // Replaced between the listing and the stat: next tick.
-        }
-      }
+      dirs.push(join(this.lakeDirectory, EVENTS_TABLE.prefix, `dt=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`));
     }
-    return files;
+    return parquetObjects(dirs);
   }
 
-  async read(now = Date.now()): Promise<LakeFigures> {
-    const from = Math.floor((now - this.windowMinutes * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
-    const files = this.recentEventObjects(from, now);
-    const empty: LakeFigures = { readAt: new Date(now), minutes: [], topPages: [], countries: [], unlocatedEvents: 0, bots: [], eventsLastHour: 0, visitorsLastHour: 0, objectsRead: 0 };
-    if (files.length === 0) return empty;
+  /** Every Parquet object of identities/, all days: the table is small (one row per link and batch). */
+  identityObjects(): ObjectFile[] {
+    const root = join(this.lakeDirectory, IDENTITIES_TABLE.prefix);
+    const dirs = listDir(root)
+      .filter((d) => d.startsWith('dt='))
+      .flatMap((day) => listDir(join(root, day)).filter((h) => h.startsWith('hour=')).map((hour) => join(root, day, hour)));
+    return parquetObjects(dirs);
+  }
 
-    const { connection } = await this.connect();
+  /**
+   * Adds the rows of the objects not read before (or rewritten since) to `table`, in one transaction: a
+   * half-written object fails the read, and the table stays as it was. `insert` is the INSERT of one object.
+   */
+  private async loadObjects(
+    connection: DuckDBConnection,
+    table: string,
+    loaded: Map<string, { id: number; size: number; mtimeMs: number }>,
+    files: ObjectFile[],
+    insert: (file: string, id: number) => Promise<void>,
+  ): Promise<void> {
     const fresh = files.filter(({ file, size, mtimeMs }) => {
-      const known = this.loaded.get(file);
+      const known = loaded.get(file);
       return !known || known.size !== size || known.mtimeMs !== mtimeMs;
     });
-    const windowStart = `epoch_ms(${from}::BIGINT)`;
     if (fresh.length > 0) {
-      // One transaction: a half-written object fails the read, and the table stays as it was.
       await connection.run('BEGIN TRANSACTION');
       const ids: number[] = [];
       try {
         for (const { file } of fresh) {
           // A rewritten object (the local Firehose redoing a range after a crash) replaces its earlier rows.
-          const previous = this.loaded.get(file);
-          if (previous) await connection.run(`DELETE FROM recent WHERE file = ${previous.id}`);
+          const previous = loaded.get(file);
+          if (previous) await connection.run(`DELETE FROM ${table} WHERE file = ${previous.id}`);
           const id = previous?.id ?? this.nextFileId++;
           ids.push(id);
-          // Objects written before the geo-IP columns existed have none: NULL then.
-          const columns = new Set(
-            (await connection.runAndReadAll(`SELECT name FROM parquet_schema(${literal(file)})`)).getRowObjectsJS().map((r) => String(r['name'])),
-          );
-          const column = (name: string) => (columns.has(name) ? name : 'NULL');
-          await connection.run(
-            `INSERT INTO recent
-             SELECT ${id}, event_time, hash(message_id),
-                    CASE WHEN COALESCE(anonymous_id, user_id) IS NULL THEN NULL ELSE hash(COALESCE(anonymous_id, user_id)) END,
-                    CASE WHEN type = 'page' AND is_bot IS NOT TRUE THEN COALESCE(page_path, context_page_path, '(unknown)') END,
-                    ${column('geo_country')},
-                    CASE WHEN is_bot THEN COALESCE(${column('bot_reason')}, 'user_agent') END
-             FROM read_parquet(${literal(file)}, union_by_name = true)
-             WHERE event_time >= ${windowStart}`,
-          );
+          await insert(file, id);
         }
         await connection.run('COMMIT');
       } catch (error) {
         await connection.run('ROLLBACK');
         throw error;
       }
-      fresh.forEach(({ file, size, mtimeMs }, index) => this.loaded.set(file, { id: ids[index]!, size, mtimeMs }));
+      fresh.forEach(({ file, size, mtimeMs }, index) => loaded.set(file, { id: ids[index]!, size, mtimeMs }));
     }
-    await connection.run(`DELETE FROM recent WHERE event_time < ${windowStart}`);
     const listed = new Set(files.map(({ file }) => file));
-    for (const file of this.loaded.keys()) if (!listed.has(file)) this.loaded.delete(file);
+    for (const [file, { id }] of loaded) {
+      if (listed.has(file)) continue;
+      loaded.delete(file);
+      await connection.run(`DELETE FROM ${table} WHERE file = ${id}`);
+    }
+  }
+
+  async read(now = Date.now()): Promise<LakeFigures> {
+    const from = Math.floor((now - this.windowMinutes * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+    const files = this.recentEventObjects(from, now);
+
+    const { connection } = await this.connect();
+    const windowStart = `epoch_ms(${from}::BIGINT)`;
+    /** The object's columns: objects written before a column existed have none, and read NULL for it. */
+    const columnsOf = async (file: string) => {
+      const names = new Set((await connection.runAndReadAll(`SELECT name FROM parquet_schema(${literal(file)})`)).getRowObjectsJS().map((r) => String(r['name'])));
+      return (name: string) => (names.has(name) ? name : 'NULL');
+    };
+    await this.loadObjects(connection, 'recent', this.loaded, files, async (file, id) => {
+      const column = await columnsOf(file);
+      await connection.run(
+        `INSERT INTO recent
+         SELECT ${id}, event_time, hash(message_id),
+                CASE WHEN COALESCE(anonymous_id, user_id) IS NULL THEN NULL ELSE hash(COALESCE(anonymous_id, user_id)) END,
+                CASE WHEN type = 'page' AND is_bot IS NOT TRUE THEN COALESCE(page_path, context_page_path, '(unknown)') END,
+                ${column('geo_country')},
+                CASE WHEN is_bot THEN COALESCE(${column('bot_reason')}, 'user_agent') END,
+                user_id IS NOT NULL,
+                CASE WHEN ${column('plan_violations')} IS NOT NULL THEN COALESCE(event, type) END,
+                ${column('plan_violations')}
+         FROM read_parquet(${literal(file)}, union_by_name = true)
+         WHERE event_time >= ${windowStart}`,
+      );
+    });
+    await this.loadObjects(connection, 'links', this.loadedLinks, this.identityObjects(), async (file, id) => {
+      await connection.run(
+        `INSERT INTO links
+         SELECT ${id}, CASE WHEN anonymous_id IS NULL THEN NULL ELSE hash(anonymous_id) END, hash(user_id)
+         FROM read_parquet(${literal(file)}, union_by_name = true)`,
+      );
+    });
+    await connection.run(`DELETE FROM recent WHERE event_time < ${windowStart}`);
     const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
     // Exact counts, as the Athena queries do: Firehose delivers at least once.
     const minutes = (
@@ -151,6 +215,19 @@ export class LakeFigureReader {
       await rows(`SELECT bot_reason AS reason, count(DISTINCT message) AS events, count(DISTINCT visitor) AS visitors
                   FROM recent WHERE bot_reason IS NOT NULL GROUP BY 1 ORDER BY events DESC, reason`)
     ).map((r) => ({ reason: String(r['reason']), events: Number(r['events']), visitors: Number(r['visitors']) }));
+    const [flagged] = await rows(`SELECT count(DISTINCT message) AS events FROM recent WHERE plan_violations IS NOT NULL`);
+    const violations = (
+      await rows(`SELECT plan_event AS event, violation, count(DISTINCT message) AS events
+                  FROM (SELECT plan_event, message, unnest(string_split(plan_violations, '; ')) AS violation FROM recent WHERE plan_violations IS NOT NULL)
+                  GROUP BY 1, 2 ORDER BY events DESC, event, violation LIMIT ${this.violationCount}`)
+    ).map((r) => ({ event: String(r['event']), violation: String(r['violation']), events: Number(r['events']) }));
+    const [identities] = await rows(`SELECT
+        (SELECT count(DISTINCT person) FROM links) AS users,
+        (SELECT count(DISTINCT device) FROM links) AS devices,
+        (SELECT count(*) FROM (SELECT device FROM links WHERE device IS NOT NULL GROUP BY device HAVING count(DISTINCT person) > 1)) AS shared_devices,
+        (SELECT count(*) FROM (SELECT person FROM links WHERE device IS NOT NULL GROUP BY person HAVING count(DISTINCT device) > 1)) AS multi_device_users,
+        (SELECT count(DISTINCT message) FROM recent WHERE NOT identified) AS anonymous_events,
+        (SELECT count(DISTINCT message) FROM recent WHERE NOT identified AND visitor IN (SELECT device FROM links WHERE device IS NOT NULL)) AS stitched_events`);
     return {
       readAt: new Date(now),
       minutes,
@@ -158,6 +235,16 @@ export class LakeFigureReader {
       countries,
       unlocatedEvents: Number(unlocated?.['events'] ?? 0),
       bots,
+      flaggedEvents: Number(flagged?.['events'] ?? 0),
+      violations,
+      identities: {
+        users: Number(identities?.['users'] ?? 0),
+        devices: Number(identities?.['devices'] ?? 0),
+        sharedDevices: Number(identities?.['shared_devices'] ?? 0),
+        multiDeviceUsers: Number(identities?.['multi_device_users'] ?? 0),
+      },
+      anonymousEvents: Number(identities?.['anonymous_events'] ?? 0),
+      stitchedEvents: Number(identities?.['stitched_events'] ?? 0),
       eventsLastHour: Number(totals?.['events'] ?? 0),
       visitorsLastHour: Number(totals?.['visitors'] ?? 0),
       objectsRead: files.length,
@@ -220,9 +307,13 @@ export class LakeFigureReader {
       const connection = await instance.connect();
       await connection.run(
         // message and visitor: hash() of the ids (64 bits: collisions in an hour's ids are negligible).
-        `CREATE TABLE recent (file UINTEGER, event_time TIMESTAMP, message UBIGINT, visitor UBIGINT, page VARCHAR, country VARCHAR, bot_reason VARCHAR)`,
+        `CREATE TABLE recent (file UINTEGER, event_time TIMESTAMP, message UBIGINT, visitor UBIGINT, page VARCHAR, country VARCHAR, bot_reason VARCHAR,
+                              identified BOOLEAN, plan_event VARCHAR, plan_violations VARCHAR)`,
       );
+      // The identity links: device and user as hash() of the ids, like `recent`'s visitor.
+      await connection.run(`CREATE TABLE links (file UINTEGER, device UBIGINT, person UBIGINT)`);
       this.loaded.clear();
+      this.loadedLinks.clear();
       return { instance, connection };
     })();
     // A failed open is tried again next tick.

@@ -209,6 +209,19 @@ export function startPipelineMonitor(options: PipelineMonitorOptions): PipelineM
         unlocatedEvents: figures?.unlocatedEvents ?? 0,
         bots: figures?.bots ?? [],
       },
+      plans: {
+        source: figures && figures.flaggedEvents > 0 ? 'lake' : 'none',
+        note: `events of the last 60 min that broke their tracking plan and were let through with a flag (schemas/events/…, x-violation: flag); rejected ones are bad rows (named query tracking_plan_violations); ${lakeNote}`,
+        flaggedEvents: figures?.flaggedEvents ?? 0,
+        violations: figures?.violations ?? [],
+      },
+      identities: {
+        source: figures && figures.identities.users > 0 ? 'lake' : 'none',
+        note: `the identities table (identify, alias and events carrying both ids, all days); anonymous events of the last 60 min from a device linked to a user, which the view events_resolved counts for that user; ${lakeNote}`,
+        ...(figures?.identities ?? { users: 0, devices: 0, sharedDevices: 0, multiDeviceUsers: 0 }),
+        anonymousEvents: figures?.anonymousEvents ?? 0,
+        stitchedEvents: figures?.stitchedEvents ?? 0,
+      },
       visitors: { lastHour: figures ? figures.visitorsLastHour : null, eventsLastHour: figures ? figures.eventsLastHour : null },
       anomalies: {
         items: flink.anomalyList(50),

@@ -88,6 +88,27 @@ export interface DashboardSnapshot {
     /** Bots by reason: user_agent, crawler_network, data_centre. */
     bots: { reason: string; events: number; visitors: number }[];
   };
+  /** Events the tracking plans flagged over the last hour, from the lake (schemas/enriched plan_violations). */
+  plans: {
+    source: FigureSource;
+    note: string;
+    flaggedEvents: number;
+    /** The commonest violations ("property: problem") by event name, most events first. */
+    violations: { event: string; violation: string; events: number }[];
+  };
+  /** Stitched users: the identities table (all days) and the last hour's anonymous events it attributes. */
+  identities: {
+    source: FigureSource;
+    note: string;
+    /** User ids linked to a device, devices linked to a user, devices with several users, users on several devices. */
+    users: number;
+    devices: number;
+    sharedDevices: number;
+    multiDeviceUsers: number;
+    /** Anonymous events of the last hour, and those whose device is linked to a user (counted for that user by events_resolved). */
+    anonymousEvents: number;
+    stitchedEvents: number;
+  };
   visitors: {
     /** Distinct visitors (anonymousId, else userId) over the last hour, from the lake; null before the first lake read. */
     lastHour: number | null;

@@ -203,6 +203,24 @@ function renderGeo(s: DashboardSnapshot): void {
   field('unlocated').textContent = count(s.geo.unlocatedEvents);
 }
 
+function renderPlansAndIdentities(s: DashboardSnapshot): void {
+  setSource($('violations-source'), s.plans.source);
+  $('violations-note').textContent = `Source: ${s.plans.note}.`;
+  field('flagged').textContent = count(s.plans.flaggedEvents);
+  renderBarList(
+    $('violations'),
+    s.plans.violations.map((v) => ({ name: `${v.event} · ${v.violation}`, count: plural(v.events, 'event', 'events'), value: v.events })),
+    'No event broke its plan in the last hour.',
+  );
+  setSource($('identities-source'), s.identities.source);
+  $('identities-note').textContent = `Source: ${s.identities.note}.`;
+  field('identity-users').textContent = count(s.identities.users);
+  field('identity-devices').textContent = count(s.identities.devices);
+  field('identity-shared').textContent = count(s.identities.sharedDevices);
+  field('identity-multi').textContent = count(s.identities.multiDeviceUsers);
+  field('identity-stitched').textContent = `${count(s.identities.stitchedEvents)} of ${count(s.identities.anonymousEvents)}`;
+}
+
 function cell(text: string, className?: string): HTMLTableCellElement {
   const td = document.createElement('td');
   td.textContent = text;
@@ -323,6 +341,7 @@ function render(s: DashboardSnapshot): void {
   renderTraffic(s);
   renderTopPages(s);
   renderGeo(s);
+  renderPlansAndIdentities(s);
   renderAnomalies(s);
   renderHealth(s);
   document.body.dataset['updated'] = s.generatedAt;

@@ -103,8 +103,12 @@ describe.skipIf(skipWithoutChromium())('dashboard (Chromium, local stack)', () =
       // From a cloud provider's network with a browser's user agent: a data-centre bot.
       { type: 'track', anonymousId: 'anon-2', event: 'Signup Started', properties: { plan: 'pro' }, context: { ip: '52.95.110.1', userAgent: CHROME } },
       { type: 'track', anonymousId: 'anon-4', properties: { note: 'no event name: a bad row at enrich' } },
+      // A visitor who orders anonymously (revenue as text: the Order Completed plan flags it), then signs in:
+      // the identities table links anon-5 to user-5, and the anonymous order is stitched to them.
+      { type: 'track', anonymousId: 'anon-5', event: 'Order Completed', properties: { order_id: 'o-1', revenue: '49.00', currency: 'USD' }, context: { userAgent: CHROME } },
+      { type: 'identify', anonymousId: 'anon-5', userId: 'user-5', traits: { plan: 'pro' }, context: { userAgent: CHROME } },
     ]);
-    expect(answer.accepted).toBe(7);
+    expect(answer.accepted).toBe(9);
     const now = Date.now();
     const anomaly = (id: string, metric: string, minutesAgo: number, severity: 'warning' | 'critical', score: number) => ({
       id: id.padEnd(32, '0'),
@@ -133,18 +137,26 @@ describe.skipIf(skipWithoutChromium())('dashboard (Chromium, local stack)', () =
     await until(tab, `document.querySelectorAll('#top-pages li .name').length === 3 && document.querySelector('[data-chart=anomalies]').dataset.points === '2'`);
     // Both anomalies from the file, and the one on the stream read too (in whichever order the two arrive).
     await until(tab, `document.querySelector('[data-field=anomaly-rows]').textContent === '1'`);
-    await until(tab, `document.querySelector('[data-field=bad-rows]').textContent === '1' && document.getElementById('kpi-events').textContent === '6'`);
+    await until(tab, `document.querySelector('[data-field=bad-rows]').textContent === '1' && document.getElementById('kpi-events').textContent === '8'`);
     expect(await rawText(tab, '#traffic-source')).toBe('Lake (DuckDB)');
     expect(await tab.locator('#top-pages li .name').allInnerTexts()).toEqual(['/pricing', '/', '/docs']);
     expect(await text(tab, '#top-pages li:first-child .count')).toBe('3 views · 3 visitors');
     expect(await text(tab, '#top-pages li:last-child .count')).toBe('1 view · 1 visitor');
-    expect(await text(tab, '#kpi-visitors')).toBe('3'); // anon-4's event is a bad row, not in the lake
+    expect(await text(tab, '#kpi-visitors')).toBe('4'); // anon-4's event is a bad row, not in the lake
     // People by the country of their IP (most visitors, then events, then the code), bots by reason.
     expect(await tab.locator('#countries li .name').allInnerTexts()).toEqual(['United Kingdom (GB)', 'Japan (JP)', 'Germany (DE)']);
     expect(await text(tab, '#countries li:first-child .count')).toBe('1 visitor · 2 events');
     expect(await text(tab, '[data-field=bots-data_centre]')).toBe('1 (1)');
     expect(await text(tab, '[data-field=bots-user_agent]')).toBe('0');
     expect(await text(tab, '#countries-source')).toMatch(/lake/i);
+    // The flagged order, and the stitched user (the identities delivery stream lands a few seconds after the events).
+    expect(await text(tab, '[data-field=flagged]')).toBe('1');
+    expect(await tab.locator('#violations li .name').allInnerTexts()).toEqual(['Order Completed · properties.revenue: must be number']);
+    await until(tab, `document.querySelector('[data-field=identity-users]').textContent === '1'`);
+    expect(await text(tab, '[data-field=identity-devices]')).toBe('1');
+    expect(await text(tab, '[data-field=identity-shared]')).toBe('0');
+    expect(await text(tab, '[data-field=identity-stitched]')).toBe('1 of 7');
+    expect(await text(tab, '#identities-source')).toMatch(/lake/i);
     expect(await tab.locator('#chart-events canvas').count()).toBe(1);
     expect(await tab.locator('#anomaly-rows tr').count()).toBe(2);
     expect(await text(tab, '#anomaly-rows tr:first-child')).toContain('page_views');
@@ -152,7 +164,7 @@ describe.skipIf(skipWithoutChromium())('dashboard (Chromium, local stack)', () =
     expect(Number(await text(tab, '[data-field=lake-files]'))).toBeGreaterThan(0);
     expect(await text(tab, '[data-field=lake-bytes]')).toMatch(/^\d+(\.\d)? (B|KB)$/);
     expect(await text(tab, '[data-field=dlq]')).toBe('0');
-    expect(await text(tab, '#consumer-rows')).toMatch(/enrich λ ← events-raw\s+(idle|\d[\d.]* (ms|s))\s+\d+ ms\s+7\n/);
+    expect(await text(tab, '#consumer-rows')).toMatch(/enrich λ ← events-raw\s+(idle|\d[\d.]* (ms|s))\s+\d+ ms\s+9\n/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await tab.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 

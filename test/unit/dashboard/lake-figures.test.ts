@@ -9,7 +9,7 @@ import { LakeFigureReader } from '../../../dashboard/lake-figures.js';
 import { writeParquet } from '../../../local/firehose/parquet.js';
 import { S3RVER_OBJECT_SUFFIX } from '../../../local/storage/lake-location.js';
 import type { FlatRow } from '../../../schemas/lake-rows.js';
-import { EVENTS_TABLE } from '../../../schemas/lake-tables.js';
+import { EVENTS_TABLE, IDENTITIES_TABLE } from '../../../schemas/lake-tables.js';
 
 const NOW = Date.parse('2026-11-22T10:30:00Z');
 let lake: string;
@@ -107,6 +107,52 @@ describe('LakeFigureReader', () => {
     } finally {
       lake = saved;
       rmSync(geoLake, { recursive: true, force: true });
+    }
+  });
+
+  it('counts flagged events by violation, and the stitched users of the identities table (all days)', async () => {
+    const planLake = mkdtempSync(join(tmpdir(), 'lake-figures-plans-'));
+    const saved = lake;
+    lake = planLake;
+    try {
+      const order = (id: string, visitor: string, violations: string | null, userId?: string): FlatRow => ({
+        ...row(id, 2, visitor), type: 'track', event: 'Order Completed', plan_violations: violations, ...(userId ? { user_id: userId } : {}),
+      });
+      await object('plans', [
+        order('p1', 'd-1', 'properties.revenue: must be number'),
+        order('p2', 'd-2', 'properties.revenue: must be number; properties.currency: must match pattern "^[A-Z]{3}$"'),
+        order('p3', 'd-3', null),
+        order('p4', 'd-1', null, 'u-1'),
+        row('p5', 1, 'd-9'),
+      ]);
+      const link = (anonymousId: string | null, userId: string, firstSeen: string): FlatRow => ({
+        link: 'identify', anonymous_id: anonymousId, user_id: userId, previous_id: null, first_seen: Date.parse(firstSeen), last_seen: Date.parse(firstSeen), events: 1,
+      });
+      const identities = async (name: string, day: string, rows: FlatRow[]) => {
+        const connection = await duckdb.connect();
+        await writeParquet(connection, IDENTITIES_TABLE, rows, join(lake, 'identities', `dt=${day}`, 'hour=09', `${name}.parquet${S3RVER_OBJECT_SUFFIX}`));
+        connection.closeSync();
+      };
+      // Links from weeks ago count as much as today's: d-1 is u-1's, d-2 is shared by u-2 and u-3, u-2 is on two devices.
+      await identities('a', '2026-10-01', [link('d-1', 'u-1', '2026-10-01T09:00:00Z'), link('d-2', 'u-2', '2026-10-01T09:10:00Z')]);
+      await identities('b', '2026-11-22', [link('d-2', 'u-3', '2026-11-22T09:00:00Z'), link('d-4', 'u-2', '2026-11-22T09:05:00Z'), link(null, 'u-5', '2026-11-22T09:06:00Z')]);
+      const reader = new LakeFigureReader(lake, 60);
+      const figures = await reader.read(NOW);
+      expect(figures.flaggedEvents).toBe(2);
+      expect(figures.violations).toEqual([
+        { event: 'Order Completed', violation: 'properties.revenue: must be number', events: 2 },
+        { event: 'Order Completed', violation: 'properties.currency: must match pattern "^[A-Z]{3}$"', events: 1 },
+      ]);
+      expect(figures.identities).toEqual({ users: 4, devices: 3, sharedDevices: 1, multiDeviceUsers: 1 });
+      // Anonymous: p1, p2, p3, p5; of them p1 (d-1) and p2 (d-2) come from linked devices.
+      expect([figures.anonymousEvents, figures.stitchedEvents]).toEqual([4, 2]);
+      // An identities object erased (deleted) takes its links with it.
+      rmSync(join(lake, 'identities', 'dt=2026-10-01'), { recursive: true });
+      expect((await reader.read(NOW)).identities).toEqual({ users: 3, devices: 2, sharedDevices: 0, multiDeviceUsers: 0 });
+      await reader.close();
+    } finally {
+      lake = saved;
+      rmSync(planLake, { recursive: true, force: true });
     }
   });
 });
