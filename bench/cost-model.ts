@@ -65,6 +65,8 @@ export interface Assumptions {
   ingestCpuMicros: number; // ingest.cpu_per_event (one full core)
   enrichCpuMicros: number; // enrich.cpu_per_event (one full core, UA cache warm)
   transformCpuMicros: number; // lake.transform_cpu_per_event (one full core)
+  identityRowsPerMillion: number; // lake.identity_rows_per_million_events
+  identityRowBytes: number; // lake.identity_row_bytes
   // chosen
   requestMix: readonly RequestSource[];
   ingestRequestOverheadMs: number;
@@ -173,7 +175,7 @@ const FULL_VCPU_MB = 1769;
 const GB = 1024 ** 3;
 const HOURS_PER_MONTH = 730;
 
-export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, 'eventsPerSecond' | 'rawBytesPerEvent' | 'enrichedBytesPerEvent' | 'parquetBytesPerEvent' | 'ingestCpuMicros' | 'enrichCpuMicros' | 'transformCpuMicros'> = {
+export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, 'eventsPerSecond' | MeasuredInput> = {
   requestMix: REALISTIC_MIX,
   ingestRequestOverheadMs: 25, // billed wall time per request besides CPU: one PutRecords round trip (estimate)
   ingestMemoryMb: 256, // ingestMemorySize
@@ -345,6 +347,20 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
     estimate: unconfirmed(prices.lambdaArmGbSecond, prices.lambdaRequest),
   });
 
+  // The identities delivery stream (Direct PUT from enrich): one record per link and batch, 5 KB increments;
+  // its objects (a buffer an interval) are PUT like the events'. Its transform invocations are a rounding error.
+  const identityGb = (a.identityRowsPerMillion * 5120) / GB;
+  const identityObjectsPerMillion = ((3600 / a.firehoseBufferSeconds) * a.activePartitions / eventsPerHour) * M;
+  lines.push({
+    component: 'Firehose identities (Direct PUT)',
+    usdPerMillion:
+      identityGb * (prices.firehoseIngestGb.usd + prices.firehoseConversionGb.usd) +
+      ((a.identityRowsPerMillion * a.identityRowBytes) / GB) * prices.firehosePartitioningGb.usd +
+      identityObjectsPerMillion * (prices.firehosePartitioningObject.usd + prices.s3Put.usd),
+    basis: `${Math.round(a.identityRowsPerMillion).toLocaleString('en-US')} link rows (measured on the demo's traffic), each billed as 5 KB: ${identityGb.toFixed(3)} GB ingested and converted; ${identityObjectsPerMillion.toFixed(1)} objects`,
+    estimate: unconfirmed(prices.firehoseIngestGb, prices.firehoseConversionGb, prices.firehosePartitioningGb, prices.firehosePartitioningObject, prices.s3Put),
+  });
+
   // Lake: Parquet storage (per month kept) and PUTs; Athena scans.
   const parquetBytes = a.parquetBytesPerEvent * a.parquetRealDataFactor;
   const lakeGb = (M * parquetBytes) / GB;
@@ -381,8 +397,10 @@ export function costPerMillionEvents(assumptions: Assumptions, deployment: Deplo
 export const totalOf = (lines: CostLine[], which: 'all' | 'variable' | 'fixed' = 'all'): number =>
   lines.filter((l) => !l.alternative && (which === 'all' || (which === 'fixed') === Boolean(l.fixed))).reduce((sum, l) => sum + l.usdPerMillion, 0);
 
+type MeasuredInput = 'rawBytesPerEvent' | 'enrichedBytesPerEvent' | 'parquetBytesPerEvent' | 'ingestCpuMicros' | 'enrichCpuMicros' | 'transformCpuMicros' | 'identityRowsPerMillion' | 'identityRowBytes';
+
 /** The measured inputs, from bench/results.json (figures of the ingest, enrich and lake suites). */
-export async function measuredInputs(resultsFile = fileURLToPath(new URL('./results.json', import.meta.url))): Promise<Pick<Assumptions, 'rawBytesPerEvent' | 'enrichedBytesPerEvent' | 'parquetBytesPerEvent' | 'ingestCpuMicros' | 'enrichCpuMicros' | 'transformCpuMicros'>> {
+export async function measuredInputs(resultsFile = fileURLToPath(new URL('./results.json', import.meta.url))): Promise<Pick<Assumptions, MeasuredInput>> {
   const results = JSON.parse(await readFile(resultsFile, 'utf8')) as Figures;
   const value = (name: string): number => {
     const f = results[name];
@@ -396,6 +414,8 @@ export async function measuredInputs(resultsFile = fileURLToPath(new URL('./resu
     ingestCpuMicros: value('ingest.cpu_per_event'),
     enrichCpuMicros: value('enrich.cpu_per_event'),
     transformCpuMicros: value('lake.transform_cpu_per_event'),
+    identityRowsPerMillion: value('lake.identity_rows_per_million_events'),
+    identityRowBytes: value('lake.identity_row_bytes'),
   };
 }
 
@@ -457,6 +477,7 @@ const WHY: Record<string, string> = {
   'Firehose dynamic partitioning': 'per GB delivered (counted at the JSON size) and per object',
   'DynamoDB on-demand (dedup ledger)': 'a few items per batch, not per event: the ledger already took this line from $0.78',
   'CloudWatch alarms + KMS key': 'fixed per month: 23 alarm metrics and the alert topic key',
+  'Firehose identities (Direct PUT)': 'the identities table: a record per device–user link an hour per enrich container, and per alias, each billed as 5 KB',
 };
 
 /** Where the lean deployment stands against the targets, line by line: what is over, and why. */

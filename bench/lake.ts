@@ -15,6 +15,9 @@ import { createRecordTransformer } from '../functions/firehose-transform/transfo
 import type { EnrichedEvent, SegmentEvent } from '../schemas/index.js';
 import { EVENTS_TABLE } from '../schemas/lake-tables.js';
 import { demoEvents, firehoseRecords } from './events.js';
+import { foldLinks, linkOf, RecentLinks, type LinkSighting } from '../functions/enrich/identity-links.js';
+import { partitionKeyFor } from '../functions/shared/partition-key.js';
+import { demoEventsFor } from '../local/demo/model.js';
 import { figure, timePerCall, type Suite } from './harness.js';
 
 /** About 1 MB of enriched events: what Firehose hands the transform per invocation (BufferSizeInMBs 1). */
@@ -43,6 +46,35 @@ export function enrichedEvents(count: number): EnrichedEvent[] {
     } as unknown as SegmentEvent & { messageId: string };
     return enrichEvent(raw, { latenessBoundSeconds: 3_600, userAgents, ipFacts, arrivalMs: Date.parse(receivedAt), enrichedAt: receivedAt });
   });
+}
+
+/**
+ * Rows of the identities table per million events: two hours of the demo's traffic (visitors who browse,
+ * sign up, come back signed in) through the enrich stage's own link code, in batches of 250 per shard of
+ * two, each shard's container with its RecentLinks. The cost model prices them as Firehose Direct PUT records.
+ */
+function identityRows(): { rowsPerMillion: number; bytesPerRow: number } {
+  const events = demoEventsFor(720_000, { rate: 100 });
+  const shards = [0, 1].map(() => ({ recent: new RecentLinks(), pending: [] as LinkSighting[], events: 0 }));
+  let rows = 0;
+  let bytes = 0;
+  const flush = (shard: (typeof shards)[number], nowMs: number) => {
+    const sending = shard.recent.worthSending(shard.pending, nowMs);
+    const folded = foldLinks(sending);
+    rows += folded.length;
+    bytes += folded.reduce((n, row) => n + Buffer.byteLength(JSON.stringify(row)) + 1, 0);
+    shard.recent.delivered(sending, nowMs);
+    shard.pending = [];
+    shard.events = 0;
+  };
+  for (const event of events) {
+    const key = partitionKeyFor(event);
+    const shard = shards[key.charCodeAt(key.length - 1) % 2]!;
+    const link = linkOf(event);
+    if (link) shard.pending.push(link);
+    if (++shard.events === 250) flush(shard, Date.parse(event.timestamp));
+  }
+  return { rowsPerMillion: (rows / events.length) * 1e6, bytesPerRow: rows > 0 ? bytes / rows : 0 };
 }
 
 export const lake: Suite = {
@@ -85,6 +117,7 @@ export const lake: Suite = {
       await rm(dir, { recursive: true, force: true });
     }
 
+    const links = identityRows();
     return {
       'lake.transform_cpu_per_event': figure(perEvent / 1000, 'µs/event', {
         baseline: floor / 1000,
@@ -98,6 +131,8 @@ export const lake: Suite = {
         met: parquetBytes / jsonLinesBytes <= 0.2,
       }),
       'lake.flat_json_bytes_per_event': figure(rowsJsonLinesBytes / FILE_EVENTS, 'bytes'),
+      'lake.identity_rows_per_million_events': figure(links.rowsPerMillion, 'rows'),
+      'lake.identity_row_bytes': figure(links.bytesPerRow, 'bytes'),
     };
   },
 };

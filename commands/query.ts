@@ -5,7 +5,8 @@
 //   npm run query -- --list                  the named queries (analytics/athena/*.sql)
 //   --json                                   one JSON object per row instead of a table
 //   --data-dir <path>                        the lake of that data dir (default: the running stack's, else .local/data)
-// Views: the Glue tables `events` (hive partitions dt, hour), `bad_rows` and `recovered_bad_rows` (dt), typed by schemas/lake-tables.ts,
+// Views: the Glue tables `events` and `identities` (hive partitions dt, hour), `bad_rows` and `recovered_bad_rows` (dt), typed by
+// schemas/lake-tables.ts, the Glue views of analytics/athena/views (events_resolved, …),
 // and `aggregates` / `anomalies` once their folders hold Parquet.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, readdirSync } from 'node:fs';
@@ -31,7 +32,7 @@ export interface QueryCliIo {
 }
 
 const USAGE = `Usage:
-  npm run query -- "<SQL>"                       SQL over the views events, bad_rows, recovered_bad_rows (and aggregates, anomalies)
+  npm run query -- "<SQL>"                       SQL over events, identities, bad_rows, recovered_bad_rows, the views events_resolved, device_users, user_aliases (and aggregates, anomalies)
   npm run query -- --named <query> [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npm run query -- --list                        the named queries (analytics/athena/*.sql)
 Options: --json (JSON lines), --data-dir <path> (default: the running stack's, else .local/data)`;

@@ -6,10 +6,10 @@
 //   any other event with anonymousId and userId → link event: Snowplow's trackers have no identify call and
 //                                                 send the user id on every event, Segment's do after identify.
 // The same link seen twice makes two rows; the views of analytics/athena/views fold them.
-// An `event` link is sent again only once an hour per container (RecentLinks): a signed-in user's every
-// batch would otherwise repeat it. Only its last_seen loses precision (an hour at most); its first_seen,
-// which decides whose a shared device's anonymous events are, is the first sighting's. identify and alias
-// links are always sent.
+// A device–user link is sent again only once an hour per container (RecentLinks): a signed-in user's every
+// batch, and trackers that call identify on every page load, would otherwise repeat it. Only its last_seen
+// loses precision (an hour at most); its first_seen, which decides whose a shared device's anonymous events
+// are, is the first sighting's. Alias links, rare and each a merge, are always sent.
 import type { IdentityRow } from '../../schemas/index.js';
 
 export type LinkSighting = Pick<IdentityRow, 'link' | 'anonymous_id' | 'user_id' | 'previous_id'> & { atMs: number };
@@ -50,7 +50,7 @@ export function foldLinks(sightings: readonly LinkSighting[]): IdentityRow[] {
     .map(([, { firstMs, lastMs, ...row }]) => ({ ...row, first_seen: new Date(firstMs).toISOString(), last_seen: new Date(lastMs).toISOString() }));
 }
 
-/** The `event` links this container delivered lately, so a signed-in user's batches do not repeat them. */
+/** The device–user links this container delivered lately, so a signed-in user's batches do not repeat them. */
 export class RecentLinks {
   private readonly sentAt = new Map<string, number>();
 
@@ -64,18 +64,19 @@ export class RecentLinks {
     return `${s.anonymous_id ?? ''}\u0000${s.user_id}`;
   }
 
-  /** The sightings worth sending: every identify and alias, and the `event` links not delivered in the last refreshMs. */
+  /** The sightings worth sending: every alias, and the device–user links (identify, event) not delivered in the last refreshMs. */
   worthSending(sightings: readonly LinkSighting[], nowMs: number): LinkSighting[] {
     return sightings.filter((s) => {
-      if (s.link !== 'event') return true;
+      if (s.link === 'alias') return true;
       const at = this.sentAt.get(RecentLinks.key(s));
       return at === undefined || nowMs - at >= this.refreshMs;
     });
   }
 
-  /** Remembers delivered links (any kind: an identify covers the `event` link of the same ids). */
+  /** Remembers delivered device–user links (an identify covers the `event` link of the same ids, and back). */
   delivered(sightings: readonly LinkSighting[], nowMs: number): void {
     for (const s of sightings) {
+      if (s.link === 'alias') continue;
       const key = RecentLinks.key(s);
       this.sentAt.delete(key); // re-inserted last: the Map's order is the order of delivery
       this.sentAt.set(key, nowMs);

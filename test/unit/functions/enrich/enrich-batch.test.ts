@@ -185,15 +185,15 @@ describe('enrichBatch identity links', () => {
     for (const row of sink.rows) expect(validateIdentityRow(row)).toEqual({ ok: true, value: row });
   });
 
-  it('sends an event link again only after an hour, identify and alias links every time', async () => {
+  it('sends a device–user link again only after an hour, alias links every time', async () => {
     const sink = links();
     const { enrichBatch } = setup([], SuppressionList.EMPTY, undefined, sink.writer);
     await enrichBatch(kinesisEvent(batch).Records, { deadline: Date.now() + 10_000 });
     sink.rows.length = 0;
     const again = batch.map((e, i) => ({ ...e, messageId: `b-${i}` }));
     const { counters } = await enrichBatch(kinesisEvent(again).Records, { deadline: Date.now() + 10_000 });
-    expect(sink.rows.map((r) => r.link)).toEqual(['alias', 'identify']);
-    expect(counters.identityLinks).toBe(2);
+    expect(sink.rows.map((r) => r.link)).toEqual(['alias']);
+    expect(counters.identityLinks).toBe(1);
   });
 
   it('retries the records whose links were not delivered, and only those', async () => {

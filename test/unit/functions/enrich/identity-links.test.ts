@@ -33,11 +33,12 @@ describe('foldLinks', () => {
 describe('RecentLinks', () => {
   const s = (link: 'event' | 'identify', user = 'u') => ({ link, anonymous_id: 'd', user_id: user, previous_id: null, atMs: 0 });
 
-  it('holds back an event link delivered in the last hour, never an identify or alias', () => {
+  it('holds back a device–user link delivered in the last hour, whichever call showed it, never an alias', () => {
     const recent = new RecentLinks(3_600_000);
-    recent.delivered([s('event')], 1_000);
-    expect(recent.worthSending([s('event'), s('identify'), s('event', 'other')], 2_000)).toEqual([s('identify'), s('event', 'other')]);
-    expect(recent.worthSending([s('event')], 1_000 + 3_600_000)).toEqual([s('event')]);
+    const alias = { link: 'alias' as const, anonymous_id: 'd', user_id: 'u', previous_id: 'old', atMs: 0 };
+    recent.delivered([s('event'), alias], 1_000);
+    expect(recent.worthSending([s('event'), s('identify'), s('event', 'other'), alias], 2_000)).toEqual([s('event', 'other'), alias]);
+    expect(recent.worthSending([s('identify')], 1_000 + 3_600_000)).toEqual([s('identify')]);
   });
 
   it('keeps at most maxLinks, forgetting the oldest delivery first', () => {
