@@ -1,9 +1,13 @@
 // The template reader on delivery streams: a Kinesis source and Direct PUT, each into its definition, and the
 // `!Ref` / `!GetAtt` of a delivery stream in a function's environment resolved to its local name and ARN.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AGGREGATES_TABLE, IDENTITIES_TABLE } from '../../../schemas/lake-tables.js';
 import { directPutBackingStreamName } from '../../../local/template/delivery-streams.js';
-import { templatesFromText } from '../../../local/template/templates.js';
+import { readTemplates, templatesFromText } from '../../../local/template/templates.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** A serverless.yml with the transform, a producer, and one delivery stream of each kind. */
 function template(directPut: string, kinesis = KINESIS_SOURCE): string {
@@ -127,5 +131,33 @@ describe('delivery stream definitions', () => {
       LINKS_STREAM: 'svc-local-identities',
       LINKS_STREAM_ARN: 'arn:aws:firehose:us-east-1:000000000000:deliverystream/svc-local-identities',
     });
+  });
+});
+
+describe('serverless.yml', () => {
+  const templates = readTemplates(join(ROOT, 'serverless.yml'));
+
+  it('has the identities delivery stream as Direct PUT into identities/, through the transform, as Parquet', () => {
+    const identities = templates.deliveryStreams.find((d) => d.logicalId === 'IdentitiesDeliveryStream');
+    expect(identities).toMatchObject({
+      name: 'clickstream-local-identities',
+      source: { kind: 'direct-put', streamName: 'firehose-directput-clickstream-local-identities', shardCount: 1, encrypted: true },
+      processor: { functionKey: 'firehoseTransform' },
+      bucket: 'lake',
+      prefix: 'identities/dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/',
+      errorPrefix: 'errors/identities/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+      dynamicPartitioning: true,
+    });
+    expect(identities!.table).toBe(IDENTITIES_TABLE);
+    // Every other delivery stream keeps its Kinesis source.
+    expect(templates.deliveryStreams.filter((d) => d.source.kind === 'kinesis').map((d) => d.logicalId).sort()).toEqual([
+      'AggregatesDeliveryStream',
+      'AnomaliesDeliveryStream',
+      'EventsDeliveryStream',
+    ]);
+  });
+
+  it("gives the enrich function the identities delivery stream's name", () => {
+    expect(templates.environmentOf('enrich').IDENTITIES_DELIVERY_STREAM_NAME).toBe('clickstream-local-identities');
   });
 });
