@@ -24,7 +24,7 @@ export function runningStack(endpointsFile: string, io: CliIo, purpose: string):
     return undefined;
   }
   // The handlers' own client builders read the standard AWS_ENDPOINT_URL_<SERVICE> variables.
-  Object.assign(process.env, localAwsEnvironment({ kinesis: endpoints.kinesis, s3: endpoints.s3, dynamodb: endpoints.dynamodb }));
+  Object.assign(process.env, localAwsEnvironment({ kinesis: endpoints.kinesis, s3: endpoints.s3, dynamodb: endpoints.dynamodb, firehose: endpoints.firehose }));
   return endpoints as RunningStack;
 }
 

@@ -6,6 +6,7 @@ import { startDashboardServer, type DashboardServer } from '../dashboard/server.
 import { serveTrackerDemo, type TrackerDemoServer } from '../local/demo/tracker-demo.js';
 import { startDemoTraffic, type DemoTraffic } from '../local/demo/traffic.js';
 import { createLocalKinesisClient } from '../local/kinesis/client.js';
+import { sourceName } from '../local/firehose/delivery-stream.js';
 import { DEFAULT_SNOWPLOW_APP_IDS, REPOSITORY_ROOT, startLocalStack, type LocalStack } from '../local/stack.js';
 import { HELP_OPTION, parseCommandLine } from './command-line.js';
 import { startStatusLine, statusSampleFrom } from './status-line.js';
@@ -156,7 +157,7 @@ Clickstream pipeline running locally
   DynamoDB     ${endpoints.dynamodb}  S3 ${endpoints.s3}  lake bucket: ${endpoints.lakeBucket}
   consumers    ${stack.mappings.map((m) => `${m.source.function.functionKey} λ ← ${m.source.streamName}`).join(', ') || 'none'}
   analytics    ${stack.analytics.running ? `Flink job running (pid ${stack.analytics.pid}, log ${stack.analytics.logFile}): 1-minute aggregates and anomalies` : stack.analytics.reason}
-  firehose     ${stack.firehose.deliveryStreams.map((d) => `${d.definition.name} ← ${d.definition.source.streamName} → s3://${d.definition.bucket}/${d.definition.prefix.split('/')[0]}/ (${d.bufferSizeBytes / 1024 / 1024} MB / ${d.bufferIntervalMs / 1000} s)`).join(', ') || 'none'}
+  firehose     ${stack.firehose.deliveryStreams.map((d) => `${d.definition.name} ← ${sourceName(d.definition)} → s3://${d.definition.bucket}/${d.definition.prefix.split('/')[0]}/ (${d.bufferSizeBytes / 1024 / 1024} MB / ${d.bufferIntervalMs / 1000} s)`).join(', ') || 'none'}${endpoints.firehose ? `\n  Firehose API ${endpoints.firehose}  (PutRecord, PutRecordBatch to the direct-put delivery streams)` : ''}
   query        npm run query -- --named top_pages
   data dir     ${dataDir}
   endpoints    ${endpointsFile}

@@ -12,6 +12,8 @@ export interface LocalServiceEndpoints {
   kinesis: string;
   s3?: string | null;
   dynamodb?: string | null;
+  /** The local Firehose API (local/firehose/direct-put.ts): PutRecord(Batch) to Direct PUT delivery streams. */
+  firehose?: string | null;
 }
 
 /** Environment variables that make any AWS SDK v3 client in a local process talk to the emulators. */
@@ -25,5 +27,6 @@ export function localAwsEnvironment(endpoints: LocalServiceEndpoints): Record<st
   };
   if (endpoints.s3) environment.AWS_ENDPOINT_URL_S3 = endpoints.s3;
   if (endpoints.dynamodb) environment.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
+  if (endpoints.firehose) environment.AWS_ENDPOINT_URL_FIREHOSE = endpoints.firehose;
   return environment;
 }

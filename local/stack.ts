@@ -17,6 +17,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import type { StreamEventSource } from './template/stream-event-sources.js';
 import type { FirehoseProcessorHandler } from './firehose/buffer-converter.js';
 import { startLocalFirehose, type LocalFirehose } from './firehose/firehose.js';
+import { startFirehoseApi, type FirehoseApi } from './firehose/direct-put.js';
 import { LOCAL_FIREHOSE_DEFAULTS } from './firehose/delivery-stream.js';
 import { settleSecondsFor } from '../functions/erase/erase.js';
 import { S3_DATA_SUBDIR } from './storage/lake-location.js';
@@ -43,6 +44,8 @@ export interface LocalEndpoints {
   kinesis: string;
   s3: string | null;
   dynamodb: string | null;
+  /** The local Firehose API (PutRecord, PutRecordBatch) of the Direct PUT delivery streams: AWS_ENDPOINT_URL_FIREHOSE. */
+  firehose: string | null;
   lakeBucket: string | null;
   streams: { raw: string; enriched: string; aggregates: string; anomalies: string };
   /** Erasure (`npm run erase`): how often the consumers read the suppression list, and when nothing of an erased person can land any more. */
@@ -62,6 +65,8 @@ export interface LocalStackOptions {
   kinesisPort?: number;
   dynamodbPort?: number;
   s3Port?: number;
+  /** Port of the local Firehose API; 0 picks a free one. A restart in the same process must reuse it too. */
+  firehosePort?: number;
   shardCount?: number;
   allowedOrigins?: string[];
   /** Snowplow app ids (`aid`) accepted, tied to the stack's write key (default: DEFAULT_SNOWPLOW_APP_IDS). */
@@ -85,6 +90,7 @@ export interface LocalStack {
   kinesisPort: number;
   dynamodbPort: number;
   s3Port: number;
+  firehosePort: number;
   /** One local Lambda event source mapping per stream consumer in serverless.yml. */
   mappings: EventSourceMapping[];
   /** One local delivery loop per Firehose delivery stream in the template. */
@@ -134,7 +140,10 @@ export async function localStreamConsumers(endpoints: LocalEndpoints): Promise<L
     const { functionKey } = source.function;
     let handler = handlersLoadedWith?.handlers.stream[functionKey];
     if (!handler) {
-      Object.assign(process.env, localAwsEnvironment({ kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb ?? undefined, s3: endpoints.s3 ?? undefined }));
+      Object.assign(
+        process.env,
+        localAwsEnvironment({ kinesis: endpoints.kinesis, dynamodb: endpoints.dynamodb ?? undefined, s3: endpoints.s3 ?? undefined, firehose: endpoints.firehose ?? undefined }),
+      );
       Object.assign(process.env, templates.environmentOf(functionKey), { POWERTOOLS_SERVICE_NAME: functionKey }, overrides[functionKey]);
       handler = await importHandler<StreamHandler>(REPOSITORY_ROOT, source.function.handler);
     }
@@ -167,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const mappings: EventSourceMapping[] = [];
   let gateway: HttpGateway | undefined;
   let functionUrl: HttpGateway | undefined;
+  let firehoseApi: FirehoseApi | undefined;
   let firehose: LocalFirehose | undefined;
   let analytics: FlinkJobStart = { running: false, reason: 'analytics off because it was not asked for (npm start runs it)' };
   const stopAll = async (drainMs = 0): Promise<StopReport> => {
@@ -176,7 +186,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Checkpointed on stop; what it emitted last still reaches the lake through the local Firehose below.
     if (analytics.running) await analytics.stop();
     // After the consumers, so what they wrote last still reaches the lake; before the emulators it reads and writes.
-    await firehose?.stop();
+    // It closes its API first: the producers (the consumers) have stopped.
+    if (firehose) await firehose.stop();
+    else await firehoseApi?.close();
     await Promise.all(emulators.map((e) => e.stop()));
     return report;
   };
@@ -195,7 +207,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     emulators.push(s3);
 
     await createResources(templates, { kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint }, options.shardCount);
-    const awsEnvironment = localAwsEnvironment({ kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint });
+    // Before the handlers are loaded: their Firehose clients read its endpoint at cold start. It creates the
+    // hidden backing stream of each Direct PUT delivery stream.
+    firehoseApi = await startFirehoseApi({
+      definitions: templates.deliveryStreams,
+      kinesis: createLocalKinesisClient(kinesis.endpoint),
+      port: options.firehosePort ?? 0,
+      logger: quietLogger,
+    });
+    const awsEnvironment = localAwsEnvironment({ kinesis: kinesis.endpoint, dynamodb: dynamodb.endpoint, s3: s3.endpoint, firehose: firehoseApi.endpoint });
     const handlers = await loadHandlers(templates, awsEnvironment, {
       RAW_STREAM_NAME: LOCAL_STREAM_NAMES.raw,
       // The write keys parameter's format (functions/ingest/write-keys.ts): the key, then its Snowplow app ids.
@@ -217,6 +237,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       s3: createLocalS3Client(s3.endpoint),
       dataDir,
       ...options.firehose,
+      api: firehoseApi,
       logger: quietLogger,
     });
     if (options.analytics) {
@@ -249,6 +270,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     kinesis: kinesis.endpoint,
     s3: s3.endpoint,
     dynamodb: dynamodb.endpoint,
+    firehose: firehoseApi.endpoint,
     lakeBucket: localResourceName('LakeBucket'),
     streams: { ...LOCAL_STREAM_NAMES },
     // The local Firehose calls the transform as it flushes, so a row passes the suppression check just before it is written.
@@ -276,6 +298,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     kinesisPort: kinesis.plainPort,
     dynamodbPort: dynamodb.port,
     s3Port: s3.port,
+    firehosePort: firehoseApi.port,
     mappings,
     firehose,
     analytics,

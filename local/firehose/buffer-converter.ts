@@ -121,7 +121,8 @@ export class BufferConverter {
       invocations: 0,
       failedInvocations: 0,
     };
-    const firehoseRecords = records.map((r) => toFirehoseRecord(shardId, r));
+    const directPut = definition.source.kind === 'direct-put';
+    const firehoseRecords = records.map((r) => toFirehoseRecord(shardId, r, definition.source.kind));
     const data = new Map<string, { keys: Record<string, string>; rows: FlatRow[]; raw: Buffer[]; oldestMs: number }>();
     const errors = new Map<ErrorOutputType, { documents: FirehoseErrorDocument[]; oldestMs: number }>();
     const fail = (type: ErrorOutputType, source: ShardRecord, document: Omit<FirehoseErrorDocument, 'arrivalTimestamp'>) => {
@@ -193,8 +194,7 @@ export class BufferConverter {
               errorMessage: `The Hive JSON SerDe would not read this record into ${definition.table.name}: ${(error as Error).message}`,
               attemptEndingTimestamp: Date.now(),
               rawData: transformed,
-              sequenceNumber: source.sequenceNumber,
-              subSequenceNumber: 0,
+              ...(directPut ? {} : { sequenceNumber: source.sequenceNumber, subSequenceNumber: 0 }),
               dataCatalogTable: { catalogId: '000000000000', databaseName: 'local', tableName: definition.table.name, region: LOCAL_REGION, versionId: 'LATEST' },
             });
             return;
@@ -266,10 +266,12 @@ export class BufferConverter {
   /** Invokes the processor, retrying NumberOfRetries times when the invocation fails as a whole. */
   private async invoke(invocation: Invocation, result: ConvertedBuffer): Promise<InvocationOutcome> {
     const processor = this.definition.processor!;
+    const { source } = this.definition;
     const event: FirehoseTransformationEvent = {
       invocationId: randomUUID(),
       deliveryStreamArn: this.definition.arn,
-      sourceKinesisStreamArn: this.definition.source.streamArn,
+      // A Direct PUT delivery stream has no source stream: its backing stream is local plumbing.
+      ...(source.kind === 'kinesis' ? { sourceKinesisStreamArn: source.streamArn } : {}),
       region: LOCAL_REGION,
       records: invocation.records,
     };
@@ -337,12 +339,18 @@ function checkResponse(response: unknown, records: readonly FirehoseTransformati
   return results;
 }
 
-export function toFirehoseRecord(shardId: string, record: ShardRecord): FirehoseTransformationEventRecord {
+/**
+ * Firehose's record ids are opaque; this one is unique per record of a shard and stable across retries. A
+ * Direct PUT record keeps the id PutRecord(Batch) answered its producer with (direct-put.ts).
+ */
+export const firehoseRecordId = (sequenceNumber: string): string => `${sequenceNumber}000000`;
+
+/** A record as the transform gets it; only a Kinesis source's records carry kinesisRecordMetadata. */
+export function toFirehoseRecord(shardId: string, record: ShardRecord, source: 'kinesis' | 'direct-put' = 'kinesis'): FirehoseTransformationEventRecord {
+  const common = { recordId: firehoseRecordId(record.sequenceNumber), approximateArrivalTimestamp: record.arrivalMs, data: record.data.toString('base64') };
+  if (source === 'direct-put') return common;
   return {
-    // Firehose's ids are opaque; this one is unique per record of a shard and stable across retries.
-    recordId: `${record.sequenceNumber}000000`,
-    approximateArrivalTimestamp: record.arrivalMs,
-    data: record.data.toString('base64'),
+    ...common,
     kinesisRecordMetadata: {
       shardId,
       partitionKey: record.partitionKey,

@@ -1,5 +1,7 @@
 // One local delivery stream: reads every shard of its source, buffers each shard by size and interval,
-// hands a full buffer to the BufferConverter, PUTs the objects and moves the shard's checkpoint.
+// hands a full buffer to the BufferConverter, PUTs the objects and moves the shard's checkpoint. The source
+// is the Kinesis stream of the template, or, for a Direct PUT delivery stream, the hidden backing stream the
+// local Firehose API (direct-put.ts) appends to: read the same way, so delivered the same way.
 //
 // Exactly once across restarts. Each shard is buffered on its own, and every object of a buffer is named
 // after (shard, first and last sequence number of the buffer). Before writing a buffer, its range is saved
@@ -12,6 +14,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { join } from 'node:path';
 import { CheckpointStore } from '../kinesis/checkpoints.js';
+import { ensureStream } from '../kinesis/streams.js';
 import type { DeliveryStreamDefinition } from '../template/delivery-streams.js';
 import { ShardReader, type ShardRecord } from '../kinesis/shard-reader.js';
 import { ShardWorkers } from '../kinesis/shard-workers.js';
@@ -28,8 +31,11 @@ const STOP_DRAIN_MS = 10_000;
 
 export interface DeliveryStreamStats {
   deliveryStream: string;
+  /** The Kinesis source stream, or `direct-put` (whose backing stream is in `directPut`). */
   sourceStream: string;
-  /** Records read from the source (each once, emulator re-deliveries left out). */
+  /** Direct PUT: the hidden stream the Firehose API appends to, and what the API accepted (local/firehose/firehose.ts fills the counts in). */
+  directPut: { backingStream: string; requests: number; recordsAccepted: number; recordsFailed: number } | null;
+  /** Records read from the source (each once, emulator re-deliveries left out); for Direct PUT, from the backing stream. */
   recordsIn: number;
   /** Rows written under the prefix. */
   recordsDelivered: number;
@@ -88,7 +94,10 @@ export interface LocalDeliveryStream {
 }
 
 export async function startDeliveryStream(options: DeliveryStreamOptions): Promise<LocalDeliveryStream> {
-  if (options.definition.processor && !options.processor) throw new Error(`${options.definition.name}: its processor Lambda ${options.definition.processor.functionKey} was not given`);
+  const { definition } = options;
+  if (definition.processor && !options.processor) throw new Error(`${definition.name}: its processor Lambda ${definition.processor.functionKey} was not given`);
+  // The backing stream is the local Firehose's own: whichever of it and the API starts first creates it.
+  if (definition.source.kind === 'direct-put') await ensureStream(options.kinesis, definition.source.streamName, definition.source.shardCount, 30_000);
   const loop = new DeliveryLoop(options, await BufferConverter.create(options.definition, options.processor, join(options.dataDir, 'firehose', options.definition.name, 'tmp')));
   await loop.start();
   return {
@@ -132,7 +141,7 @@ class DeliveryLoop {
     this.bufferIntervalMs = options.bufferIntervalMs ?? LOCAL_FIREHOSE_DEFAULTS.bufferIntervalMs;
     this.checkpoints = new CheckpointStore(join(options.dataDir, 'firehose', `${definition.name}.json`), definition.source.streamArn);
     this.logger = options.logger ?? console;
-    this.label = `[firehose ${definition.name}<-${definition.source.streamName}]`;
+    this.label = `[firehose ${definition.name}<-${sourceName(definition)}]`;
     this.shards = new ShardWorkers({
       kinesis: options.kinesis,
       streamName: definition.source.streamName,
@@ -175,9 +184,11 @@ class DeliveryLoop {
       if (shard.buffer.length > 0) lagMs = Math.max(lagMs, Date.now() - shard.buffer[0]!.arrivalMs);
       if (shard.reader.millisBehindLatest !== null) behind = Math.max(behind ?? 0, shard.reader.millisBehindLatest);
     }
+    const { definition } = this.options;
     return {
-      deliveryStream: this.options.definition.name,
-      sourceStream: this.options.definition.source.streamName,
+      deliveryStream: definition.name,
+      sourceStream: sourceName(definition),
+      directPut: definition.source.kind === 'direct-put' ? { backingStream: definition.source.streamName, requests: 0, recordsAccepted: 0, recordsFailed: 0 } : null,
       ...this.counters,
       failedRecords: { ...this.counters.failedRecords },
       redeliveriesSkipped: [...this.shards.workers.values()].reduce((n, s) => n + s.reader.redeliveriesSkipped, 0),
@@ -203,6 +214,9 @@ class DeliveryLoop {
     );
   }
 }
+
+/** What the delivery stream reads from, for people: the Kinesis stream, or `direct-put`. */
+export const sourceName = (definition: DeliveryStreamDefinition): string => (definition.source.kind === 'direct-put' ? 'direct-put' : definition.source.streamName);
 
 class ShardDelivery {
   readonly reader: ShardReader;

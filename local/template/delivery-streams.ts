@@ -1,12 +1,12 @@
 // The `AWS::KinesisFirehose::DeliveryStream` resources of serverless.yml's infra, read once so the local
-// Firehose delivers with the deployed wiring: source stream, transform Lambda and its retries, bucket,
-// prefix and error prefix, dynamic partitioning, and the Glue table the records are converted with.
+// Firehose delivers with the deployed wiring: source (a Kinesis stream, or Direct PUT), transform Lambda and
+// its retries, bucket, prefix and error prefix, dynamic partitioning, and the Glue table the records are
+// converted with.
 import { LAKE_TABLES, type LakeTable } from '../../schemas/lake-tables.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
 import { localStreamArn } from '../kinesis/streams.js';
 import type { TemplateDocument } from './document.js';
 import { functionLogicalId, type FunctionDefinition } from './functions.js';
-import { localResourceName, referencedLogicalId } from './names.js';
+import { localDeliveryStreamArn, localDeliveryStreamName, localResourceName, referencedLogicalId } from './names.js';
 import { isRecord, numberOr } from './yaml.js';
 
 /** The transform Lambda, with the processor's parameters. */
@@ -17,12 +17,42 @@ export interface DeliveryStreamProcessor extends FunctionDefinition {
   numberOfRetries: number;
 }
 
+/** DeliveryStreamType KinesisStreamAsSource: Firehose reads the stream of the template. */
+export interface KinesisStreamSource {
+  kind: 'kinesis';
+  /** The `AWS::Kinesis::Stream` of KinesisStreamARN. */
+  logicalId: string;
+  streamName: string;
+  streamArn: string;
+}
+
+/**
+ * DeliveryStreamType DirectPut: producers call PutRecord / PutRecordBatch. Locally the Firehose API
+ * (local/firehose/direct-put.ts) appends what it accepts to a hidden stream of the Kinesis emulator, of
+ * one shard, named after the delivery stream, and the delivery loop reads that stream like a Kinesis source.
+ */
+export interface DirectPutSource {
+  kind: 'direct-put';
+  /** The hidden backing stream: `firehose-directput-<delivery stream name>`. */
+  streamName: string;
+  streamArn: string;
+  shardCount: number;
+  /** DeliveryStreamEncryptionConfigurationInput is set: PutRecord(Batch) answer Encrypted true. */
+  encrypted: boolean;
+}
+
+export type DeliveryStreamSource = KinesisStreamSource | DirectPutSource;
+
+/** The hidden stream of the Kinesis emulator behind a Direct PUT delivery stream (delivery stream names are at most 64 characters, stream names 128). */
+export const directPutBackingStreamName = (deliveryStreamName: string): string => `firehose-directput-${deliveryStreamName}`;
+
 export interface DeliveryStreamDefinition {
   logicalId: string;
   /** DeliveryStreamName, resolved for the local stage. */
   name: string;
   arn: string;
-  source: { logicalId: string; streamName: string; streamArn: string };
+  /** Where the records come from; either way, `streamName` is the emulator's stream the delivery loop reads. */
+  source: DeliveryStreamSource;
   processor: DeliveryStreamProcessor | undefined;
   bucket: string;
   prefix: string;
@@ -36,7 +66,7 @@ export interface DeliveryStreamDefinition {
 
 const FIREHOSE_DEFAULT_PROCESSOR_RETRIES = 3;
 
-/** Every delivery stream with a Kinesis source and an extended S3 destination in the template. */
+/** Every delivery stream (Kinesis source or Direct PUT) with an extended S3 destination in the template. */
 export function deliveryStreamDefinitions(template: TemplateDocument, functions: Map<string, FunctionDefinition>): DeliveryStreamDefinition[] {
   const definitions: DeliveryStreamDefinition[] = [];
   for (const [logicalId, resource] of template.resources) {
@@ -53,12 +83,8 @@ function deliveryStreamDefinition(
   properties: Record<string, unknown>,
 ): DeliveryStreamDefinition {
   const where = `${logicalId} (AWS::KinesisFirehose::DeliveryStream)`;
-  if (properties.DeliveryStreamType !== 'KinesisStreamAsSource') throw new Error(`${where}: only DeliveryStreamType KinesisStreamAsSource runs locally`);
-  const name = typeof properties.DeliveryStreamName === 'string' ? properties.DeliveryStreamName : `${template.service}-${template.stage}-${logicalId}`;
-  const sourceConfiguration = isRecord(properties.KinesisStreamSourceConfiguration) ? properties.KinesisStreamSourceConfiguration : {};
-  const sourceId = referencedLogicalId(sourceConfiguration.KinesisStreamARN);
-  if (!sourceId) throw new Error(`${where}: KinesisStreamSourceConfiguration.KinesisStreamARN must be !GetAtt <Stream>.Arn`);
-  const streamName = localResourceName(sourceId);
+  const name = localDeliveryStreamName(template, logicalId);
+  const source = sourceOf(properties, name, where);
 
   const destination = properties.ExtendedS3DestinationConfiguration;
   if (!isRecord(destination)) throw new Error(`${where}: only ExtendedS3DestinationConfiguration runs locally`);
@@ -74,8 +100,8 @@ function deliveryStreamDefinition(
   return {
     logicalId,
     name,
-    arn: `arn:aws:firehose:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:deliverystream/${name}`,
-    source: { logicalId: sourceId, streamName, streamArn: localStreamArn(streamName) },
+    arn: localDeliveryStreamArn(name),
+    source,
     processor: processorOf(functions, destination.ProcessingConfiguration, where),
     bucket: localResourceName(bucketId),
     prefix,
@@ -84,6 +110,23 @@ function deliveryStreamDefinition(
     table: tableOf(template, destination.DataFormatConversionConfiguration, where),
     deployedBuffering: { sizeMB: buffering.SizeInMBs, intervalSeconds: buffering.IntervalInSeconds },
   };
+}
+
+/** The Kinesis stream of a KinesisStreamAsSource delivery stream, or the backing stream of a DirectPut one. */
+function sourceOf(properties: Record<string, unknown>, name: string, where: string): DeliveryStreamSource {
+  // DirectPut is CloudFormation's default when DeliveryStreamType is left out.
+  const type = properties.DeliveryStreamType ?? 'DirectPut';
+  if (type === 'DirectPut') {
+    if (properties.KinesisStreamSourceConfiguration !== undefined) throw new Error(`${where}: a DirectPut delivery stream has no KinesisStreamSourceConfiguration`);
+    const streamName = directPutBackingStreamName(name);
+    return { kind: 'direct-put', streamName, streamArn: localStreamArn(streamName), shardCount: 1, encrypted: isRecord(properties.DeliveryStreamEncryptionConfigurationInput) };
+  }
+  if (type !== 'KinesisStreamAsSource') throw new Error(`${where}: DeliveryStreamType ${JSON.stringify(type)} does not run locally (KinesisStreamAsSource and DirectPut do)`);
+  const sourceConfiguration = isRecord(properties.KinesisStreamSourceConfiguration) ? properties.KinesisStreamSourceConfiguration : {};
+  const sourceId = referencedLogicalId(sourceConfiguration.KinesisStreamARN);
+  if (!sourceId) throw new Error(`${where}: KinesisStreamSourceConfiguration.KinesisStreamARN must be !GetAtt <Stream>.Arn`);
+  const streamName = localResourceName(sourceId);
+  return { kind: 'kinesis', logicalId: sourceId, streamName, streamArn: localStreamArn(streamName) };
 }
 
 /** The one Lambda processor, with the function it names in serverless.yml. */

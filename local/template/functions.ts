@@ -2,7 +2,7 @@
 // framework's and Lambda's defaults where a definition leaves a setting out.
 import { functionArn } from '../lambda/runtime.js';
 import type { TemplateDocument } from './document.js';
-import { localResourceArn, localResourceName, referencedLogicalId } from './names.js';
+import { localDeliveryStreamArn, localDeliveryStreamName, localResourceArn, localResourceName, referencedLogicalId } from './names.js';
 import { isRecord, literal, numberOr, requiredString } from './yaml.js';
 
 export interface FunctionDefinition {
@@ -61,7 +61,10 @@ function functionUrlOn(template: TemplateDocument, url: unknown): boolean {
   return url === true || isRecord(url);
 }
 
-/** provider.environment merged with the function's: `!Ref X` → the local name of X, `!GetAtt X.Arn` → its local ARN. */
+/**
+ * provider.environment merged with the function's: `!Ref X` → the local name of X, `!GetAtt X.Arn` → its local ARN.
+ * A delivery stream's name comes from the template itself (its DeliveryStreamName), as on AWS.
+ */
 function functionEnvironment(template: TemplateDocument, provider: Record<string, unknown>, definition: Record<string, unknown>, functionKey: string): Record<string, string> {
   const merged = { ...(isRecord(provider.environment) ? provider.environment : {}), ...(isRecord(definition.environment) ? definition.environment : {}) };
   const environment: Record<string, string> = {};
@@ -72,7 +75,13 @@ function functionEnvironment(template: TemplateDocument, provider: Record<string
     }
     const logicalId = referencedLogicalId(value);
     if (logicalId === undefined) throw new Error(`functions.${functionKey}.environment.${name}: cannot resolve ${JSON.stringify(value)} locally`);
-    environment[name] = isRecord(value) && 'Ref' in value ? localResourceName(logicalId) : localResourceArn(logicalId, template.resources.get(logicalId)?.Type);
+    const byRef = isRecord(value) && 'Ref' in value;
+    if (template.resources.get(logicalId)?.Type === 'AWS::KinesisFirehose::DeliveryStream') {
+      const streamName = localDeliveryStreamName(template, logicalId);
+      environment[name] = byRef ? streamName : localDeliveryStreamArn(streamName);
+      continue;
+    }
+    environment[name] = byRef ? localResourceName(logicalId) : localResourceArn(logicalId, template.resources.get(logicalId)?.Type);
   }
   return environment;
 }

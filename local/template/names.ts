@@ -1,6 +1,7 @@
 // What each CloudFormation resource the local stack serves is called on this machine, and its local ARN.
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../aws-env.js';
 import { LOCAL_STREAM_NAMES, localStreamArn } from '../kinesis/streams.js';
+import type { TemplateDocument } from './document.js';
 import { isRecord } from './yaml.js';
 
 /** The local physical name of each resource, by logical id. */
@@ -50,4 +51,19 @@ export function referencedLogicalId(value: unknown): string | undefined {
   if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
   if (typeof getAtt === 'string') return getAtt.split('.')[0];
   return undefined;
+}
+
+/**
+ * A delivery stream's name is the template's own (DeliveryStreamName, resolved for the local stage), so it
+ * keeps the `<service>-<stage>-<table>` the transform reads; without one, `<service>-<stage>-<logicalId>`.
+ */
+export function localDeliveryStreamName(template: TemplateDocument, logicalId: string): string {
+  const resource = template.resources.get(logicalId);
+  if (resource?.Type !== 'AWS::KinesisFirehose::DeliveryStream') throw new Error(`"${logicalId}" is not an AWS::KinesisFirehose::DeliveryStream of the template`);
+  const name = template.resolve(resource.Properties.DeliveryStreamName);
+  return typeof name === 'string' ? name : `${template.service}-${template.stage}-${logicalId}`;
+}
+
+export function localDeliveryStreamArn(name: string): string {
+  return `arn:aws:firehose:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:deliverystream/${name}`;
 }

@@ -139,7 +139,7 @@ describe('infra/alarms.yml → CloudWatch alarms', () => {
 
   it('watches failed S3 deliveries and data freshness of every Firehose delivery stream', () => {
     const streams = ofType(template, 'AWS::KinesisFirehose::DeliveryStream').map(([id]) => id);
-    expect(streams.sort()).toEqual(['AggregatesDeliveryStream', 'AnomaliesDeliveryStream', 'EventsDeliveryStream']);
+    expect(streams.sort()).toEqual(['AggregatesDeliveryStream', 'AnomaliesDeliveryStream', 'EventsDeliveryStream', 'IdentitiesDeliveryStream']);
     for (const stream of streams) {
       const [success] = alarmsOn('DeliveryToS3.Success', 'DeliveryStreamName', { Ref: stream });
       expect(success?.props, stream).toMatchObject({ Namespace: 'AWS/Firehose', Statistic: 'Average', Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'notBreaching' });

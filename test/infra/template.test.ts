@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAthenaQueries, loadAthenaViews, ATHENA_TYPES } from '../../analytics/athena/queries.js';
 import { INGEST_CORS } from '../../functions/ingest/cors.js';
 import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../schemas/lake-rows.js';
-import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, glueColumns } from '../../schemas/lake-tables.js';
+import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, IDENTITIES_TABLE, glueColumns } from '../../schemas/lake-tables.js';
 import { createHash } from 'node:crypto';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -473,6 +473,9 @@ describe('serverless.yml → CloudFormation', () => {
     // Every data store the template creates, whatever stage added it: a new store without encryption fails here.
     const checks: Record<string, (p: JsonObject) => boolean> = {
       'AWS::Kinesis::Stream': (p) => (p.StreamEncryption as JsonObject | undefined)?.EncryptionType === 'KMS',
+      // A Kinesis source keeps the records in its stream (checked above); Direct PUT keeps them in Firehose, encrypted only with the SSE input.
+      'AWS::KinesisFirehose::DeliveryStream': (p) =>
+        p.DeliveryStreamType === 'KinesisStreamAsSource' || ['AWS_OWNED_CMK', 'CUSTOMER_MANAGED_CMK'].includes(String((p.DeliveryStreamEncryptionConfigurationInput as JsonObject | undefined)?.KeyType)),
       'AWS::DynamoDB::Table': (p) => (p.SSESpecification as JsonObject | undefined)?.SSEEnabled === true,
       'AWS::SQS::Queue': (p) => p.SqsManagedSseEnabled === true || p.KmsMasterKeyId !== undefined,
       'AWS::SNS::Topic': (p) => p.KmsMasterKeyId !== undefined,
@@ -481,7 +484,7 @@ describe('serverless.yml → CloudFormation', () => {
         return rules.some((r) => ['aws:kms', 'AES256', 'aws:kms:dsse'].includes(String((r.ServerSideEncryptionByDefault as JsonObject | undefined)?.SSEAlgorithm)));
       },
     };
-    it.each(['dev', 'provisioned'] as const)('covers every stream, table, queue, topic and bucket (%s)', (run) => {
+    it.each(['dev', 'provisioned'] as const)('covers every stream, delivery stream, table, queue, topic and bucket (%s)', (run) => {
       const template = packaged[run].template;
       const unencrypted: string[] = [];
       let stores = 0;
@@ -614,6 +617,7 @@ describe('serverless.yml → CloudFormation', () => {
         DEDUP_TABLE_NAME: { Ref: 'DedupLedgerTable' },
         DEDUP_TTL_HOURS: '24',
         LAKE_BUCKET_NAME: { Ref: 'LakeBucket' },
+        IDENTITIES_DELIVERY_STREAM_NAME: { Ref: 'IdentitiesDeliveryStream' },
         LATENESS_BOUND_SECONDS: '3600',
       });
     });
@@ -695,7 +699,7 @@ describe('serverless.yml → CloudFormation', () => {
       expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': false } } }));
     });
 
-    it('scopes the enrich role to its streams, table, bad-rows prefix, DLQ and log group', () => {
+    it('scopes the enrich role to its streams, table, bad-rows prefix, identities delivery stream, DLQ and log group', () => {
       const t = packaged.dev.template;
       const policies = effective(t, resource(t, 'EnrichRole').Properties?.Policies ?? []) as JsonObject[];
       const list = policies.flatMap((p) => toArray((p.PolicyDocument as JsonObject).Statement as Json) as JsonObject[]);
@@ -711,6 +715,9 @@ describe('serverless.yml → CloudFormation', () => {
       const check = list.find((s) => s.Sid === 'CheckEnrichedEvents');
       expect(check).toMatchObject({ Action: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'], Resource: { 'Fn::GetAtt': ['EnrichedEventsStream', 'Arn'] } });
       expect(resourceOf('s3:PutObject')).toEqual({ 'Fn::Sub': '${LakeBucket.Arn}/bad-rows/*' });
+      // Identity links: PutRecord(Batch) on that one delivery stream, nothing else of Firehose.
+      for (const action of ['firehose:PutRecordBatch', 'firehose:PutRecord']) expect(resourceOf(action), action).toEqual({ 'Fn::GetAtt': ['IdentitiesDeliveryStream', 'Arn'] });
+      expect(list.flatMap((s) => toArray(s.Action as Json)).filter((a) => String(a).startsWith('firehose:')).sort()).toEqual(['firehose:PutRecord', 'firehose:PutRecordBatch']);
       expect(resourceOf('sqs:SendMessage')).toEqual({ 'Fn::GetAtt': ['EnrichDeadLetterQueue', 'Arn'] });
       expect(resourceOf('logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': ['EnrichLogGroup', 'Arn'] });
     });
@@ -991,6 +998,57 @@ describe('serverless.yml → CloudFormation', () => {
       expect(((fn.Environment as JsonObject).Variables as JsonObject)['FIREHOSE_BUFFER_INTERVAL_SECONDS']).toBeDefined();
     });
 
+    it('delivers identity links by Direct PUT, encrypted, through the same transform to the Parquet identities table, by first_seen', () => {
+      const t = packaged.dev.template;
+      const stream = props(t, 'IdentitiesDeliveryStream');
+      expect(stream).toMatchObject({ DeliveryStreamName: 'clickstream-dev-identities', DeliveryStreamType: 'DirectPut', DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' } });
+      expect(stream).not.toHaveProperty('KinesisStreamSourceConfiguration');
+      const d = stream.ExtendedS3DestinationConfiguration as JsonObject;
+      expect(d).toMatchObject({
+        BucketARN: { 'Fn::GetAtt': ['LakeBucket', 'Arn'] },
+        RoleARN: { 'Fn::GetAtt': ['IdentitiesFirehoseRole', 'Arn'] },
+        Prefix: `${IDENTITIES_TABLE.prefix}dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/`,
+        ErrorOutputPrefix: `errors/${IDENTITIES_TABLE.name}/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
+        CompressionFormat: 'UNCOMPRESSED',
+        EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
+        CloudWatchLoggingOptions: { Enabled: true, LogGroupName: { Ref: 'IdentitiesFirehoseLogGroup' }, LogStreamName: { Ref: 'IdentitiesDeliveryLogStream' } },
+        DynamicPartitioningConfiguration: { Enabled: true },
+      });
+      // Buffered like the other delivery streams (format conversion refuses less than 64 MiB).
+      expect(d.BufferingHints).toEqual((destination(t).BufferingHints as JsonObject));
+      const [processor] = (d.ProcessingConfiguration as JsonObject).Processors as JsonObject[];
+      expect(JSON.stringify(processor)).toContain('FirehoseTransformLambdaFunction');
+      const conversion = d.DataFormatConversionConfiguration as JsonObject;
+      expect(conversion.InputFormatConfiguration).toEqual({ Deserializer: { HiveJsonSerDe: { TimestampFormats: [...HIVE_JSON_TIMESTAMP_FORMATS] } } });
+      expect(((conversion.OutputFormatConfiguration as JsonObject).Serializer as JsonObject).ParquetSerDe).toMatchObject({ Compression: 'SNAPPY' });
+      expect(conversion.SchemaConfiguration).toMatchObject({ TableName: { Ref: 'IdentitiesTable' }, RoleARN: { 'Fn::GetAtt': ['IdentitiesFirehoseRole', 'Arn'] } });
+
+      for (const p of Object.values(packaged)) {
+        const input = props(p.template, 'IdentitiesTable').TableInput as JsonObject;
+        expect(input.Name).toBe(IDENTITIES_TABLE.name);
+        expect((input.StorageDescriptor as JsonObject).Columns).toEqual(glueColumns(IDENTITIES_TABLE.columns));
+        expect(input.PartitionKeys).toEqual(glueColumns(IDENTITIES_TABLE.partitionKeys));
+      }
+      const input = props(t, 'IdentitiesTable').TableInput as JsonObject;
+      // Projected exactly like the aggregates table, on its own prefix.
+      const projection = (id: string) => Object.entries((props(t, id).TableInput as JsonObject).Parameters as JsonObject).filter(([key]) => key.startsWith('projection.'));
+      expect(projection('IdentitiesTable')).toEqual(projection('AggregatesTable'));
+      expect(input.Parameters).toMatchObject({ classification: 'parquet', 'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}dt=\${!dt}/hour=\${!hour}/` } });
+      expect((input.StorageDescriptor as JsonObject).Location).toEqual({ 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}` });
+      expect(((input.StorageDescriptor as JsonObject).SerdeInfo as JsonObject).SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
+
+      // Its own role: no stream to read; the transform, the identities table, identities/ and its errors, its log stream.
+      const list = policyStatements(t, 'IdentitiesFirehoseRole');
+      const resourceOf = (statements: JsonObject[], action: string) => statementFor(statements, action)?.Resource;
+      expect(list.flatMap((s) => toArray(s.Action as Json)).filter((a) => String(a).startsWith('kinesis:'))).toEqual([]);
+      expect(resourceOf(list, 's3:PutObject')).toEqual(['identities/*', 'errors/identities/*'].map((p) => ({ 'Fn::Sub': `\${LakeBucket.Arn}/${p}` })));
+      expect(JSON.stringify(resourceOf(list, 'glue:GetTable'))).toContain('table/${GlueDatabase}/${IdentitiesTable}');
+      expect(JSON.stringify(resourceOf(list, 'glue:GetTable'))).not.toContain('AggregatesTable');
+      expect(JSON.stringify(resourceOf(list, 'lambda:InvokeFunction'))).toContain('FirehoseTransformLambdaFunction');
+      expect(JSON.stringify(resourceOf(list, 'logs:PutLogEvents'))).toContain(':log-stream:${IdentitiesDeliveryLogStream}');
+      expect(packaged.dev.template.Outputs?.IdentitiesDeliveryStreamName?.Value).toEqual({ Ref: 'IdentitiesDeliveryStream' });
+    });
+
     it('refuses a Firehose buffer under 64 MB at package time', async () => {
       const resolvers = createRequire(import.meta.url)('../../infra/resolvers.cjs') as Record<string, (arg: { resolveVariable: (v: string) => Promise<unknown> }) => Promise<unknown>>;
       const withParam = (value: unknown) => ({ resolveVariable: async () => value });
@@ -1210,7 +1268,7 @@ describe('serverless.yml → CloudFormation', () => {
     it('names every delivery stream into the transform <service>-<stage>-<its Glue table>: how the transform picks the table', () => {
       for (const p of Object.values(packaged)) {
         const streams = resourcesOfType(p.template, 'AWS::KinesisFirehose::DeliveryStream');
-        expect(streams.length).toBe(3);
+        expect(streams.map(([id]) => id).sort()).toEqual(['AggregatesDeliveryStream', 'AnomaliesDeliveryStream', 'EventsDeliveryStream', 'IdentitiesDeliveryStream']);
         for (const [id] of streams) {
           const stream = props(p.template, id);
           const tableId = (((stream.ExtendedS3DestinationConfiguration as JsonObject).DataFormatConversionConfiguration as JsonObject).SchemaConfiguration as JsonObject).TableName as JsonObject;

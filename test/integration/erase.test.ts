@@ -149,7 +149,7 @@ it('erases a person from every partition and object, leaves every other row as i
   }
 
   // What was on its way lands after a restart, or rather, theirs does not and the other event does.
-  const ports = { kinesisPort: stack.kinesisPort, dynamodbPort: stack.dynamodbPort, s3Port: stack.s3Port };
+  const ports = { kinesisPort: stack.kinesisPort, dynamodbPort: stack.dynamodbPort, s3Port: stack.s3Port, firehosePort: stack.firehosePort };
   await stack.stop();
   stack = await startLocalStack({ ...options(), ...ports });
   await until('the other in-flight event', () => query(`SELECT count(*) AS n FROM events WHERE message_id = 'inflight-other-${run}'`), (rows) => Number(rows[0]!['n']) === 1);
