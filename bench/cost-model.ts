@@ -195,7 +195,7 @@ export const DEFAULT_ASSUMPTIONS: Omit<Assumptions, 'eventsPerSecond' | Measured
   athenaScanShare: 0.5, // the named queries read a handful of the ~40 columns; half of the bytes is generous (estimate)
   onDemandStreams: 4, // events-raw, events-enriched, aggregates, anomalies
   flinkKpus: 1, // flinkParallelism / flinkParallelismPerKpu
-  alarmMetrics: 23, // infra/alarms.yml: 20 single-metric alarms + 1 metric math alarm over 2 metrics (+1 for the expression)
+  alarmMetrics: 31, // infra/alarms.yml: 28 single-metric alarms + 1 metric math alarm over 2 metrics (+1 for the expression)
   accessLogBytesPerRequest: 400, // one JSON line of the HTTP API access log
   provisionedHeadroom: 1.2, // 20 % above the steady rate
 };
@@ -476,7 +476,7 @@ const WHY: Record<string, string> = {
   'Kinesis provisioned: PUT units': 'one 25 KB PUT unit per event and stream; aggregation between stages would divide it too',
   'Firehose dynamic partitioning': 'per GB delivered (counted at the JSON size) and per object',
   'DynamoDB on-demand (dedup ledger)': 'a few items per batch, not per event: the ledger already took this line from $0.78',
-  'CloudWatch alarms + KMS key': 'fixed per month: 23 alarm metrics and the alert topic key',
+  'CloudWatch alarms + KMS key': 'fixed per month: 31 alarm metrics and the alert topic key',
   'Firehose identities (Direct PUT)': 'the identities table: a record per device–user link an hour per enrich container, and per alias, each billed as 5 KB',
 };
 

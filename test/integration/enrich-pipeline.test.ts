@@ -23,6 +23,7 @@ import { readTemplates } from '../../local/template/templates.js';
 import { ensurePipelineStreams, LOCAL_STREAM_NAMES } from '../../local/kinesis/streams.js';
 import { readBadRows } from './bad-rows.js';
 import { readAllRecords } from './kinesis-records.js';
+import { startFirehoseApi, type FirehoseApi } from '../../local/firehose/direct-put.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const VALID_EVENTS = Number(process.env.ENRICH_PIPELINE_EVENTS ?? 300);
@@ -37,6 +38,7 @@ let dynamoDb: DynamoDBClient;
 let s3: S3Client;
 let mapping: EventSourceMapping | undefined;
 let lakeBucket: string;
+let firehoseApi: FirehoseApi;
 const templates = readTemplates(join(ROOT, 'serverless.yml'));
 const source = templates.streamEventSource('enrich');
 
@@ -51,6 +53,8 @@ beforeAll(async () => {
   dynamoDb = createLocalDynamoDbClient(dynamoDbEmulator.endpoint);
   s3 = createLocalS3Client(s3Emulator.endpoint);
   await ensurePipelineStreams(kinesis, 2);
+  // The identities delivery stream's Firehose API (Direct PUT), backed by a stream of the emulator.
+  firehoseApi = await startFirehoseApi({ definitions: templates.deliveryStreams, kinesis, logger: quiet });
   await ensureTableFromTemplate(dynamoDb, templates, 'DedupLedgerTable');
   lakeBucket = await ensureBucketFromTemplate(s3, templates, 'LakeBucket');
   // Twice on purpose: a restart on the same data dir finds them there.
@@ -60,6 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mapping?.stop();
+  await firehoseApi?.close();
   for (const client of [kinesis, dynamoDb, s3]) client?.destroy();
   await Promise.all([kinesisEmulator?.stop(), dynamoDbEmulator?.stop(), s3Emulator?.stop()]);
   rmSync(dataDir, { recursive: true, force: true });
@@ -78,6 +83,8 @@ function ingestedEvents(count: number, run: string): RawWrite[] {
     ...(index % 3 === 0 ? { name: 'Home' } : { event: 'Product Viewed', properties: { sku: `sku-${index % 17}` } }),
     messageId: `valid-${index}-${run}`,
     anonymousId: `anon-${index % 23}-${run}`,
+    // Three of the 23 visitors are signed in: their events carry both ids (identity links).
+    ...(index % 23 < 3 ? { userId: `user-${index % 23}-${run}` } : {}),
     timestamp: new Date(now - 1_000).toISOString(),
     context: {
       userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
@@ -144,7 +151,7 @@ const badRows = () => readBadRows(s3, lakeBucket);
 
 it('enriches each valid event exactly once, keeps invalid ones as bad rows with reasons, and drops duplicates', { timeout: 110_000 }, async () => {
   // Config at cold start: the handler module reads its environment when imported.
-  Object.assign(process.env, localAwsEnvironment({ kinesis: kinesisEmulator.endpoint, s3: s3Emulator.endpoint, dynamodb: dynamoDbEmulator.endpoint }), templates.environmentOf('enrich'), {
+  Object.assign(process.env, localAwsEnvironment({ kinesis: kinesisEmulator.endpoint, s3: s3Emulator.endpoint, dynamodb: dynamoDbEmulator.endpoint, firehose: firehoseApi.endpoint }), templates.environmentOf('enrich'), {
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
   const handler = await importHandler<StreamHandler>(ROOT, source.function.handler);
@@ -192,6 +199,13 @@ it('enriches each valid event exactly once, keeps invalid ones as bad rows with 
   expect(notJson).toHaveLength(1);
   expect(notJson[0]!.row).toMatchObject({ payload: '{"type":"track", this is not JSON', payload_encoding: 'utf-8', stream: LOCAL_STREAM_NAMES.raw });
   expect(notJson[0]!.row.reason).toMatch(/not JSON/);
+
+  // The identity links, through the Firehose API: each signed-in visitor's link once (a container sends a
+  // link again only after an hour), also across the late repeats.
+  const identities = templates.deliveryStreams.find((d) => d.name.endsWith('-identities'))!;
+  expect(identities.source.kind).toBe('direct-put');
+  const links = (await readAllRecords(kinesis, identities.source.streamName)).map((record) => record.data).filter((row) => String(row.user_id).endsWith(run));
+  expect(links.map((row) => [row.link, row.anonymous_id, row.user_id]).sort()).toEqual([0, 1, 2].map((v) => ['event', `anon-${v}-${run}`, `user-${v}-${run}`]));
 
   // Reconcile: nothing lost, nothing doubled.
   const duplicatesDropped = repeatsInStream.length + lateRepeats.length;
