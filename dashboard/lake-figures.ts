@@ -109,10 +109,7 @@ export class LakeFigureReader {
   /** Every Parquet object of identities/, all days: the table is small (one row per link and batch). */
   identityObjects(): ObjectFile[] {
     const root = join(this.lakeDirectory, IDENTITIES_TABLE.prefix);
-    const dirs = listDir(root)
-      .filter((d) => d.startsWith('dt='))
-      .flatMap((day) => listDir(join(root, day)).filter((h) => h.startsWith('hour=')).map((hour) => join(root, day, hour)));
-    return parquetObjects(dirs);
+    return parquetObjects(listDir(root).filter((d) => d.startsWith('dt=')).map((day) => join(root, day)));
   }
 
   /**

@@ -292,18 +292,16 @@ export const ANOMALIES_TABLE: LakeTable = {
 };
 
 /**
- * identities: the links between ids the enrich stage saw (schemas/identities), Parquet, by dt/hour of
- * first_seen. Small: one row per link per batch, not per event. analytics/athena/identity_links.sql and
- * events_resolved.sql turn it into a resolved user for every event.
+ * identities: the links between ids the enrich stage saw (schemas/identities), Parquet, by the date of
+ * first_seen. Small: a row per link an hour per enrich container, not per event. The views of
+ * analytics/athena/views read it whole on every query, so it is partitioned by day only: partition
+ * projection enumerates every partition of its range (about a thousand days since 2024, not 25,000 hours).
  */
 export const IDENTITIES_TABLE: LakeTable = {
   name: 'identities',
   prefix: 'identities/',
   columns: recordColumns(identitiesSchema),
-  partitionKeys: [
-    { name: 'dt', type: EVENTS_TABLE.partitionKeys[0]!.type, comment: 'UTC date of first_seen (YYYY-MM-DD)' },
-    { name: 'hour', type: EVENTS_TABLE.partitionKeys[1]!.type, comment: 'UTC hour of first_seen (0-23; 2 digits in the path)' },
-  ],
+  partitionKeys: [{ name: 'dt', type: EVENTS_TABLE.partitionKeys[0]!.type, comment: 'UTC date of first_seen (YYYY-MM-DD)' }],
 };
 
 export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE, IDENTITIES_TABLE] as const;

@@ -229,12 +229,11 @@ export async function writeScenarioLake(connection: DuckDBConnection, root: stri
   if (linkRows.failures.length > 0) throw new Error(`the Firehose transform rejected identity rows: ${JSON.stringify(linkRows.failures)}`);
   const linkPartitions = new Map<string, FlatRow[]>();
   for (const record of linkRows.response.records) {
-    const { dt, hour } = record.metadata!.partitionKeys as { dt: string; hour: string };
-    linkPartitions.set(`${dt}/${hour}`, [...(linkPartitions.get(`${dt}/${hour}`) ?? []), JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow]);
+    const { dt: linkDt } = record.metadata!.partitionKeys as { dt: string };
+    linkPartitions.set(linkDt, [...(linkPartitions.get(linkDt) ?? []), JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow]);
   }
-  for (const [key, rows] of linkPartitions) {
-    const [linkDt, linkHour] = key.split('/') as [string, string];
-    await writeParquet(connection, IDENTITIES_TABLE, rows, join(root, IDENTITIES_TABLE.prefix, `dt=${linkDt}`, `hour=${linkHour}`, 'firehose-1.parquet'));
+  for (const [linkDt, rows] of linkPartitions) {
+    await writeParquet(connection, IDENTITIES_TABLE, rows, join(root, IDENTITIES_TABLE.prefix, `dt=${linkDt}`, 'firehose-1.parquet'));
   }
 
   // Bad rows, as the enrich stage writes them, one replayed batch among them.

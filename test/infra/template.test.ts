@@ -1007,7 +1007,7 @@ describe('serverless.yml → CloudFormation', () => {
       expect(d).toMatchObject({
         BucketARN: { 'Fn::GetAtt': ['LakeBucket', 'Arn'] },
         RoleARN: { 'Fn::GetAtt': ['IdentitiesFirehoseRole', 'Arn'] },
-        Prefix: `${IDENTITIES_TABLE.prefix}dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/`,
+        Prefix: `${IDENTITIES_TABLE.prefix}dt=!{partitionKeyFromLambda:dt}/`,
         ErrorOutputPrefix: `errors/${IDENTITIES_TABLE.name}/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
         CompressionFormat: 'UNCOMPRESSED',
         EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
@@ -1033,7 +1033,7 @@ describe('serverless.yml → CloudFormation', () => {
       // Projected exactly like the aggregates table, on its own prefix.
       const projection = (id: string) => Object.entries((props(t, id).TableInput as JsonObject).Parameters as JsonObject).filter(([key]) => key.startsWith('projection.'));
       expect(projection('IdentitiesTable')).toEqual(projection('AggregatesTable'));
-      expect(input.Parameters).toMatchObject({ classification: 'parquet', 'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}dt=\${!dt}/hour=\${!hour}/` } });
+      expect(input.Parameters).toMatchObject({ classification: 'parquet', 'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}dt=\${!dt}/` } });
       expect((input.StorageDescriptor as JsonObject).Location).toEqual({ 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}` });
       expect(((input.StorageDescriptor as JsonObject).SerdeInfo as JsonObject).SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
 

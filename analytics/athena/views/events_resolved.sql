@@ -10,7 +10,7 @@
 SELECT
   e.*,
   COALESCE(a.resolved_user_id, e.user_id, d.resolved_user_id) AS resolved_user_id,
-  CASE WHEN e.user_id IS NOT NULL THEN 'user_id' WHEN d.resolved_user_id IS NOT NULL THEN 'device' END AS resolved_by
+  CAST(CASE WHEN e.user_id IS NOT NULL THEN 'user_id' WHEN d.resolved_user_id IS NOT NULL THEN 'device' END AS VARCHAR) AS resolved_by
 FROM events e
 LEFT JOIN user_aliases a ON a.user_id = e.user_id
 LEFT JOIN device_users d

@@ -130,7 +130,7 @@ describe('LakeFigureReader', () => {
       });
       const identities = async (name: string, day: string, rows: FlatRow[]) => {
         const connection = await duckdb.connect();
-        await writeParquet(connection, IDENTITIES_TABLE, rows, join(lake, 'identities', `dt=${day}`, 'hour=09', `${name}.parquet${S3RVER_OBJECT_SUFFIX}`));
+        await writeParquet(connection, IDENTITIES_TABLE, rows, join(lake, 'identities', `dt=${day}`, `${name}.parquet${S3RVER_OBJECT_SUFFIX}`));
         connection.closeSync();
       };
       // Links from weeks ago count as much as today's: d-1 is u-1's, d-2 is shared by u-2 and u-3, u-2 is on two devices.
