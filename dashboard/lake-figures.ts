@@ -106,10 +106,10 @@ export class LakeFigureReader {
     return parquetObjects(dirs);
   }
 
-  /** Every Parquet object of identities/, all days: the table is small (one row per link and batch). */
+  /** Every Parquet object of identities/ (by kind of link): the table is small (a row per link an hour per container). */
   identityObjects(): ObjectFile[] {
     const root = join(this.lakeDirectory, IDENTITIES_TABLE.prefix);
-    return parquetObjects(listDir(root).filter((d) => d.startsWith('dt=')).map((day) => join(root, day)));
+    return parquetObjects(listDir(root).filter((d) => d.startsWith('link=')).map((kind) => join(root, kind)));
   }
 
   /**

@@ -292,16 +292,18 @@ export const ANOMALIES_TABLE: LakeTable = {
 };
 
 /**
- * identities: the links between ids the enrich stage saw (schemas/identities), Parquet, by the date of
- * first_seen. Small: a row per link an hour per enrich container, not per event. The views of
- * analytics/athena/views read it whole on every query, so it is partitioned by day only: partition
- * projection enumerates every partition of its range (about a thousand days since 2024, not 25,000 hours).
+ * identities: the links between ids the enrich stage saw (schemas/identities), Parquet, partitioned by the
+ * kind of link (`link`: identify, alias, event), not by date. The views of analytics/athena/views read the
+ * table whole on every query, several times over (each reference to a view is planned on its own), and
+ * partition projection lists every partition of a date range (a thousand days since 2024, 25,000 hours):
+ * three partitions are three listings, and alias resolution reads the small `alias` partition only.
  */
 export const IDENTITIES_TABLE: LakeTable = {
   name: 'identities',
   prefix: 'identities/',
-  columns: recordColumns(identitiesSchema),
-  partitionKeys: [{ name: 'dt', type: EVENTS_TABLE.partitionKeys[0]!.type, comment: 'UTC date of first_seen (YYYY-MM-DD)' }],
+  // `link` is the partition key: Firehose writes it into the path, not the file.
+  columns: recordColumns(identitiesSchema).filter((c) => c.name !== 'link'),
+  partitionKeys: [{ name: 'link', type: 'string', comment: 'identify, alias or event (schemas/identities link): the kind of call that showed the link' }],
 };
 
 export const LAKE_TABLES = [EVENTS_TABLE, BAD_ROWS_TABLE, RECOVERED_BAD_ROWS_TABLE, AGGREGATES_TABLE, ANOMALIES_TABLE, IDENTITIES_TABLE] as const;

@@ -4,7 +4,7 @@
 //   <root>/events/dt=YYYY-MM-DD/hour=HH/<file>.parquet   rows as the Firehose transform emits them
 //   <root>/bad-rows/dt=YYYY-MM-DD/<file>.jsonl           bad rows as the enrich stage writes them
 //   <root>/bad-rows-recovered/dt=YYYY-MM-DD/<run>.jsonl   the bad rows recoveries sent back
-//   <root>/identities/dt=YYYY-MM-DD/<file>.parquet       the identity links of the enrich stage
+//   <root>/identities/link=<kind>/<file>.parquet         the identity links of the enrich stage
 // and the views of analytics/athena/views/ over them (events_resolved, …), as Glue has them.
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { join } from 'node:path';
@@ -58,7 +58,7 @@ export async function createLakeViews(connection: DuckDBConnection, root: string
   const suffix = options.objectSuffix ?? '';
   const hiveTypes = (t: LakeTable) => struct(t.partitionKeys.map((k): [string, string] => [k.name, duckDbType(k.type)]));
 
-  // The Parquet tables Firehose writes by their partition keys (events: dt/hour, identities: dt), typed like their Glue tables.
+  // The Parquet tables Firehose writes by their partition keys (events: dt/hour, identities: link), typed like their Glue tables.
   for (const table of [EVENTS_TABLE, IDENTITIES_TABLE]) {
     const objects = join(root, table.prefix, ...table.partitionKeys.map((k) => `${k.name}=*`), `*.parquet${suffix}`);
     const sql = (await hasFiles(connection, objects))

@@ -25,36 +25,35 @@ WITH ev AS (
   WHERE dt BETWEEN ? AND ?
     AND is_bot = false
 ),
-step1 AS (
-  SELECT visitor, MIN(event_time) AS at
+-- One pass over ev (read once: each reference to a view is planned again, with every view under it):
+-- each step's time is a window over the visitor's events, taken from the step before.
+first_step AS (
+  SELECT ev.*, MIN(CASE WHEN type = 'page' AND page = '/pricing' THEN event_time END) OVER (PARTITION BY visitor) AS t1 -- step 1
   FROM ev
-  WHERE type = 'page' AND page = '/pricing' -- step 1
+),
+second_step AS (
+  SELECT
+    first_step.*,
+    MIN(CASE WHEN type = 'track' AND event = 'Signup Started' -- step 2
+              AND event_time >= t1 AND event_time <= t1 + INTERVAL '1' DAY THEN event_time END) OVER (PARTITION BY visitor) AS t2
+  FROM first_step
+),
+visitors AS (
+  SELECT
+    visitor,
+    MIN(t1) AS t1,
+    MIN(t2) AS t2,
+    MIN(CASE WHEN type = 'track' AND event = 'Signed Up' -- step 3
+              AND event_time >= t2 AND event_time <= t1 + INTERVAL '1' DAY THEN event_time END) AS t3
+  FROM second_step
   GROUP BY visitor
 ),
-step2 AS (
-  SELECT s.visitor, s.at AS started_at, MIN(e.event_time) AS at
-  FROM step1 s
-  JOIN ev e ON e.visitor = s.visitor
-  WHERE e.type = 'track' AND e.event = 'Signup Started' -- step 2
-    AND e.event_time >= s.at
-    AND e.event_time <= s.at + INTERVAL '1' DAY
-  GROUP BY s.visitor, s.at
-),
-step3 AS (
-  SELECT s.visitor, MIN(e.event_time) AS at
-  FROM step2 s
-  JOIN ev e ON e.visitor = s.visitor
-  WHERE e.type = 'track' AND e.event = 'Signed Up' -- step 3
-    AND e.event_time >= s.at
-    AND e.event_time <= s.started_at + INTERVAL '1' DAY
-  GROUP BY s.visitor
-),
 steps AS (
-  SELECT 1 AS step, 'page /pricing' AS step_name, COUNT(*) AS visitors FROM step1
+  SELECT 1 AS step, 'page /pricing' AS step_name, COUNT(t1) AS visitors FROM visitors
   UNION ALL
-  SELECT 2, 'track Signup Started', COUNT(*) FROM step2
+  SELECT 2, 'track Signup Started', COUNT(t2) FROM visitors
   UNION ALL
-  SELECT 3, 'track Signed Up', COUNT(*) FROM step3
+  SELECT 3, 'track Signed Up', COUNT(t3) FROM visitors
 )
 SELECT
   step,

@@ -15,31 +15,26 @@ WITH ev AS (
     AND is_bot = false
     AND resolved_user_id IS NOT NULL
 ),
+-- One pass over ev (read once: each reference to a view is planned again, with every view under it).
 marked AS (
   SELECT
-    resolved_user_id,
-    message_id,
-    event_time,
+    ev.*,
     CASE
       WHEN LAG(event_time) OVER (PARTITION BY resolved_user_id ORDER BY event_time, message_id) IS NULL THEN 1
       WHEN date_diff('millisecond', LAG(event_time) OVER (PARTITION BY resolved_user_id ORDER BY event_time, message_id), event_time) > 30 * 60 * 1000 THEN 1
       ELSE 0
     END AS starts_session
   FROM ev
-),
-people AS (
-  SELECT
-    resolved_user_id,
-    COUNT(*) AS events,
-    COUNT(DISTINCT anonymous_id) AS devices,
-    SUM(CASE WHEN resolved_by = 'device' THEN 1 ELSE 0 END) AS anonymous_events,
-    CAST(CAST(MIN(event_time) AS DATE) AS VARCHAR) AS first_day,
-    CAST(CAST(MAX(event_time) AS DATE) AS VARCHAR) AS last_day
-  FROM ev
-  GROUP BY resolved_user_id
 )
-SELECT p.resolved_user_id, s.sessions, p.events, p.devices, p.anonymous_events, p.first_day, p.last_day
-FROM people p
-JOIN (SELECT resolved_user_id, SUM(starts_session) AS sessions FROM marked GROUP BY resolved_user_id) s ON s.resolved_user_id = p.resolved_user_id
-ORDER BY s.sessions DESC, p.events DESC, p.resolved_user_id
+SELECT
+  resolved_user_id,
+  SUM(starts_session) AS sessions,
+  COUNT(*) AS events,
+  COUNT(DISTINCT anonymous_id) AS devices,
+  SUM(CASE WHEN resolved_by = 'device' THEN 1 ELSE 0 END) AS anonymous_events,
+  CAST(CAST(MIN(event_time) AS DATE) AS VARCHAR) AS first_day,
+  CAST(CAST(MAX(event_time) AS DATE) AS VARCHAR) AS last_day
+FROM marked
+GROUP BY resolved_user_id
+ORDER BY sessions DESC, events DESC, resolved_user_id
 LIMIT 100

@@ -4,7 +4,7 @@
 import type { FirehoseTransformationMetadata } from 'aws-lambda';
 import { UntransformableRecordError } from './errors.js';
 
-export type PartitionKeys = FirehoseTransformationMetadata['partitionKeys'] & { dt: string; hour?: string };
+export type PartitionKeys = FirehoseTransformationMetadata['partitionKeys'];
 
 export function partitionKeysFor(event: { timestamp: string; enrichment: { event_date: string; event_hour: number } }): PartitionKeys {
   const ms = Date.parse(event.timestamp);
@@ -31,8 +31,8 @@ export function partitionKeysFor(event: { timestamp: string; enrichment: { event
  */
 export const windowPartitionKeys = (row: { window_start: string }): PartitionKeys => timePartitionKeys('window_start', row.window_start);
 
-/** The partition key of an identity link: the UTC date of its first_seen (the table is by day). */
-export const firstSeenPartitionKeys = (row: { first_seen: string }): PartitionKeys => ({ dt: timePartitionKeys('first_seen', row.first_seen).dt });
+/** The partition key of an identity link: its kind (schemas/lake-tables.ts says why the table is not by date). */
+export const linkPartitionKeys = (row: { link: string }): PartitionKeys => ({ link: row.link });
 
 function timePartitionKeys(field: string, value: string): PartitionKeys {
   const ms = Date.parse(value);

@@ -18,7 +18,7 @@ import {
 import { AGGREGATES_TABLE, ANOMALIES_TABLE, EVENTS_TABLE, IDENTITIES_TABLE, type LakeTable } from '../../schemas/lake-tables.js';
 import type { SuppressionList } from '../shared/suppression.js';
 import { UnknownDeliveryStreamError } from './errors.js';
-import { firstSeenPartitionKeys, partitionKeysFor, windowPartitionKeys, type PartitionKeys } from './partition-keys.js';
+import { linkPartitionKeys, partitionKeysFor, windowPartitionKeys, type PartitionKeys } from './partition-keys.js';
 
 export interface RowMapping<T = unknown> {
   table: LakeTable;
@@ -59,12 +59,12 @@ export const ANOMALY_ROWS = mapping<AnomalyRow>({
   partitionKeys: windowPartitionKeys,
 });
 
-/** identities (the enrich stage's identity links, Direct PUT) → identities: partitioned by first_seen. */
+/** identities (the enrich stage's identity links, Direct PUT) → identities: partitioned by the kind of link. */
 export const IDENTITY_ROWS = mapping<IdentityRow>({
   table: IDENTITIES_TABLE,
   schemaName: 'an identity link (schemas/identities)',
   validate: validateIdentityRow,
-  partitionKeys: firstSeenPartitionKeys,
+  partitionKeys: linkPartitionKeys,
   // The rule of the events the link was seen on.
   erased: (row, list) => list.erases({ userId: row.user_id, anonymousId: row.anonymous_id ?? undefined, previousId: row.previous_id ?? undefined }),
 });

@@ -136,7 +136,10 @@ function identityStories(): EnrichedEvent[] {
       messageId: `msg-story-${String(n++).padStart(3, '0')}`,
       timestamp: new Date(t).toISOString(),
       originalTimestamp: new Date(t).toISOString(),
-      receivedAt: new Date(t + 2_000).toISOString(),
+      // The stories' events were queued offline and arrived 3 hours late, all of them: with their equal
+      // lateness at the top of each day, the day's p95 lateness is the same on every engine (approx_percentile
+      // is approximate in its own way on each).
+      receivedAt: new Date(t + 3 * 60 * MINUTE).toISOString(),
       context: { userAgent: BROWSER, locale: 'en-US', page: { url: `https://www.example.com${path}`, path, referrer: 'https://www.example.com/' }, library: { name: 'analytics.js', version: '5.2.0' } },
     };
     const type = fields['type'];
@@ -172,7 +175,7 @@ function identityStories(): EnrichedEvent[] {
     page('2026-11-21T16:00:00.000Z', '/', shared),
 
     alias('2026-11-22T18:00:00.000Z', 'user-10', 'customer-10', 'anon-10'),
-    alias('2026-11-23T07:00:00.000Z', 'customer-10', 'acct-10'),
+    alias('2026-11-22T23:00:00.000Z', 'customer-10', 'acct-10'),
     alias('2026-11-21T20:00:00.000Z', 'user-20', 'temp-20', 'anon-20'),
     alias('2026-11-21T20:30:00.000Z', 'temp-20', 'user-20', 'anon-20'),
     alias('2026-11-21T21:00:00.000Z', 'user-30', 'x-30'),
@@ -223,17 +226,17 @@ export async function writeScenarioLake(connection: DuckDBConnection, root: stri
   await writeParquet(connection, EVENTS_TABLE, partitions.get(`${dt}/${hour}`)!.slice(0, DUPLICATED_ROWS), eventsObjectPath(root, dt, hour, 'firehose-retry.parquet'));
 
   // Identity links: folded per enrich batch (here, the events that arrived in the same 10 minutes), one batch
-  // delivered twice, through the real transform, one Parquet object per partition.
+  // delivered twice, through the real transform, one Parquet object per partition (kind of link).
   const links = scenarioIdentityRows(events);
   const linkRows = transform([...links, links[0]!].map((row, n) => firehoseRecord(row, { n })), IDENTITY_ROWS);
   if (linkRows.failures.length > 0) throw new Error(`the Firehose transform rejected identity rows: ${JSON.stringify(linkRows.failures)}`);
   const linkPartitions = new Map<string, FlatRow[]>();
   for (const record of linkRows.response.records) {
-    const { dt: linkDt } = record.metadata!.partitionKeys as { dt: string };
-    linkPartitions.set(linkDt, [...(linkPartitions.get(linkDt) ?? []), JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow]);
+    const { link } = record.metadata!.partitionKeys as { link: string };
+    linkPartitions.set(link, [...(linkPartitions.get(link) ?? []), JSON.parse(Buffer.from(record.data!, 'base64').toString('utf8')) as FlatRow]);
   }
-  for (const [linkDt, rows] of linkPartitions) {
-    await writeParquet(connection, IDENTITIES_TABLE, rows, join(root, IDENTITIES_TABLE.prefix, `dt=${linkDt}`, 'firehose-1.parquet'));
+  for (const [link, rows] of linkPartitions) {
+    await writeParquet(connection, IDENTITIES_TABLE, rows, join(root, IDENTITIES_TABLE.prefix, `link=${link}`, 'firehose-1.parquet'));
   }
 
   // Bad rows, as the enrich stage writes them, one replayed batch among them.

@@ -998,7 +998,7 @@ describe('serverless.yml → CloudFormation', () => {
       expect(((fn.Environment as JsonObject).Variables as JsonObject)['FIREHOSE_BUFFER_INTERVAL_SECONDS']).toBeDefined();
     });
 
-    it('delivers identity links by Direct PUT, encrypted, through the same transform to the Parquet identities table, by first_seen', () => {
+    it('delivers identity links by Direct PUT, encrypted, through the same transform to the Parquet identities table, by kind of link', () => {
       const t = packaged.dev.template;
       const stream = props(t, 'IdentitiesDeliveryStream');
       expect(stream).toMatchObject({ DeliveryStreamName: 'clickstream-dev-identities', DeliveryStreamType: 'DirectPut', DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' } });
@@ -1007,7 +1007,7 @@ describe('serverless.yml → CloudFormation', () => {
       expect(d).toMatchObject({
         BucketARN: { 'Fn::GetAtt': ['LakeBucket', 'Arn'] },
         RoleARN: { 'Fn::GetAtt': ['IdentitiesFirehoseRole', 'Arn'] },
-        Prefix: `${IDENTITIES_TABLE.prefix}dt=!{partitionKeyFromLambda:dt}/`,
+        Prefix: `${IDENTITIES_TABLE.prefix}link=!{partitionKeyFromLambda:link}/`,
         ErrorOutputPrefix: `errors/${IDENTITIES_TABLE.name}/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
         CompressionFormat: 'UNCOMPRESSED',
         EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
@@ -1033,7 +1033,7 @@ describe('serverless.yml → CloudFormation', () => {
       // Projected exactly like the aggregates table, on its own prefix.
       const projection = (id: string) => Object.entries((props(t, id).TableInput as JsonObject).Parameters as JsonObject).filter(([key]) => key.startsWith('projection.'));
       expect(projection('IdentitiesTable')).toEqual(projection('AggregatesTable'));
-      expect(input.Parameters).toMatchObject({ classification: 'parquet', 'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}dt=\${!dt}/` } });
+      expect(input.Parameters).toMatchObject({ classification: 'parquet', 'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}link=\${!link}/` } });
       expect((input.StorageDescriptor as JsonObject).Location).toEqual({ 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}` });
       expect(((input.StorageDescriptor as JsonObject).SerdeInfo as JsonObject).SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
 

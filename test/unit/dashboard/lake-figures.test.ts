@@ -126,16 +126,16 @@ describe('LakeFigureReader', () => {
         row('p5', 1, 'd-9'),
       ]);
       const link = (anonymousId: string | null, userId: string, firstSeen: string): FlatRow => ({
-        link: 'identify', anonymous_id: anonymousId, user_id: userId, previous_id: null, first_seen: Date.parse(firstSeen), last_seen: Date.parse(firstSeen), events: 1,
+        anonymous_id: anonymousId, user_id: userId, previous_id: null, first_seen: Date.parse(firstSeen), last_seen: Date.parse(firstSeen), events: 1,
       });
-      const identities = async (name: string, day: string, rows: FlatRow[]) => {
+      const identities = async (name: string, kind: string, rows: FlatRow[]) => {
         const connection = await duckdb.connect();
-        await writeParquet(connection, IDENTITIES_TABLE, rows, join(lake, 'identities', `dt=${day}`, `${name}.parquet${S3RVER_OBJECT_SUFFIX}`));
+        await writeParquet(connection, IDENTITIES_TABLE, rows, join(lake, 'identities', `link=${kind}`, `${name}.parquet${S3RVER_OBJECT_SUFFIX}`));
         connection.closeSync();
       };
       // Links from weeks ago count as much as today's: d-1 is u-1's, d-2 is shared by u-2 and u-3, u-2 is on two devices.
-      await identities('a', '2026-10-01', [link('d-1', 'u-1', '2026-10-01T09:00:00Z'), link('d-2', 'u-2', '2026-10-01T09:10:00Z')]);
-      await identities('b', '2026-11-22', [link('d-2', 'u-3', '2026-11-22T09:00:00Z'), link('d-4', 'u-2', '2026-11-22T09:05:00Z'), link(null, 'u-5', '2026-11-22T09:06:00Z')]);
+      await identities('a', 'identify', [link('d-1', 'u-1', '2026-10-01T09:00:00Z'), link('d-2', 'u-2', '2026-10-01T09:10:00Z')]);
+      await identities('b', 'event', [link('d-2', 'u-3', '2026-11-22T09:00:00Z'), link('d-4', 'u-2', '2026-11-22T09:05:00Z'), link(null, 'u-5', '2026-11-22T09:06:00Z')]);
       const reader = new LakeFigureReader(lake, 60);
       const figures = await reader.read(NOW);
       expect(figures.flaggedEvents).toBe(2);
@@ -147,7 +147,7 @@ describe('LakeFigureReader', () => {
       // Anonymous: p1, p2, p3, p5; of them p1 (d-1) and p2 (d-2) come from linked devices.
       expect([figures.anonymousEvents, figures.stitchedEvents]).toEqual([4, 2]);
       // An identities object erased (deleted) takes its links with it.
-      rmSync(join(lake, 'identities', 'dt=2026-10-01'), { recursive: true });
+      rmSync(join(lake, 'identities', 'link=identify'), { recursive: true });
       expect((await reader.read(NOW)).identities).toEqual({ users: 3, devices: 2, sharedDevices: 0, multiDeviceUsers: 0 });
       await reader.close();
     } finally {

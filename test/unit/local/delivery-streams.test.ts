@@ -144,7 +144,7 @@ describe('serverless.yml', () => {
       source: { kind: 'direct-put', streamName: 'firehose-directput-clickstream-local-identities', shardCount: 1, encrypted: true },
       processor: { functionKey: 'firehoseTransform' },
       bucket: 'lake',
-      prefix: 'identities/dt=!{partitionKeyFromLambda:dt}/',
+      prefix: 'identities/link=!{partitionKeyFromLambda:link}/',
       errorPrefix: 'errors/identities/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
       dynamicPartitioning: true,
     });
