@@ -48,17 +48,14 @@ visitors AS (
   FROM second_step
   GROUP BY visitor
 ),
-steps AS (
-  SELECT 1 AS step, 'page /pricing' AS step_name, COUNT(t1) AS visitors FROM visitors
-  UNION ALL
-  SELECT 2, 'track Signup Started', COUNT(t2) FROM visitors
-  UNION ALL
-  SELECT 3, 'track Signed Up', COUNT(t3) FROM visitors
+counts AS (
+  SELECT COUNT(t1) AS step1, COUNT(t2) AS step2, COUNT(t3) AS step3 FROM visitors
 )
 SELECT
-  step,
-  step_name,
-  visitors,
-  ROUND(CAST(visitors AS DOUBLE) / NULLIF(MAX(CASE WHEN step = 1 THEN visitors END) OVER (), 0), 4) AS share_of_step_1
-FROM steps
-ORDER BY step
+  s.step,
+  s.step_name,
+  CASE s.step WHEN 1 THEN c.step1 WHEN 2 THEN c.step2 ELSE c.step3 END AS visitors,
+  ROUND(CAST(CASE s.step WHEN 1 THEN c.step1 WHEN 2 THEN c.step2 ELSE c.step3 END AS DOUBLE) / NULLIF(c.step1, 0), 4) AS share_of_step_1
+FROM counts c
+CROSS JOIN (VALUES (1, 'page /pricing'), (2, 'track Signup Started'), (3, 'track Signed Up')) AS s (step, step_name)
+ORDER BY s.step

@@ -111,15 +111,15 @@ function expectedFunnel(events: EnrichedEvent[], people: Resolution) {
   ];
 }
 
-/** first_touch: each person's first event ever (up to to_dt), for the people whose first event is in the range. */
+/** first_touch: each person's first event in the range. */
 function expectedFirstTouch(events: EnrichedEvent[], people: Resolution) {
   const firsts = new Map<string, EnrichedEvent>();
   const order = (a: EnrichedEvent, b: EnrichedEvent) => timeOf(a) - timeOf(b) || (a.messageId < b.messageId ? -1 : 1);
   for (const e of [...events].sort(order)) {
     const person = people.userOf(e);
-    if (person && !e.enrichment.is_bot && e.enrichment.event_date <= RANGE.to_dt && !firsts.has(person)) firsts.set(person, e);
+    if (person && !e.enrichment.is_bot && inRange(e) && !firsts.has(person)) firsts.set(person, e);
   }
-  const counted = [...firsts.values()].filter((e) => e.enrichment.event_date >= RANGE.from_dt);
+  const counted = [...firsts.values()];
   const key = (e: EnrichedEvent) => {
     const { referrer_host: r, page_host: p, utm_source, utm_medium, utm_campaign } = e.enrichment;
     return JSON.stringify([r === null ? '(direct)' : r === p ? '(internal)' : r, utm_source ?? '(none)', utm_medium ?? '(none)', utm_campaign ?? '(none)']);
