@@ -1,11 +1,11 @@
 // Direct PUT on the local Firehose (local/firehose/direct-put.ts) on kinesalite + s3rver, driven with the REAL
 // FirehoseClient of the handlers (functions/shared/aws-clients.ts, pointed at it by AWS_ENDPOINT_URL_FIREHOSE):
 // PutRecordBatch answers once the records are in the delivery stream's backing stream, and they reach
-// identities/dt=…/hour=…/ as Parquet exactly once, across a stop and a restart and across a crash; the API
+// identities/link=…/ as Parquet exactly once, across a stop and a restart and across a crash; the API
 // refuses what Firehose refuses, and the client throws the exception Firehose's answer names.
 //
-// The transform here is a test one that only adds the dt/hour partition keys of first_seen: the point is the
-// way in, not the identities row mapping (functions/firehose-transform), which has tests of its own.
+// The transform is the real one (functions/firehose-transform): its identities row mapping, chosen by the
+// delivery stream's name, gives each row its `link` partition key.
 import {
   FirehoseClient,
   type FirehoseServiceException,
@@ -19,7 +19,7 @@ import {
 import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +28,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckDbType } from '../../analytics/athena/duckdb-lake.js';
 import { firehoseClient } from '../../functions/shared/aws-clients.js';
+import { rowMappingFor } from '../../functions/firehose-transform/row-mappings.js';
+import { createRecordTransformer } from '../../functions/firehose-transform/transform-records.js';
 import { IDENTITIES_TABLE } from '../../schemas/lake-tables.js';
 import { LOCAL_REGION, localAwsEnvironment } from '../../local/aws-env.js';
 import type { FirehoseProcessorHandler } from '../../local/firehose/buffer-converter.js';
@@ -61,17 +63,11 @@ const definitions = new Map<string, DeliveryStreamDefinition>();
 /** What the transform was invoked with, by delivery stream ARN. */
 const invocations = new Map<string, FirehoseTransformationEvent[]>();
 
-/** A transform that passes each row through with the UTC date and hour of its first_seen as partition keys. */
+/** The real transform, with the row mapping of the invoking delivery stream (`…-identities`). */
+const realTransform = createRecordTransformer({ logger: { warn: () => undefined, info: () => undefined } });
 const transform: FirehoseProcessorHandler = (event) => {
   invocations.set(event.deliveryStreamArn, [...(invocations.get(event.deliveryStreamArn) ?? []), event]);
-  const result: FirehoseTransformationResult = {
-    records: event.records.map((record) => {
-      const row = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8')) as { first_seen: number };
-      const iso = new Date(row.first_seen).toISOString();
-      return { recordId: record.recordId, result: 'Ok', data: record.data, metadata: { partitionKeys: { dt: iso.slice(0, 10), hour: iso.slice(11, 13) } } };
-    }),
-  };
-  return result;
+  return realTransform(event.records, rowMappingFor(event.deliveryStreamArn)).response;
 };
 
 /** The deployed identities wiring under a name and bucket of the test's own, so the tests don't see each other's records. */
@@ -124,8 +120,9 @@ function identityRows(run: string, count: number, offset = 0): Buffer[] {
   return Array.from({ length: count }, (_, i) => {
     const n = offset + i;
     const firstSeen = Date.parse('2026-11-22T09:40:00.000Z') + n * 60_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
     return Buffer.from(
-      JSON.stringify({ link: 'identify', anonymous_id: `a-${run}-${n}`, user_id: `u-${run}-${n}`, previous_id: null, first_seen: firstSeen, last_seen: firstSeen + 1_000, events: 1 }),
+      JSON.stringify({ link: 'identify', anonymous_id: `a-${run}-${n}`, user_id: `u-${run}-${n}`, previous_id: null, first_seen: iso(firstSeen), last_seen: iso(firstSeen + 1_000), events: 1 }),
     );
   });
 }
@@ -154,13 +151,13 @@ async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
   return (listed.Contents ?? []).map((o) => o.Key!).sort();
 }
 
-/** SQL over the bucket's identities/ (a view `identities`, dt and hour from the path), read from s3rver's directory. */
+/** SQL over the bucket's identities/ (a view `identities`, link from the path), read from s3rver's directory. */
 async function lakeRows(bucket: string, sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    const objects = join(lakeDirectory(dataDir, bucket), IDENTITIES_TABLE.prefix, 'dt=*', 'hour=*', `*.parquet${S3RVER_OBJECT_SUFFIX}`);
-    await connection.run(`CREATE VIEW identities AS SELECT * FROM read_parquet('${objects}', hive_partitioning = true, hive_types = {'dt': VARCHAR, 'hour': INTEGER})`);
+    const objects = join(lakeDirectory(dataDir, bucket), IDENTITIES_TABLE.prefix, 'link=*', `*.parquet${S3RVER_OBJECT_SUFFIX}`);
+    await connection.run(`CREATE VIEW identities AS SELECT * FROM read_parquet('${objects}', hive_partitioning = true, hive_types = {'link': VARCHAR})`);
     return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
   } finally {
     connection.closeSync();
@@ -181,7 +178,7 @@ it('reads the identities delivery stream of infra/lake.yml as Direct PUT, with i
     name: 'clickstream-local-identities',
     source: { kind: 'direct-put', streamName: 'firehose-directput-clickstream-local-identities', shardCount: 1, encrypted: true },
     processor: { functionKey: 'firehoseTransform' },
-    prefix: 'identities/dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/',
+    prefix: 'identities/link=!{partitionKeyFromLambda:link}/',
     errorPrefix: 'errors/identities/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
   });
   expect(deployed.table).toBe(IDENTITIES_TABLE);
@@ -241,12 +238,12 @@ describe('delivery', () => {
     }
   });
 
-  it('writes every row once as Parquet under identities/dt=…/hour=…/ with the Glue columns, in the hour of its first_seen', async () => {
+  it('writes every row once as Parquet under identities/link=…/ with the Glue columns, in the partition of its kind', async () => {
     const keys = await listKeys(definition.bucket);
     expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(key).toMatch(/^identities\/dt=2026-11-2[23]\/hour=\d{2}\/dp-delivery-identities-1-\d{4}(-\d{2}){5}-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.parquet$/);
+    for (const key of keys) expect(key).toMatch(/^identities\/link=identify\/dp-delivery-identities-1-\d{4}(-\d{2}){5}-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.parquet$/);
     await expectOnce(definition.bucket, run, 240);
-    const misplaced = await lakeRows(definition.bucket, "SELECT user_id FROM identities WHERE dt <> strftime(first_seen, '%Y-%m-%d') OR hour <> hour(first_seen)");
+    const misplaced = await lakeRows(definition.bucket, "SELECT user_id FROM identities WHERE link <> 'identify'");
     expect(misplaced).toEqual([]);
     const file = join(lakeDirectory(dataDir, definition.bucket), keys[0]! + S3RVER_OBJECT_SUFFIX);
     const described = await lakeRows(definition.bucket, `DESCRIBE SELECT * FROM read_parquet('${file}', hive_partitioning = false)`);
