@@ -1,8 +1,7 @@
 // Writes records to a Firehose delivery stream (Direct PUT) with PutRecordBatch: chunks within the API's
 // bounds, retries only the records that failed, with the same backoff and deadline as the Kinesis writer.
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
-import { StreamWriteError } from './errors.js';
-import { chunkForPutRecords, isRetryableWriteError, RetryingBatchWriter, type RetryingWriterOptions, type StreamRecord, type WriteResult } from './kinesis-batch-writer.js';
+import { chunkForPutRecords, failedCall, failedEntries, RetryingBatchWriter, type RetryingWriterOptions, type StreamRecord, type WriteResult } from './kinesis-batch-writer.js';
 
 /** PutRecordBatch accepts at most 500 records and 4 MiB per call, and a record of at most 1,000 KiB. */
 export const FIREHOSE_MAX_RECORDS_PER_CALL = 500;
@@ -37,22 +36,9 @@ export class FirehoseBatchWriter extends RetryingBatchWriter {
         new PutRecordBatchCommand({ DeliveryStreamName: this.options.deliveryStream, Records: chunk.map((i) => ({ Data: records[i]!.data })) }),
         { abortSignal: AbortSignal.timeout(timeoutMs) },
       );
-      if (!response.FailedPutCount) return { failed: [] };
-      const failed: number[] = [];
-      let errorCode: string | undefined;
-      response.RequestResponses?.forEach((result, position) => {
-        if (result.ErrorCode) {
-          failed.push(chunk[position]!);
-          errorCode = result.ErrorCode;
-        }
-      });
-      return errorCode ? { failed, errorCode } : { failed };
+      return response.FailedPutCount ? failedEntries(chunk, response.RequestResponses) : { failed: [] };
     } catch (error) {
-      if (!isRetryableWriteError(error)) {
-        const name = error instanceof Error ? error.name : 'UnknownError';
-        throw new StreamWriteError(`PutRecordBatch to ${this.options.deliveryStream} failed: ${name}`, this.options.deliveryStream, { cause: error });
-      }
-      return { failed: chunk, errorCode: error instanceof Error ? error.name : 'UnknownError' };
+      return failedCall(chunk, error, `PutRecordBatch to ${this.options.deliveryStream}`, this.options.deliveryStream);
     }
   }
 }

@@ -73,6 +73,26 @@ export function chunkForPutRecords(
   return chunks;
 }
 
+/** The chunk's records whose per-record result has an ErrorCode (PutRecords, PutRecordBatch), and the last code. */
+export function failedEntries(chunk: readonly number[], results: readonly { ErrorCode?: string | undefined }[] | undefined): { failed: number[]; errorCode?: string } {
+  const failed: number[] = [];
+  let errorCode: string | undefined;
+  results?.forEach((result, position) => {
+    if (result.ErrorCode) {
+      failed.push(chunk[position]!);
+      errorCode = result.ErrorCode;
+    }
+  });
+  return errorCode ? { failed, errorCode } : { failed };
+}
+
+/** A call that failed as a whole: every record of the chunk is tried again, unless retrying cannot help (then StreamWriteError). */
+export function failedCall(chunk: number[], error: unknown, call: string, target: string): { failed: number[]; errorCode: string } {
+  const name = error instanceof Error ? error.name : 'UnknownError';
+  if (!isRetryableWriteError(error)) throw new StreamWriteError(`${call} failed: ${name}`, target, { cause: error });
+  return { failed: chunk, errorCode: name };
+}
+
 export interface RetryingWriterOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -178,24 +198,9 @@ export class KinesisBatchWriter extends RetryingBatchWriter {
       const response = await this.client.send(new PutRecordsCommand({ ...this.target, Records: entries }), {
         abortSignal: AbortSignal.timeout(timeoutMs),
       });
-      if (!response.FailedRecordCount) return { failed: [] };
-      const failed: number[] = [];
-      let errorCode: string | undefined;
-      response.Records?.forEach((result, position) => {
-        if (result.ErrorCode) {
-          failed.push(chunk[position]!);
-          errorCode = result.ErrorCode;
-        }
-      });
-      return errorCode ? { failed, errorCode } : { failed };
+      return response.FailedRecordCount ? failedEntries(chunk, response.Records) : { failed: [] };
     } catch (error) {
-      if (!isRetryableWriteError(error)) {
-        const name = error instanceof Error ? error.name : 'UnknownError';
-        throw new StreamWriteError(`PutRecords to ${this.options.stream} failed: ${name}`, this.options.stream, {
-          cause: error,
-        });
-      }
-      return { failed: chunk, errorCode: error instanceof Error ? error.name : 'UnknownError' };
+      return failedCall(chunk, error, `PutRecords to ${this.options.stream}`, this.options.stream);
     }
   }
 }

@@ -10,15 +10,10 @@ import { join } from 'node:path';
 import type { Templates } from '../../local/template/templates.js';
 import { isRecord } from '../../local/template/yaml.js';
 import { LAKE_TABLES, type HiveType } from '../../schemas/lake-tables.js';
+import { ATHENA_TYPES } from '../../analytics/athena/queries.js';
 
-const TRINO_TYPES: Record<HiveType, string> = {
-  string: 'varchar',
-  bigint: 'bigint',
-  int: 'integer',
-  double: 'double',
-  boolean: 'boolean',
-  timestamp: 'timestamp(3)',
-};
+/** Trino names the Glue types as Athena does (the views' column types are the same names). */
+const TRINO_TYPES: Record<HiveType, string> = ATHENA_TYPES;
 
 /** SerializationLibrary → the Hive connector's `format` that reads with the same SerDe. */
 const TRINO_FORMATS: Record<string, string> = {

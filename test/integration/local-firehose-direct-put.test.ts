@@ -16,16 +16,15 @@ import {
   ServiceUnavailableException,
   type PutRecordBatchCommandOutput,
 } from '@aws-sdk/client-firehose';
-import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakeRows, listKeys, waitFor } from './local-bucket.js';
 import { duckDbType } from '../../analytics/athena/duckdb-lake.js';
 import { firehoseClient } from '../../functions/shared/aws-clients.js';
 import { rowMappingFor } from '../../functions/firehose-transform/row-mappings.js';
@@ -138,36 +137,10 @@ async function putAll(definition: DeliveryStreamDefinition, rows: Buffer[], clie
   return outputs;
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return (listed.Contents ?? []).map((o) => o.Key!).sort();
-}
-
-/** SQL over the bucket's identities/ (a view `identities`, link from the path), read from s3rver's directory. */
-async function lakeRows(bucket: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const objects = join(lakeDirectory(dataDir, bucket), IDENTITIES_TABLE.prefix, 'link=*', `*.parquet${S3RVER_OBJECT_SUFFIX}`);
-    await connection.run(`CREATE VIEW identities AS SELECT * FROM read_parquet('${objects}', hive_partitioning = true, hive_types = {'link': VARCHAR})`);
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 /** Exactly once: as many rows as user ids, and every user id of the run. */
 async function expectOnce(bucket: string, run: string, count: number): Promise<void> {
-  expect(await lakeRows(bucket, `SELECT count(*) AS n, count(DISTINCT user_id) AS d FROM identities WHERE user_id LIKE 'u-${run}-%'`)).toEqual([{ n: BigInt(count), d: BigInt(count) }]);
+  expect(await lakeRows(dataDir, bucket, `SELECT count(*) AS n, count(DISTINCT user_id) AS d FROM identities WHERE user_id LIKE 'u-${run}-%'`)).toEqual([{ n: BigInt(count), d: BigInt(count) }]);
 }
 
 const faults = (throttleShare: number) =>
@@ -239,14 +212,14 @@ describe('delivery', () => {
   });
 
   it('writes every row once as Parquet under identities/link=…/ with the Glue columns, in the partition of its kind', async () => {
-    const keys = await listKeys(definition.bucket);
+    const keys = await listKeys(s3, definition.bucket);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key).toMatch(/^identities\/link=identify\/dp-delivery-identities-1-\d{4}(-\d{2}){5}-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.parquet$/);
     await expectOnce(definition.bucket, run, 240);
-    const misplaced = await lakeRows(definition.bucket, "SELECT user_id FROM identities WHERE link <> 'identify'");
+    const misplaced = await lakeRows(dataDir, definition.bucket, "SELECT user_id FROM identities WHERE link <> 'identify'");
     expect(misplaced).toEqual([]);
     const file = join(lakeDirectory(dataDir, definition.bucket), keys[0]! + S3RVER_OBJECT_SUFFIX);
-    const described = await lakeRows(definition.bucket, `DESCRIBE SELECT * FROM read_parquet('${file}', hive_partitioning = false)`);
+    const described = await lakeRows(dataDir, definition.bucket, `DESCRIBE SELECT * FROM read_parquet('${file}', hive_partitioning = false)`);
     expect(described.map((c) => [c['column_name'], c['column_type']])).toEqual(IDENTITIES_TABLE.columns.map((c) => [c.name, duckDbType(c.type)]));
   });
 
@@ -281,7 +254,7 @@ describe('restarts', () => {
 
     const second = await start(definition, { bufferIntervalMs: 300 });
     await putAll(definition, identityRows(run, 50, 150));
-    await waitFor('everything stored', async () => second.stats().bufferedRecords === 0 && (await lakeRows(definition.bucket, 'SELECT count(*) AS n FROM identities').then((r) => r[0]!['n'], () => 0n)) === 200n);
+    await waitFor('everything stored', async () => second.stats().bufferedRecords === 0 && (await lakeRows(dataDir, definition.bucket, 'SELECT count(*) AS n FROM identities').then((r) => r[0]!['n'], () => 0n)) === 200n);
     await second.stop();
     await expectOnce(definition.bucket, run, 200);
     expect(first.stats().recordsIn + second.stats().recordsIn).toBe(200);
@@ -304,19 +277,19 @@ describe('restarts', () => {
     await putAll(definition, identityRows(run, 60));
     await waitFor('the first buffer stored', () => crashed !== undefined);
     await first.abort();
-    expect(await listKeys(definition.bucket)).toEqual(expect.arrayContaining(crashed!.keys));
+    expect(await listKeys(s3, definition.bucket)).toEqual(expect.arrayContaining(crashed!.keys));
 
     // More records while it is down: buffering at restart would make a different buffer of them.
     await putAll(definition, identityRows(run, 60, 60));
     const second = await start(definition, { bufferIntervalMs: 300, bufferSizeBytes: 64 * 1024 * 1024 });
     // s3rver rewrites an object in place, so a read during the rewrite can meet a truncated file: poll on.
-    const distinct = () => lakeRows(definition.bucket, 'SELECT count(DISTINCT user_id) AS d FROM identities').then((rows) => rows[0]!['d'], () => -1n);
+    const distinct = () => lakeRows(dataDir, definition.bucket, 'SELECT count(DISTINCT user_id) AS d FROM identities').then((rows) => rows[0]!['d'], () => -1n);
     await waitFor('everything stored', async () => (await distinct()) === 120n);
     await waitFor('nothing buffered', () => second.stats().bufferedRecords === 0);
     await second.stop();
 
     expect(second.stats().rangesRedelivered).toBe(1); // one shard: the one range the crash left planned
-    expect(await listKeys(definition.bucket)).toEqual(expect.arrayContaining(crashed!.keys));
+    expect(await listKeys(s3, definition.bucket)).toEqual(expect.arrayContaining(crashed!.keys));
     await expectOnce(definition.bucket, run, 120);
   });
 
@@ -327,7 +300,7 @@ describe('restarts', () => {
     await putAll(definition, identityRows(run, 30));
     await waitFor('30 records buffered', () => first.stats().bufferedRecords === 30);
     await first.abort();
-    expect(await listKeys(definition.bucket)).toEqual([]);
+    expect(await listKeys(s3, definition.bucket)).toEqual([]);
 
     const second = await start(definition, { bufferIntervalMs: 300 });
     await waitFor('everything stored', () => second.stats().recordsDelivered === 30 && second.stats().bufferedRecords === 0);

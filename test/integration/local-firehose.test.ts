@@ -2,16 +2,16 @@
 // wiring of infra/lake.yml: Ok rows reach events/dt=…/hour=…/ as Parquet with the Glue columns, failures
 // reach errors/processing-failed/ as Firehose's error documents, and a crash, before or after a buffer's
 // objects are stored, loses and duplicates nothing.
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakeViews, duckDbType } from '../../analytics/athena/duckdb-lake.js';
+import { lakeRows, listKeys, waitFor } from './local-bucket.js';
+import { duckDbType } from '../../analytics/athena/duckdb-lake.js';
 import { EVENTS_TABLE } from '../../schemas/lake-tables.js';
 import { LOCAL_RESOURCE_NAMES } from '../../local/template/names.js';
 import type { DeliveryStreamDefinition } from '../../local/template/delivery-streams.js';
@@ -99,31 +99,6 @@ function enrichedRecords(run: string, count: number, offset = 0) {
   });
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return (listed.Contents ?? []).map((o) => o.Key!).sort();
-}
-
-/** Rows of the bucket's events/ as DuckDB reads them straight from s3rver's directory. */
-async function lakeRows(bucket: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    await createLakeViews(connection, lakeDirectory(join(dataDir), bucket), { objectSuffix: S3RVER_OBJECT_SUFFIX });
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 it('reads the delivery stream of infra/lake.yml: source, processor, prefixes, table', () => {
   expect(deployed).toMatchObject({
@@ -158,7 +133,7 @@ describe('delivery', () => {
   });
 
   it('writes Ok rows as Parquet under events/dt=…/hour=…/ with Firehose-like names, and counts them', async () => {
-    const keys = await listKeys(definition.bucket, 'events/');
+    const keys = await listKeys(s3, definition.bucket, 'events/');
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
       expect(key).toMatch(/^events\/dt=2026-11-22\/hour=(09|10)\/clickstream-local-events-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.parquet$/);
@@ -170,18 +145,19 @@ describe('delivery', () => {
   });
 
   it('stores each event once, with the Glue columns, in the partition of its event time', async () => {
-    const [counts] = await lakeRows(definition.bucket, 'SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events');
+    const [counts] = await lakeRows(dataDir, definition.bucket, 'SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events');
     expect(counts).toEqual({ n: 40n, d: 40n });
     const misplaced = await lakeRows(
+      dataDir,
       definition.bucket,
       "SELECT message_id FROM events WHERE dt <> strftime(event_time, '%Y-%m-%d') OR hour <> hour(event_time) OR event_date <> dt OR event_hour <> hour",
     );
     expect(misplaced).toEqual([]);
-    const [hours] = await lakeRows(definition.bucket, 'SELECT count(DISTINCT hour) AS h FROM events');
+    const [hours] = await lakeRows(dataDir, definition.bucket, 'SELECT count(DISTINCT hour) AS h FROM events');
     expect(hours).toEqual({ h: 2n });
 
     // The file itself: exactly the table's columns (partition keys are in the path), typed as Glue says.
-    const file = join(lakeDirectory(dataDir, definition.bucket), (await listKeys(definition.bucket, 'events/'))[0]! + S3RVER_OBJECT_SUFFIX);
+    const file = join(lakeDirectory(dataDir, definition.bucket), (await listKeys(s3, definition.bucket, 'events/'))[0]! + S3RVER_OBJECT_SUFFIX);
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
@@ -196,7 +172,7 @@ describe('delivery', () => {
   });
 
   it('writes ProcessingFailed records to errors/processing-failed/ as Firehose error documents', async () => {
-    const keys = await listKeys(definition.bucket, 'errors/');
+    const keys = await listKeys(s3, definition.bucket, 'errors/');
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^errors\/processing-failed\/dt=\d{4}-\d{2}-\d{2}\/clickstream-local-events-1-[\d-]{19}-[0-9a-f-]{36}$/);
     const body = await (await s3.send(new GetObjectCommand({ Bucket: definition.bucket, Key: keys[0]! }))).Body!.transformToString();
@@ -218,12 +194,12 @@ describe('restarts', () => {
     await put(definition.source.streamName, enrichedRecords(run, 30));
     await waitFor('30 records buffered', () => first.stats().bufferedRecords === 30);
     await first.abort();
-    expect(await listKeys(definition.bucket)).toEqual([]);
+    expect(await listKeys(s3, definition.bucket)).toEqual([]);
 
     const second = await start(definition, { bufferIntervalMs: 300 });
     await waitFor('everything stored', () => second.stats().recordsDelivered === 30 && second.stats().bufferedRecords === 0);
     await second.stop();
-    expect(await lakeRows(definition.bucket, 'SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events')).toEqual([{ n: 30n, d: 30n }]);
+    expect(await lakeRows(dataDir, definition.bucket, 'SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events')).toEqual([{ n: 30n, d: 30n }]);
   });
 
   it('a crash after storing a buffer and before its checkpoint rewrites the same objects instead of adding duplicates', async () => {
@@ -249,22 +225,22 @@ describe('restarts', () => {
     const saved = JSON.parse(readFileSync(checkpointFile, 'utf8')) as { shards: Record<string, { planned?: { first: string; last: string } }> };
     expect(saved.shards[crashed!.shardId]!.planned).toEqual({ first: crashed!.first, last: crashed!.last });
     const planned = Object.values(saved.shards).filter((s) => s.planned).length;
-    const afterCrash = await listKeys(definition.bucket, 'events/');
+    const afterCrash = await listKeys(s3, definition.bucket, 'events/');
     expect(afterCrash).toEqual(expect.arrayContaining(crashed!.keys));
 
     // More records arrive while it is down: buffering at restart would now make a different, larger buffer.
     await put(definition.source.streamName, enrichedRecords(run, 30, 30));
     const second = await start(definition, { bufferIntervalMs: 300, bufferSizeBytes: 64 * 1024 * 1024 });
     // s3rver rewrites an object in place, so a read during the rewrite can meet a truncated file: poll on.
-    const distinct = () => lakeRows(definition.bucket, 'SELECT count(DISTINCT message_id) AS d FROM events').then((rows) => rows[0]!['d'], () => -1n);
+    const distinct = () => lakeRows(dataDir, definition.bucket, 'SELECT count(DISTINCT message_id) AS d FROM events').then((rows) => rows[0]!['d'], () => -1n);
     await waitFor('everything stored', async () => (await distinct()) === 60n);
     await waitFor('nothing buffered', () => second.stats().bufferedRecords === 0);
     await second.stop();
 
     expect(second.stats().rangesRedelivered).toBe(planned);
     // The crashed buffer's objects were written again under the same keys, not beside them.
-    const keys = await listKeys(definition.bucket, 'events/');
+    const keys = await listKeys(s3, definition.bucket, 'events/');
     expect(keys).toEqual(expect.arrayContaining(crashed!.keys));
-    expect(await lakeRows(definition.bucket, 'SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events')).toEqual([{ n: 60n, d: 60n }]);
+    expect(await lakeRows(dataDir, definition.bucket, 'SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events')).toEqual([{ n: 60n, d: 60n }]);
   });
 });
