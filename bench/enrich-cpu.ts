@@ -138,7 +138,9 @@ export const enrichCpu: Suite = {
     const records = kinesisStreamEvent(events).Records;
     // The tracking plans the handler bundles (schemas/tracking-plans.generated.json); the demo mix has events they cover.
     const plans = new TrackingPlans(trackingPlans as TrackingPlansDocument);
-    const batchWith = (userAgents: UserAgentParser, facts: Pick<IpFacts, 'lookup'> = ipFacts, withPlans = true) =>
+    // The identities delivery stream, stubbed: what is timed is reading the links off the events and folding them.
+    const identityLinks = { write: async () => ({ failed: [], calls: 1 }) };
+    const batchWith = (userAgents: UserAgentParser, facts: Pick<IpFacts, 'lookup'> = ipFacts, withPlans = true, withLinks = true) =>
       createBatchEnricher({
         writer: new KinesisBatchWriter({ client: stubClient, stream: 'events-enriched' }),
         ledger: freshLedger(),
@@ -148,6 +150,7 @@ export const enrichCpu: Suite = {
         userAgents,
         ipFacts: facts,
         ...(withPlans ? { plans } : {}),
+        ...(withLinks ? { identityLinks } : {}),
         config: { latenessBoundSeconds: 3_600, maxEventBytes: 64 * 1024 },
         logger: new Logger({ logLevel: 'SILENT' }),
       });
@@ -156,7 +159,8 @@ export const enrichCpu: Suite = {
     const withoutIpFacts = batchWith(new UserAgentParser(1_000), { lookup: () => NO_IP_FIELDS });
     const everyIpNew = batchWith(new UserAgentParser(1_000), uncachedIpFacts);
     const withoutPlans = batchWith(new UserAgentParser(1_000), ipFacts, false);
-    const withNeither = batchWith(new UserAgentParser(1_000), { lookup: () => NO_IP_FIELDS }, false);
+    const withNeither = batchWith(new UserAgentParser(1_000), { lookup: () => NO_IP_FIELDS }, false, false);
+    const withoutLinks = batchWith(new UserAgentParser(1_000), ipFacts, true, false);
     const deadline = () => Date.now() + 60_000;
     const check = await cached(records, { deadline: deadline() });
     // Signed Up's plan rejects what it does not accept: a demo signup always passes it, so every event is enriched.
@@ -178,6 +182,7 @@ export const enrichCpu: Suite = {
     const cpu = await alternating({
       neither: () => withNeither(records, { deadline: deadline() }),
       noPlans: () => withoutPlans(records, { deadline: deadline() }),
+      noLinks: () => withoutLinks(records, { deadline: deadline() }),
       without: () => withoutIpFacts(records, { deadline: deadline() }),
       warm: () => cached(records, { deadline: deadline() }),
       cold: () => everyIpNew(records, { deadline: deadline() }),
@@ -192,9 +197,11 @@ export const enrichCpu: Suite = {
       'enrich.cpu_per_event': figure(withCache / 1000, 'µs/event', { baseline: floor / 1000, target, met: withCache / floor <= 5 }),
       'enrich.cpu_per_event_no_ua_cache': figure(withoutCache / 1000, 'µs/event', { baseline: floor / 1000 }),
       // CPU time, alternating (see alternating): before the IP facts (every fact null), beside the floor.
-      // Before and after issue 16's enrichments: neither the IP facts nor the tracking plans, then both (the handler).
+      // Before and after issue 16's enrichments: none of the IP facts, the tracking plans and the identity links, then all (the handler).
       'enrich.cpu_time_without_ip_facts_or_plans': figure(us(cpu.neither), 'µs/event', { baseline: us(cpu.floor) }),
       'enrich.cpu_time_without_plans': figure(us(cpu.noPlans), 'µs/event', { baseline: us(cpu.neither) }),
+      // The identity links (functions/enrich/identity-links.ts): the handler (warm) against the same without them.
+      'enrich.cpu_time_without_identity_links': figure(us(cpu.noLinks), 'µs/event', { baseline: us(cpu.neither) }),
       'enrich.cpu_time_without_ip_facts': figure(us(cpu.without), 'µs/event', { baseline: us(cpu.floor) }),
       // After: against before, measured in the same rounds. Warm: every address seen before; uncached: every address new.
       'enrich.cpu_time_with_ip_facts': figure(us(cpu.warm), 'µs/event', { baseline: us(cpu.without) }),

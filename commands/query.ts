@@ -12,7 +12,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createLakeViews } from '../analytics/athena/duckdb-lake.js';
+import { createLakeViews, retryTornReads } from '../analytics/athena/duckdb-lake.js';
 import { toDuckDbSql } from '../analytics/athena/dialect.js';
 import { loadAthenaQueries } from '../analytics/athena/queries.js';
 import { BAD_ROWS_TABLE, EVENTS_TABLE } from '../schemas/lake-tables.js';
@@ -113,10 +113,11 @@ export async function runQueryCli(argv: string[], io: QueryCliIo, repositoryRoot
   const connection = await instance.connect();
   try {
     const views = await createLakeViews(connection, lake.directory, { objectSuffix: S3RVER_OBJECT_SUFFIX, untypedParquetTables: UNTYPED_TABLES });
-    if (!(await hasRows(connection, EVENTS_TABLE.name)) && !(await hasRows(connection, BAD_ROWS_TABLE.name))) {
+    const empty = async (view: string) => !(await retryTornReads(() => hasRows(connection, view)));
+    if ((await empty(EVENTS_TABLE.name)) && (await empty(BAD_ROWS_TABLE.name))) {
       io.stderr(`Note: the lake at ${lake.directory} has no events or bad rows yet (views: ${views.join(', ')}).\n`);
     }
-    const reader = await runRetryingTornReads(() => (values.length > 0 ? connection.runAndReadAll(sql, values) : connection.runAndReadAll(sql)));
+    const reader = await retryTornReads(() => (values.length > 0 ? connection.runAndReadAll(sql, values) : connection.runAndReadAll(sql)));
     const columns = reader.columnNames();
     const rows = reader.getRowObjectsJS().map((row) => Object.fromEntries(columns.map((c) => [c, plain(row[c])])));
     if (flags.json) {
@@ -131,22 +132,6 @@ export async function runQueryCli(argv: string[], io: QueryCliIo, repositoryRoot
   } finally {
     connection.closeSync();
     instance.closeSync();
-  }
-}
-
-/**
- * s3rver writes an object's file in place, so a query while the running stack stores (or, after a restart,
- * rewrites) an object can meet it half written. That read is retried; other errors are not.
- */
-async function runRetryingTornReads<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      const torn = /too small to be a Parquet file|No magic bytes found|Parquet file .* corrupt|Unexpected end of file/i.test((error as Error).message);
-      if (!torn || attempt >= attempts) throw error;
-      await new Promise((resolveWait) => setTimeout(resolveWait, 250 * attempt));
-    }
   }
 }
 

@@ -53,8 +53,31 @@ export interface LakeViewOptions {
   untypedParquetTables?: Record<string, string>;
 }
 
-/** Views `events`, `identities`, `bad_rows`, `recovered_bad_rows`, the Glue views (and the untyped tables that have data) over a local lake directory, typed like the Glue tables. */
-export async function createLakeViews(connection: DuckDBConnection, root: string, options: LakeViewOptions = {}): Promise<string[]> {
+/**
+ * s3rver writes an object's file in place, so a read while the running stack stores (or, after a restart,
+ * rewrites) an object can meet it half written. Such a read is retried; other errors are not.
+ */
+export async function retryTornReads<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const torn = /too small to be a Parquet file|No magic bytes found|Parquet file .* corrupt|Unexpected end of file/i.test((error as Error).message);
+      if (!torn || attempt >= attempts) throw error;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 250 * attempt));
+    }
+  }
+}
+
+/**
+ * Views `events`, `identities`, `bad_rows`, `recovered_bad_rows`, the Glue views (and the untyped tables that
+ * have data) over a local lake directory, typed like the Glue tables. Creating a view reads its objects (DuckDB
+ * binds the columns), so a half-written one is met here too: retried as a read.
+ */
+export const createLakeViews = (connection: DuckDBConnection, root: string, options: LakeViewOptions = {}): Promise<string[]> =>
+  retryTornReads(() => createLakeViewsOnce(connection, root, options));
+
+async function createLakeViewsOnce(connection: DuckDBConnection, root: string, options: LakeViewOptions): Promise<string[]> {
   const suffix = options.objectSuffix ?? '';
   const hiveTypes = (t: LakeTable) => struct(t.partitionKeys.map((k): [string, string] => [k.name, duckDbType(k.type)]));
 

@@ -13,6 +13,7 @@ import { loadAthenaQueries, loadAthenaViews, ATHENA_TYPES } from '../../analytic
 import { INGEST_CORS } from '../../functions/ingest/cors.js';
 import { HIVE_JSON_TIMESTAMP_FORMATS } from '../../schemas/lake-rows.js';
 import { AGGREGATES_TABLE, ANOMALIES_TABLE, BAD_ROWS_TABLE, EVENTS_TABLE, IDENTITIES_TABLE, glueColumns } from '../../schemas/lake-tables.js';
+import identitiesSchema from '../../schemas/identities/1-0-0.json' with { type: 'json' };
 import { createHash } from 'node:crypto';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -1030,9 +1031,10 @@ describe('serverless.yml → CloudFormation', () => {
         expect(input.PartitionKeys).toEqual(glueColumns(IDENTITIES_TABLE.partitionKeys));
       }
       const input = props(t, 'IdentitiesTable').TableInput as JsonObject;
-      // Projected exactly like the aggregates table, on its own prefix.
-      const projection = (id: string) => Object.entries((props(t, id).TableInput as JsonObject).Parameters as JsonObject).filter(([key]) => key.startsWith('projection.'));
-      expect(projection('IdentitiesTable')).toEqual(projection('AggregatesTable'));
+      // Projected on the kind of link: the three values the transform writes (schemas/identities link).
+      const projection = (id: string) => Object.fromEntries(Object.entries((props(t, id).TableInput as JsonObject).Parameters as JsonObject).filter(([key]) => key.startsWith('projection.')));
+      expect(projection('IdentitiesTable')).toEqual({ 'projection.enabled': 'true', 'projection.link.type': 'enum', 'projection.link.values': 'identify,alias,event' });
+      expect(identitiesSchema.properties.link.enum.join(',')).toBe('identify,alias,event');
       expect(input.Parameters).toMatchObject({ classification: 'parquet', 'storage.location.template': { 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}link=\${!link}/` } });
       expect((input.StorageDescriptor as JsonObject).Location).toEqual({ 'Fn::Sub': `s3://\${LakeBucket}/${IDENTITIES_TABLE.prefix}` });
       expect(((input.StorageDescriptor as JsonObject).SerdeInfo as JsonObject).SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
