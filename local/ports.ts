@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 
 /** Asks the OS for a port that is free right now on 127.0.0.1 (for child processes that cannot listen on port 0). */
@@ -41,4 +42,48 @@ export async function listen(
   });
   const address = server.address() as { port: number; address: string };
   return { port: address.port, url: `http://${address.address}:${address.port}` };
+}
+
+export interface DrainingServer {
+  server: Server;
+  port: number;
+  url: string;
+  /** Stops taking connections, waits for the requests being answered, then closes (once, however often called). */
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP server for a local box (the API gateway, the Firehose API): every request is answered by `handle`;
+ * one that throws gets `onError` (an answer if none was sent, else the socket is destroyed). close() lets the
+ * requests in flight finish first, so a stop never cuts an answer the caller is waiting for.
+ */
+export async function startDrainingServer(
+  handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>,
+  onError: (error: unknown, response: ServerResponse) => void,
+  port = 0,
+): Promise<DrainingServer> {
+  const inFlight = new Set<Promise<void>>();
+  const server = createHttpServer((request, response) => {
+    const handled = handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) onError(error, response);
+      else response.destroy();
+    });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  });
+  const { port: bound, url } = await listen(server, port);
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port: bound,
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.allSettled([...inFlight]);
+        // Keep-alive sockets that are idle now would otherwise hold close() open.
+        server.closeIdleConnections();
+        await closed;
+      })()),
+  };
 }

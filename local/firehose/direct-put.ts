@@ -25,10 +25,10 @@
 // whether the template sets DeliveryStreamEncryptionConfigurationInput; locally nothing is encrypted.
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID } from '../aws-env.js';
 import { ensureStream } from '../kinesis/streams.js';
-import { listen } from '../ports.js';
+import { startDrainingServer } from '../ports.js';
 import type { DeliveryStreamDefinition, DirectPutSource } from '../template/delivery-streams.js';
 import { firehoseRecordId } from './buffer-converter.js';
 
@@ -83,32 +83,19 @@ export async function startFirehoseApi(options: FirehoseApiOptions): Promise<Fir
   const byName = new Map(options.definitions.map((d) => [d.name, d]));
   const counters = new Map(options.definitions.filter((d) => d.source.kind === 'direct-put').map((d) => [d.name, { requests: 0, recordsAccepted: 0, recordsFailed: 0 }]));
   const api: Api = { kinesis: options.kinesis, byName, counters, logger };
-  const inFlight = new Set<Promise<void>>();
-
-  const server = createServer((request, response) => {
-    const handled = handle(request, response, api).catch((error: unknown) => {
+  const http = await startDrainingServer(
+    (request, response) => handle(request, response, api),
+    (error, response) => {
       logger.error('[firehose api] failed to answer a request', error);
-      if (!response.headersSent) sendError(response, new ApiError(500, 'ServiceUnavailableException', 'The local Firehose failed to answer.'));
-      else response.destroy();
-    });
-    inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
-  });
-  const { port, url } = await listen(server, options.port ?? 0);
-
-  let closing: Promise<void> | undefined;
+      sendError(response, new ApiError(500, 'ServiceUnavailableException', 'The local Firehose failed to answer.'));
+    },
+    options.port ?? 0,
+  );
   return {
-    endpoint: url,
-    port,
+    endpoint: http.url,
+    port: http.port,
     counters: () => Object.fromEntries([...counters].map(([name, c]) => [name, { ...c }])),
-    close: () =>
-      (closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await Promise.allSettled([...inFlight]);
-        // Keep-alive sockets that are idle now would otherwise hold close() open.
-        server.closeIdleConnections();
-        await closed;
-      })()),
+    close: http.close,
   };
 }
 

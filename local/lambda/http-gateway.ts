@@ -2,8 +2,8 @@
 // 404, 413 over 10 MB, 500 for a failed function) and each request through the local Lambda runtime to the
 // REAL handler, as a payload format 2.0 event (payload-v2.ts).
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listen } from '../ports.js';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { startDrainingServer } from '../ports.js';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { invokeLambda, LambdaTimeoutError } from './runtime.js';
 import { corsResponseHeaders, preflightHeaders, withoutCorsHeaders } from './cors.js';
@@ -43,33 +43,15 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   for (const functionKey of new Set(options.config.routes.map((route) => route.functionKey))) {
     if (!options.handlers[functionKey]) logger.warn(`[gateway] no local handler for function "${functionKey}"; its routes answer 500`);
   }
-  const inFlight = new Set<Promise<void>>();
-
-  const server = createServer((request, response) => {
-    const handled = handleRequest(request, response, options, allowedOrigins, logger).catch((error: unknown) => {
+  const http = await startDrainingServer(
+    (request, response) => handleRequest(request, response, options, allowedOrigins, logger),
+    (error, response) => {
       logger.error('[gateway] failed to answer a request', error);
-      if (!response.headersSent) sendJson(response, 500, { message: 'Internal Server Error' });
-      else response.destroy();
-    });
-    inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
-  });
-  const { port, url } = await listen(server, options.port ?? 0);
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    server,
-    close: () =>
-      (closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await Promise.allSettled([...inFlight]);
-        // Keep-alive sockets that are idle now would otherwise hold close() open.
-        server.closeIdleConnections();
-        await closed;
-      })()),
-  };
+      sendJson(response, 500, { message: 'Internal Server Error' });
+    },
+    options.port ?? 0,
+  );
+  return { url: http.url, port: http.port, server: http.server, close: http.close };
 }
 
 async function handleRequest(
