@@ -348,8 +348,16 @@ export class DedupLedger {
     }
   }
 
-  /** Lets the least recently used buckets go (never those of the current batch) above the memory bound. */
+  /**
+   * Lets go of the buckets read whole more than RELOAD_AFTER_MS ago, which the next look-up would read whole
+   * again anyway (so at most about two hours of ids are held), then of the least recently used ones above the
+   * memory bound. Never of those of the current batch.
+   */
   private evict(inUse: ReadonlySet<string>): void {
+    const stale = this.now() - RELOAD_AFTER_MS;
+    for (const [key, bucket] of this.buckets) {
+      if (!inUse.has(key) && bucket.loadedAtMs < stale) this.buckets.delete(key);
+    }
     let total = this.cachedIds;
     if (total <= this.maxCachedIds) return;
     const byAge = [...this.buckets.entries()].filter(([key]) => !inUse.has(key)).sort((a, b) => a[1].lastUsedMs - b[1].lastUsedMs);

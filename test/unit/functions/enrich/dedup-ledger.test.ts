@@ -154,6 +154,19 @@ describe('DedupLedger', () => {
     expect([...(await ledger.lookup('events-raw', SHARD, entries(['a'], HOUR - 2), deadline())).seen]).toEqual(['a']);
   });
 
+  it('lets go of a bucket read whole over an hour ago, which it would read whole again, so it holds about two hours of ids', async () => {
+    const ledger = consumer();
+    await deliver(ledger, '100', ['a', 'b'], [], HOUR);
+    await deliver(ledger, '150', ['c'], [], HOUR);
+    expect(ledger.cachedIds).toBe(3);
+    clock += 61 * 60_000;
+    await deliver(ledger, '200', ['d'], [], HOUR + 1);
+    expect(ledger.cachedIds).toBe(1); // the first hour's bucket is gone, without a memory bound
+    // Let go, not forgotten: read again from the table when needed.
+    expect([...(await ledger.lookup('events-raw', SHARD, entries(['a', 'c'], HOUR), deadline())).seen].sort()).toEqual(['a', 'c']);
+    expect(ledger.cachedIds).toBe(4);
+  });
+
   it('reports the ids of a bucket it could not read before the deadline as unresolved, and throws for a missing table', async () => {
     table.failWith = () => Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
     const found = await consumer().lookup('events-raw', SHARD, entries(['a', 'b']), deadline());
