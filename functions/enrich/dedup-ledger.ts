@@ -282,7 +282,7 @@ export class DedupLedger {
   private async refresh(stream: string, shardId: string, hour: number, deadline: number): Promise<boolean> {
     const key = bucketKey(shardId, hour);
     let bucket = this.buckets.get(key);
-    if (bucket && this.now() - bucket.loadedAtMs > RELOAD_AFTER_MS) bucket = undefined;
+    if (bucket && this.expired(bucket)) bucket = undefined;
     try {
       if (!bucket) {
         const fresh: Bucket = { delivered: new Set(), pending: new Map(), loadedAtMs: this.now(), lastUsedMs: this.now() };
@@ -348,15 +348,19 @@ export class DedupLedger {
     }
   }
 
+  /** Read whole more than RELOAD_AFTER_MS ago: the next look-up reads it whole again. */
+  private expired(bucket: Bucket): boolean {
+    return this.now() - bucket.loadedAtMs > RELOAD_AFTER_MS;
+  }
+
   /**
    * Lets go of the buckets read whole more than RELOAD_AFTER_MS ago, which the next look-up would read whole
    * again anyway (so at most about two hours of ids are held), then of the least recently used ones above the
    * memory bound. Never of those of the current batch.
    */
   private evict(inUse: ReadonlySet<string>): void {
-    const stale = this.now() - RELOAD_AFTER_MS;
     for (const [key, bucket] of this.buckets) {
-      if (!inUse.has(key) && bucket.loadedAtMs < stale) this.buckets.delete(key);
+      if (!inUse.has(key) && this.expired(bucket)) this.buckets.delete(key);
     }
     let total = this.cachedIds;
     if (total <= this.maxCachedIds) return;

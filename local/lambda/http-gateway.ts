@@ -43,7 +43,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   for (const functionKey of new Set(options.config.routes.map((route) => route.functionKey))) {
     if (!options.handlers[functionKey]) logger.warn(`[gateway] no local handler for function "${functionKey}"; its routes answer 500`);
   }
-  const http = await startDrainingServer(
+  return startDrainingServer(
     (request, response) => handleRequest(request, response, options, allowedOrigins, logger),
     (error, response) => {
       logger.error('[gateway] failed to answer a request', error);
@@ -51,7 +51,6 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     },
     options.port ?? 0,
   );
-  return { url: http.url, port: http.port, server: http.server, close: http.close };
 }
 
 async function handleRequest(
