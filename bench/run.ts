@@ -12,6 +12,7 @@ import { ingestThroughput } from './ingest-throughput.js';
 import { enrichThroughput } from './enrich-throughput.js';
 import { lake } from './lake.js';
 import { lakeLocal } from './lake-local.js';
+import { dashboardLake } from './dashboard-lake.js';
 import { trackerSize } from './tracker-size.js';
 import { localStack } from './local-stack.js';
 import { stackCeiling, stackSoak, stackSustained } from './stack-load.js';
@@ -22,7 +23,7 @@ import { eraseBench } from './erase.js';
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'; // see README, Node versions
 
 // cost last: it prices the figures the suites before it measured (bench/cost-model.ts).
-const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, bundleSize, trackerSize, localStack, stackCeiling, stackSustained, stackSoak, analyticsLatency, recoverBench, eraseBench, cost];
+const SUITES: Suite[] = [ingestCpu, ingestThroughput, enrichCpu, enrichThroughput, lake, lakeLocal, dashboardLake, bundleSize, trackerSize, localStack, stackCeiling, stackSustained, stackSoak, analyticsLatency, recoverBench, eraseBench, cost];
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 const FIGURES_MARK = 'FIGURES ';
 

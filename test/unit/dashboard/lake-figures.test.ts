@@ -70,6 +70,16 @@ describe('LakeFigureReader', () => {
     expect(await fresh.read(NOW)).toMatchObject({ eventsLastHour: 3, visitorsLastHour: 2, minutes: figures.minutes, topPages: figures.topPages });
     await fresh.close();
 
+    // An object with an event twice, and one of b's events again: each counted once. Then b goes (erased,
+    // say): m3 is still counted from its copy in c, and m2 is gone.
+    await object('c', [row('m6', 4, 'v4'), row('m6', 4, 'v4'), row('m3', 1, 'v1', '/pricing')]);
+    figures = await reader.read(NOW);
+    expect([figures.eventsLastHour, figures.visitorsLastHour]).toEqual([4, 3]);
+    rmSync(join(lake, 'events', 'dt=2026-11-22', 'hour=10', `b.parquet${S3RVER_OBJECT_SUFFIX}`));
+    figures = await reader.read(NOW);
+    expect([figures.eventsLastHour, figures.visitorsLastHour]).toEqual([3, 2]);
+    expect(figures.topPages[0]).toEqual({ page: '/pricing', views: 2, visitors: 1 });
+
     // 57 minutes later, only m3 is still inside the 60-minute window.
     figures = await reader.read(NOW + 57 * 60_000);
     expect(figures.eventsLastHour).toBe(1);
