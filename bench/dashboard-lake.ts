@@ -5,10 +5,10 @@
 // read of the same hour (the reader's first, which finds every object new: what a tick would cost without
 // the incremental table), and the process's highest resident memory.
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventsObjectPath } from '../analytics/athena/duckdb-lake.js';
 import { LakeFigureReader } from '../dashboard/lake-figures.js';
 import { writeParquet } from '../local/firehose/parquet.js';
 import { S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
@@ -24,7 +24,7 @@ const VISITORS = 5_003;
 const PAGES = ['/', '/pricing', '/docs', '/blog', '/signup', '/checkout', '/cart', '/about'];
 const COUNTRIES = ['DE', 'FR', 'US', 'GB', 'IN', 'BR', null];
 
-const residentMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+const residentMb = (): number => process.memoryUsage.rss() / 1024 / 1024;
 
 function objectRows(index: number, startMs: number): FlatRow[] {
   return Array.from({ length: EVENTS_PER_OBJECT }, (_, i): FlatRow => {
@@ -57,8 +57,7 @@ export const dashboardLake: Suite = {
     const startMs = Date.parse('2026-11-22T09:35:00Z');
     const write = async (index: number) => {
       const iso = new Date(startMs + index * OBJECT_EVERY_MS).toISOString();
-      const file = join(lake, EVENTS_TABLE.prefix, `dt=${iso.slice(0, 10)}`, `hour=${iso.slice(11, 13)}`, `bench-${index}.parquet${S3RVER_OBJECT_SUFFIX}`);
-      await writeParquet(writer, EVENTS_TABLE, objectRows(index, startMs), file);
+      await writeParquet(writer, EVENTS_TABLE, objectRows(index, startMs), eventsObjectPath(lake, iso.slice(0, 10), iso.slice(11, 13), `bench-${index}.parquet${S3RVER_OBJECT_SUFFIX}`));
     };
     const nowAt = (index: number) => startMs + index * OBJECT_EVERY_MS + 1_000;
     try {
@@ -89,8 +88,9 @@ export const dashboardLake: Suite = {
       const lastIndex = HOUR_OBJECTS + TICKS - 1;
       const last = await reader.read(nowAt(lastIndex));
       await reader.close();
-      // The events of the window, each once, from the rows written.
       const from = Math.floor((nowAt(lastIndex) - 3_600_000) / 60_000) * 60_000;
+      // The events of the window, each once, from the rows written (made again here, so that the process's
+      // memory during the ticks is the reader's).
       const expected = new Set<string | number | boolean | null>();
       for (let index = 0; index <= lastIndex; index++) {
         for (const row of objectRows(index, startMs)) if (Number(row['event_time']) >= from) expected.add(row['message_id']!);
