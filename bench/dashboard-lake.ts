@@ -3,7 +3,7 @@
 // before, as Firehose's at-least-once delivery can), then ticks that each find one new object, as the
 // dashboard's 5-second refresh does while `npm start` runs at that rate. A tick's time and CPU beside a cold
 // read of the same hour (the reader's first, which finds every object new: what a tick would cost without
-// the incremental table), and the process's highest resident memory.
+// counting rows in and out), the process's highest resident memory and its growth over the ticks.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,6 +74,7 @@ export const dashboardLake: Suite = {
       let tickMs = 0;
       let tickCpuMs = 0;
       let rssMax = residentMb();
+      const rssAfterCold = residentMb();
       for (let tick = 0; tick < TICKS; tick++) {
         const index = HOUR_OBJECTS + tick;
         await write(index);
@@ -85,6 +86,10 @@ export const dashboardLake: Suite = {
         tickCpuMs += (used.user + used.system) / 1000;
         rssMax = Math.max(rssMax, residentMb());
       }
+      // The window is full throughout the ticks: an object's events come in and a minute's go out, so the
+      // process should not grow.
+      const rssGrowth = residentMb() - rssAfterCold;
+      const arrayBuffersMb = process.memoryUsage().arrayBuffers / 1024 / 1024;
       const lastIndex = HOUR_OBJECTS + TICKS - 1;
       const last = await reader.read(nowAt(lastIndex));
       await reader.close();
@@ -102,6 +107,9 @@ export const dashboardLake: Suite = {
         // Each event once: the 1% repeated rows are not counted.
         'dashboard.events_last_hour': figure(last.eventsLastHour, 'events', { target: `${expected.size}, each once`, met: last.eventsLastHour === expected.size && full.eventsLastHour > 0 }),
         'dashboard.rss_max': figure(rssMax, 'MB'),
+        'dashboard.rss_growth_over_ticks': figure(rssGrowth, 'MB'),
+        // The reader's typed arrays (rows and counts) and the process's other buffers, at a full hour.
+        'dashboard.array_buffers': figure(arrayBuffersMb, 'MB'),
       };
     } finally {
       writer.closeSync();

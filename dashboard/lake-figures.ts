@@ -2,18 +2,18 @@
 // events and visitors per minute, top pages, countries, bots by reason, tracking-plan violations and unique
 // visitors of the last hour, the stitched users (the identities table, all of it), and the bad-row count.
 // Only the hour partitions the window touches are listed, and only objects not read before (or rewritten
-// since) are read: their rows are added to one table that keeps the window and drops what falls out of it.
-// So a tick costs what arrived since the last one, on a day-old lake as on a new one. A row keeps what the
-// figures count and no more (64-bit hashes of the ids, the page only for a human page view, the country
-// code and the bot reason): about 55 bytes an event in DuckDB, so an hour at 200 events/s is about 40 MB.
-// A read that meets a half-written object (s3rver writes in place) throws; the caller keeps the previous
-// figures and tries again next tick.
+// since) are read. DuckDB reads them; their rows are kept in typed arrays (about 37 bytes an event) and
+// counted into window-counts.ts, which takes rows away as their minute leaves the window. So a tick costs
+// what arrived or left since the last one, not the hour: about 30 ms of CPU at a full hour at 200 events/s,
+// where recounting the hour in DuckDB took about 900 ms (`npm run bench dashboard-lake`).
+// A read that meets a half-written object (s3rver writes in place) leaves that object for the next tick.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BAD_ROWS_TABLE, EVENTS_TABLE, IDENTITIES_TABLE } from '../schemas/lake-tables.js';
 import { S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
 import type { MinuteFigure } from './snapshot.js';
+import { code, HAS_VISITOR, IDENTIFIED, WindowCounts, type ObjectRows } from './window-counts.js';
 
 export interface LakeFigures {
   readAt: Date;
@@ -78,13 +78,61 @@ function parquetObjects(dirs: string[]): ObjectFile[] {
   return files;
 }
 
+/** The rows of a statement's result (its columns after the object's name) at these indexes, as ObjectRows. */
+function objectRows(columns: unknown[][], picked: number[]): ObjectRows {
+  const [minute = [], messageHigh = [], messageLow = [], visitorHigh = [], visitorLow = [], identified = [], page = [], country = [], bot = [], plan = []] = columns;
+  const pick = (values: unknown[]) => picked.map((row) => values[row]);
+  const rows: ObjectRows = {
+    rows: picked.length,
+    oldestMinute: Infinity,
+    newestMinute: -Infinity,
+    minute: Int32Array.from(picked, (row) => Number(minute[row])),
+    message: new Uint32Array(picked.length * 2),
+    visitor: new Uint32Array(picked.length * 2),
+    flags: new Uint8Array(picked.length),
+    page: code(pick(page)),
+    country: code(pick(country)),
+    bot: code(pick(bot)),
+    plan: code(pick(plan)),
+  };
+  picked.forEach((row, i) => {
+    rows.oldestMinute = Math.min(rows.oldestMinute, rows.minute[i]!);
+    rows.newestMinute = Math.max(rows.newestMinute, rows.minute[i]!);
+    rows.message[i * 2] = Number(messageHigh[row]);
+    rows.message[i * 2 + 1] = Number(messageLow[row]);
+    const hasVisitor = visitorHigh[row] !== null && visitorHigh[row] !== undefined;
+    if (hasVisitor) {
+      rows.visitor[i * 2] = Number(visitorHigh[row]);
+      rows.visitor[i * 2 + 1] = Number(visitorLow[row]);
+    }
+    rows.flags[i] = (hasVisitor ? HAS_VISITOR : 0) | (identified[row] === true ? IDENTIFIED : 0);
+  });
+  return rows;
+}
+
+const noRows = objectRows([], []);
+
+/** An events object read: its rows, and from which minute on they are in the window's counts. */
+interface LoadedObject {
+  size: number;
+  mtimeMs: number;
+  rows: ObjectRows;
+  countedFrom: number;
+}
+
+/** Objects read in one statement (a cold start reads the hour's objects in statements of this many). */
+const OBJECTS_PER_READ = 50;
+
 export class LakeFigureReader {
   private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
-  /** The objects whose rows are in the `recent` table: their id there, and the size and mtime they had when read. */
-  private readonly loaded = new Map<string, { id: number; size: number; mtimeMs: number }>();
-  /** The same for the `links` table (identities objects, all days). */
+  /** The events objects read (in the window's hour partitions). */
+  private readonly loaded = new Map<string, LoadedObject>();
+  /** The objects whose rows are in the `links` table (identities objects, all days): their id there, size and mtime. */
   private readonly loadedLinks = new Map<string, { id: number; size: number; mtimeMs: number }>();
   private nextFileId = 0;
+  private counts = new WindowCounts();
+  /** The window's first minute at the last read: rows before it are out of the counts. */
+  private windowFrom = -Infinity;
   private readonly badRowLines = new Map<string, { size: number; mtimeMs: number; lines: number }>();
 
   constructor(
@@ -112,17 +160,119 @@ export class LakeFigureReader {
     return parquetObjects(listDir(root).filter((d) => d.startsWith('link=')).map((kind) => join(root, kind)));
   }
 
+  async read(now = Date.now()): Promise<LakeFigures> {
+    const from = Math.floor((now - this.windowMinutes * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+    const fromMinute = from / MINUTE_MS;
+    const clockBack = fromMinute < this.windowFrom;
+    if (clockBack) {
+      // The clock went back: the rows that left the window are counted again, from a fresh read.
+      this.counts = new WindowCounts();
+      this.loaded.clear();
+    }
+    const { connection } = await this.connect();
+    const files = this.recentEventObjects(from, now);
+    const fresh = files.filter(({ file, size, mtimeMs }) => {
+      const known = this.loaded.get(file);
+      return !known || known.size !== size || known.mtimeMs !== mtimeMs;
+    });
+    for (let start = 0; start < fresh.length; start += OBJECTS_PER_READ) {
+      await this.readEvents(connection, fresh.slice(start, start + OBJECTS_PER_READ), from);
+    }
+    const listed = new Set(files.map(({ file }) => file));
+    for (const [file, object] of this.loaded) {
+      if (!listed.has(file)) {
+        // Erased, or its hour partition left the window.
+        this.counts.change(object.rows, -1, object.countedFrom);
+        this.loaded.delete(file);
+      } else if (object.countedFrom < fromMinute && object.rows.oldestMinute < fromMinute) {
+        this.counts.change(object.rows, -1, object.countedFrom, fromMinute);
+        object.countedFrom = fromMinute;
+        // Nothing of it left in the window: its rows are let go (the object stays known, and is not read again).
+        if (object.rows.newestMinute < fromMinute) object.rows = noRows;
+      }
+    }
+    this.windowFrom = fromMinute;
+    if ((await this.loadLinks(connection)) || clockBack) {
+      const result = await connection.runAndReadAll(`SELECT DISTINCT (device >> 32)::UINTEGER, (device & 4294967295::UBIGINT)::UINTEGER FROM links WHERE device IS NOT NULL`);
+      const [high = [], low = []] = result.getColumns();
+      this.counts.linkDevices(high.map((word, row) => [Number(word), Number(low[row])]));
+    }
+    const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
+    const [identities] = await rows(`SELECT
+        (SELECT count(DISTINCT person) FROM links) AS users,
+        (SELECT count(DISTINCT device) FROM links) AS devices,
+        (SELECT count(*) FROM (SELECT device FROM links WHERE device IS NOT NULL GROUP BY device HAVING count(DISTINCT person) > 1)) AS shared_devices,
+        (SELECT count(*) FROM (SELECT person FROM links WHERE device IS NOT NULL GROUP BY person HAVING count(DISTINCT device) > 1)) AS multi_device_users`);
+    return {
+      readAt: new Date(now),
+      ...this.counts.figures({ pages: this.topPageCount, countries: this.countryCount, violations: this.violationCount }),
+      identities: {
+        users: Number(identities?.['users'] ?? 0),
+        devices: Number(identities?.['devices'] ?? 0),
+        sharedDevices: Number(identities?.['shared_devices'] ?? 0),
+        multiDeviceUsers: Number(identities?.['multi_device_users'] ?? 0),
+      },
+      objectsRead: files.length,
+    };
+  }
+
   /**
-   * Adds the rows of the objects not read before (or rewritten since) to `table`, in one transaction: a
-   * half-written object fails the read, and the table stays as it was. `insert` is the INSERT of one object.
+   * Reads these objects' rows from `from` on, in one statement, and counts them (a rewritten object's earlier
+   * rows are taken away first). If the statement fails (an object half-written: s3rver writes in place), each
+   * object is read on its own, and the ones that fail are left as they were until the next tick.
    */
-  private async loadObjects(
-    connection: DuckDBConnection,
-    table: string,
-    loaded: Map<string, { id: number; size: number; mtimeMs: number }>,
-    files: ObjectFile[],
-    insert: (file: string, id: number) => Promise<void>,
-  ): Promise<void> {
+  private async readEvents(connection: DuckDBConnection, objects: ObjectFile[], from: number): Promise<void> {
+    let columns: unknown[][];
+    try {
+      columns = await this.selectEvents(connection, objects, from);
+    } catch {
+      if (objects.length > 1) for (const object of objects) await this.readEvents(connection, [object], from);
+      return;
+    }
+    const fromMinute = from / MINUTE_MS;
+    const [position = [], ...values] = columns;
+    const rowsOf = objects.map((): number[] => []);
+    position.forEach((at, row) => rowsOf[Number(at) - 1]?.push(row));
+    for (const [index, { file, size, mtimeMs }] of objects.entries()) {
+      const previous = this.loaded.get(file);
+      if (previous) this.counts.change(previous.rows, -1, previous.countedFrom);
+      const rows = objectRows(values, rowsOf[index]!);
+      this.counts.change(rows, 1, fromMinute);
+      this.loaded.set(file, { size, mtimeMs, rows, countedFrom: fromMinute });
+    }
+  }
+
+  /** The objects' rows from `from` on: the object's position in `objects` (from 1), then ObjectRows' columns (see objectRows). */
+  private async selectEvents(connection: DuckDBConnection, objects: ObjectFile[], from: number): Promise<unknown[][]> {
+    const list = `[${objects.map(({ file }) => literal(file)).join(', ')}]`;
+    // Objects written before a column existed have none, and read NULL for it.
+    const names = new Set((await connection.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${list})`)).getColumns()[0]?.map(String));
+    const column = (name: string) => (names.has(name) ? name : 'NULL');
+    const visitor = 'COALESCE(anonymous_id, user_id)';
+    const result = await connection.runAndReadAll(
+      `SELECT list_position(${list}, filename)::INTEGER, (epoch_ms(event_time) // ${MINUTE_MS})::INTEGER,
+              (hash(message_id) >> 32)::UINTEGER, (hash(message_id) & 4294967295::UBIGINT)::UINTEGER,
+              CASE WHEN ${visitor} IS NOT NULL THEN (hash(${visitor}) >> 32)::UINTEGER END,
+              CASE WHEN ${visitor} IS NOT NULL THEN (hash(${visitor}) & 4294967295::UBIGINT)::UINTEGER END,
+              user_id IS NOT NULL,
+              CASE WHEN type = 'page' AND is_bot IS NOT TRUE THEN COALESCE(page_path, context_page_path, '(unknown)') END,
+              CASE WHEN is_bot IS NOT TRUE THEN ${column('geo_country')} END,
+              CASE WHEN is_bot THEN COALESCE(${column('bot_reason')}, 'user_agent') END,
+              CASE WHEN ${column('plan_violations')} IS NOT NULL THEN COALESCE(event, type) || chr(0) || ${column('plan_violations')} END
+       FROM read_parquet(${list}, union_by_name = true, filename = true)
+       WHERE event_time >= epoch_ms(${from}::BIGINT)`,
+    );
+    return result.getColumns();
+  }
+
+  /**
+   * Adds the rows of the identities objects not read before (or rewritten since) to `links`, in one
+   * transaction (a half-written object fails the read, and the table stays as it was), and drops the rows of
+   * objects gone. True if the table changed.
+   */
+  private async loadLinks(connection: DuckDBConnection): Promise<boolean> {
+    const files = this.identityObjects();
+    const loaded = this.loadedLinks;
     const fresh = files.filter(({ file, size, mtimeMs }) => {
       const known = loaded.get(file);
       return !known || known.size !== size || known.mtimeMs !== mtimeMs;
@@ -132,12 +282,16 @@ export class LakeFigureReader {
       const ids: number[] = [];
       try {
         for (const { file } of fresh) {
-          // A rewritten object (the local Firehose redoing a range after a crash) replaces its earlier rows.
+          // A rewritten object replaces its earlier rows.
           const previous = loaded.get(file);
-          if (previous) await connection.run(`DELETE FROM ${table} WHERE file = ${previous.id}`);
+          if (previous) await connection.run(`DELETE FROM links WHERE file = ${previous.id}`);
           const id = previous?.id ?? this.nextFileId++;
           ids.push(id);
-          await insert(file, id);
+          await connection.run(
+            `INSERT INTO links
+             SELECT ${id}, CASE WHEN anonymous_id IS NULL THEN NULL ELSE hash(anonymous_id) END, hash(user_id)
+             FROM read_parquet(${literal(file)}, union_by_name = true)`,
+          );
         }
         await connection.run('COMMIT');
       } catch (error) {
@@ -147,105 +301,14 @@ export class LakeFigureReader {
       fresh.forEach(({ file, size, mtimeMs }, index) => loaded.set(file, { id: ids[index]!, size, mtimeMs }));
     }
     const listed = new Set(files.map(({ file }) => file));
+    let dropped = false;
     for (const [file, { id }] of loaded) {
       if (listed.has(file)) continue;
       loaded.delete(file);
-      await connection.run(`DELETE FROM ${table} WHERE file = ${id}`);
+      await connection.run(`DELETE FROM links WHERE file = ${id}`);
+      dropped = true;
     }
-  }
-
-  async read(now = Date.now()): Promise<LakeFigures> {
-    const from = Math.floor((now - this.windowMinutes * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
-    const files = this.recentEventObjects(from, now);
-
-    const { connection } = await this.connect();
-    const windowStart = `epoch_ms(${from}::BIGINT)`;
-    /** The object's columns: objects written before a column existed have none, and read NULL for it. */
-    const columnsOf = async (file: string) => {
-      const names = new Set((await connection.runAndReadAll(`SELECT name FROM parquet_schema(${literal(file)})`)).getRowObjectsJS().map((r) => String(r['name'])));
-      return (name: string) => (names.has(name) ? name : 'NULL');
-    };
-    await this.loadObjects(connection, 'recent', this.loaded, files, async (file, id) => {
-      const column = await columnsOf(file);
-      await connection.run(
-        `INSERT INTO recent
-         SELECT ${id}, event_time, hash(message_id),
-                CASE WHEN COALESCE(anonymous_id, user_id) IS NULL THEN NULL ELSE hash(COALESCE(anonymous_id, user_id)) END,
-                CASE WHEN type = 'page' AND is_bot IS NOT TRUE THEN COALESCE(page_path, context_page_path, '(unknown)') END,
-                ${column('geo_country')},
-                CASE WHEN is_bot THEN COALESCE(${column('bot_reason')}, 'user_agent') END,
-                user_id IS NOT NULL,
-                CASE WHEN ${column('plan_violations')} IS NOT NULL THEN COALESCE(event, type) END,
-                ${column('plan_violations')}
-         FROM read_parquet(${literal(file)}, union_by_name = true)
-         WHERE event_time >= ${windowStart}`,
-      );
-    });
-    await this.loadObjects(connection, 'links', this.loadedLinks, this.identityObjects(), async (file, id) => {
-      await connection.run(
-        `INSERT INTO links
-         SELECT ${id}, CASE WHEN anonymous_id IS NULL THEN NULL ELSE hash(anonymous_id) END, hash(user_id)
-         FROM read_parquet(${literal(file)}, union_by_name = true)`,
-      );
-    });
-    await connection.run(`DELETE FROM recent WHERE event_time < ${windowStart}`);
-    const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
-    // Exact counts, as the Athena queries do: Firehose delivers at least once.
-    const minutes = (
-      await rows(`SELECT epoch(date_trunc('minute', event_time))::BIGINT AS t, count(DISTINCT message) AS events,
-                         count(DISTINCT visitor) AS visitors
-                  FROM recent GROUP BY 1 ORDER BY 1`)
-    ).map((r) => ({ t: Number(r['t']), events: Number(r['events']), visitors: Number(r['visitors']) }));
-    const [totals] = await rows(`SELECT count(DISTINCT message) AS events, count(DISTINCT visitor) AS visitors FROM recent`);
-    const topPages = (
-      await rows(`SELECT page, count(DISTINCT message) AS views, count(DISTINCT visitor) AS visitors
-                  FROM recent WHERE page IS NOT NULL
-                  GROUP BY page ORDER BY views DESC, page LIMIT ${this.topPageCount}`)
-    ).map((r) => ({ page: String(r['page']), views: Number(r['views']), visitors: Number(r['visitors']) }));
-    const countries = (
-      await rows(`SELECT country, count(DISTINCT message) AS events, count(DISTINCT visitor) AS visitors
-                  FROM recent WHERE bot_reason IS NULL AND country IS NOT NULL
-                  GROUP BY country ORDER BY visitors DESC, events DESC, country LIMIT ${this.countryCount}`)
-    ).map((r) => ({ country: String(r['country']), events: Number(r['events']), visitors: Number(r['visitors']) }));
-    const [unlocated] = await rows(`SELECT count(DISTINCT message) AS events FROM recent WHERE bot_reason IS NULL AND country IS NULL`);
-    const bots = (
-      await rows(`SELECT bot_reason AS reason, count(DISTINCT message) AS events, count(DISTINCT visitor) AS visitors
-                  FROM recent WHERE bot_reason IS NOT NULL GROUP BY 1 ORDER BY events DESC, reason`)
-    ).map((r) => ({ reason: String(r['reason']), events: Number(r['events']), visitors: Number(r['visitors']) }));
-    const [flagged] = await rows(`SELECT count(DISTINCT message) AS events FROM recent WHERE plan_violations IS NOT NULL`);
-    const violations = (
-      await rows(`SELECT plan_event AS event, violation, count(DISTINCT message) AS events
-                  FROM (SELECT plan_event, message, unnest(string_split(plan_violations, '; ')) AS violation FROM recent WHERE plan_violations IS NOT NULL)
-                  GROUP BY 1, 2 ORDER BY events DESC, event, violation LIMIT ${this.violationCount}`)
-    ).map((r) => ({ event: String(r['event']), violation: String(r['violation']), events: Number(r['events']) }));
-    const [identities] = await rows(`SELECT
-        (SELECT count(DISTINCT person) FROM links) AS users,
-        (SELECT count(DISTINCT device) FROM links) AS devices,
-        (SELECT count(*) FROM (SELECT device FROM links WHERE device IS NOT NULL GROUP BY device HAVING count(DISTINCT person) > 1)) AS shared_devices,
-        (SELECT count(*) FROM (SELECT person FROM links WHERE device IS NOT NULL GROUP BY person HAVING count(DISTINCT device) > 1)) AS multi_device_users,
-        (SELECT count(DISTINCT message) FROM recent WHERE NOT identified) AS anonymous_events,
-        (SELECT count(DISTINCT message) FROM recent WHERE NOT identified AND visitor IN (SELECT device FROM links WHERE device IS NOT NULL)) AS stitched_events`);
-    return {
-      readAt: new Date(now),
-      minutes,
-      topPages,
-      countries,
-      unlocatedEvents: Number(unlocated?.['events'] ?? 0),
-      bots,
-      flaggedEvents: Number(flagged?.['events'] ?? 0),
-      violations,
-      identities: {
-        users: Number(identities?.['users'] ?? 0),
-        devices: Number(identities?.['devices'] ?? 0),
-        sharedDevices: Number(identities?.['shared_devices'] ?? 0),
-        multiDeviceUsers: Number(identities?.['multi_device_users'] ?? 0),
-      },
-      anonymousEvents: Number(identities?.['anonymous_events'] ?? 0),
-      stitchedEvents: Number(identities?.['stitched_events'] ?? 0),
-      eventsLastHour: Number(totals?.['events'] ?? 0),
-      visitorsLastHour: Number(totals?.['visitors'] ?? 0),
-      objectsRead: files.length,
-    };
+    return fresh.length > 0 || dropped;
   }
 
   /**
@@ -302,14 +365,8 @@ export class LakeFigureReader {
       // Small and single-threaded: the dashboard shares two cores with the whole stack.
       const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB' });
       const connection = await instance.connect();
-      await connection.run(
-        // message and visitor: hash() of the ids (64 bits: collisions in an hour's ids are negligible).
-        `CREATE TABLE recent (file UINTEGER, event_time TIMESTAMP, message UBIGINT, visitor UBIGINT, page VARCHAR, country VARCHAR, bot_reason VARCHAR,
-                              identified BOOLEAN, plan_event VARCHAR, plan_violations VARCHAR)`,
-      );
-      // The identity links: device and user as hash() of the ids, like `recent`'s visitor.
+      // The identity links: device and user as hash() of the ids, as ObjectRows keeps a visitor.
       await connection.run(`CREATE TABLE links (file UINTEGER, device UBIGINT, person UBIGINT)`);
-      this.loaded.clear();
       this.loadedLinks.clear();
       return { instance, connection };
     })();

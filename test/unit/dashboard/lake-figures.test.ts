@@ -41,6 +41,16 @@ afterAll(() => {
   rmSync(lake, { recursive: true, force: true });
 });
 
+/** A deterministic random source (mulberry32), so that a failure repeats. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 describe('LakeFigureReader', () => {
   it('adds new objects, replaces rewritten ones and forgets rows that leave the window', async () => {
     const reader = new LakeFigureReader(lake, 60);
@@ -163,6 +173,76 @@ describe('LakeFigureReader', () => {
     } finally {
       lake = saved;
       rmSync(planLake, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the same figures tick by tick as a first read of the lake, while objects come, are rewritten and go and the window moves', async () => {
+    const randomLake = mkdtempSync(join(tmpdir(), 'lake-figures-random-'));
+    const saved = lake;
+    lake = randomLake;
+    const next = random(11);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+    try {
+      // Devices v0 to v4 are linked to users: their anonymous events are the stitched ones.
+      const links = Array.from({ length: 5 }, (_, i): FlatRow => ({ anonymous_id: `v${i}`, user_id: `u${i % 4}`, previous_id: null, first_seen: NOW, last_seen: NOW, events: 1 }));
+      const connection = await duckdb.connect();
+      await writeParquet(connection, IDENTITIES_TABLE, links, join(lake, 'identities', 'link=identify', `l.parquet${S3RVER_OBJECT_SUFFIX}`));
+      connection.closeSync();
+      const reader = new LakeFigureReader(lake, 10, 3, 3, 3);
+      const start = Date.parse('2026-11-22T10:12:00Z');
+      const sent: FlatRow[] = [];
+      let now = start;
+      const objects: string[] = [];
+      for (let step = 0; step < 50; step++) {
+        const action = next();
+        if (action < 0.55 || objects.length === 0) {
+          // New events of the last minutes (some late), with copies of earlier ones (each copy the same event).
+          const rows = Array.from({ length: 1 + Math.floor(next() * 30) }, (): FlatRow => {
+            if (sent.length > 0 && next() < 0.2) return pick(sent);
+            const event = {
+              message_id: `r${sent.length}`,
+              event_time: now - Math.floor(next() * 12 * 60_000),
+              anonymous_id: next() < 0.1 ? null : `v${Math.floor(next() * 12)}`,
+              ...(next() < 0.3 ? { user_id: `u${Math.floor(next() * 4)}` } : {}),
+              type: pick(['page', 'track']),
+              page_path: pick(['/', '/a', '/b', '/c', null]),
+              event: 'Clicked',
+              is_bot: next() < 0.1,
+              bot_reason: pick(['user_agent', 'data_centre']),
+              geo_country: pick(['DE', 'FR', 'JP', 'US', null]),
+              plan_violations: pick([null, null, 'x: missing', 'x: missing; y: must be number']),
+            };
+            sent.push(event);
+            return event;
+          });
+          objects.push(await object(`o${step}`, rows));
+        } else if (action < 0.7) {
+          // A range redone: the object's key written again with some of its events and a few others.
+          const name = pick(objects);
+          const rows = [...sent].sort(() => next() - 0.5).slice(0, 1 + Math.floor(next() * 10));
+          await object(name.slice(name.lastIndexOf('/') + 1, name.indexOf('.parquet')), rows);
+          const { mtimeMs } = statSync(name);
+          utimesSync(name, new Date(), new Date(mtimeMs + 1_000 + step));
+        } else if (action < 0.75) {
+          rmSync(objects.splice(Math.floor(next() * objects.length), 1)[0]!);
+        } else {
+          // The window moves on (inside hour 10, where the objects are).
+          now = Math.min(now + Math.floor(next() * 5 * 60_000), start + 45 * 60_000);
+        }
+        // And once the clock goes back.
+        if (step === 45) now -= 3 * 60_000;
+        const ticked = await reader.read(now);
+        const fresh = new LakeFigureReader(lake, 10, 3, 3, 3);
+        const first = await fresh.read(now);
+        await fresh.close();
+        expect({ ...ticked, readAt: 0 }, `step ${step}`).toEqual({ ...first, readAt: 0 });
+      }
+      expect(now - start).toBeGreaterThan(10 * 60_000);
+      expect((await reader.read(now)).stitchedEvents).toBeGreaterThan(0);
+      await reader.close();
+    } finally {
+      lake = saved;
+      rmSync(randomLake, { recursive: true, force: true });
     }
   });
 });
