@@ -25,7 +25,10 @@ export interface FlinkJobOptions {
   heapMb?: number;
   parallelism?: number;
   checkpointIntervalMs?: number;
-  /** Start the JVM again when it ends without a stop (as `npm start` does); off by default, so tests see a crash. */
+  /**
+   * Start the JVM again when it ends without being asked to (killed, out of memory), as `npm start` does; a
+   * SIGINT or SIGTERM (a Ctrl-C reaches the whole process group) is a stop. Off by default, so tests see a crash.
+   */
   restartOnCrash?: boolean;
   /** 'if-stale' (default) runs mvn when the jar is missing or older than the sources; 'never' only uses a built jar. */
   build?: 'if-stale' | 'never';
@@ -136,7 +139,9 @@ export async function startFlinkJob(options: FlinkJobOptions): Promise<FlinkJobS
     process.once('exit', killOnExit);
     jvm.once('exit', (code, signal) => {
       process.removeListener('exit', killOnExit);
-      if (stopRequested) return finish(code);
+      // Ctrl-C in a terminal signals the whole process group: the JVM gets the SIGINT as `npm start` does,
+      // and ends (exit code 130; 143 for a SIGTERM) before stop() is called. That is a stop, not a crash.
+      if (stopRequested || isStopSignal(code, signal)) return finish(code);
       log(`job exited unexpectedly (${signal ?? `code ${code}`}); log: ${logFile}`);
       const now = Date.now();
       crashes.push(now);
@@ -247,6 +252,11 @@ function run(command: string, args: string[], logFile: string): Promise<number |
       resolveRun(code);
     });
   });
+}
+
+/** An exit by SIGINT or SIGTERM: as a signal, or as the JVM's exit code for one (128 + the signal's number). */
+function isStopSignal(code: number | null, signal: NodeJS.Signals | null): boolean {
+  return signal === 'SIGINT' || signal === 'SIGTERM' || code === 130 || code === 143;
 }
 
 async function stopJvm(child: ChildProcess, exited: Promise<number | null>): Promise<void> {

@@ -81,6 +81,7 @@ describe.skipIf(!jarBuilt)('Flink job on the local Kinesis emulator', () => {
   let emulator: KinesisEmulator;
   let client: KinesisClient;
   let job: RunningFlinkJob;
+  const logged: string[] = [];
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'clickstream-flink-'));
@@ -90,7 +91,8 @@ describe.skipIf(!jarBuilt)('Flink job on the local Kinesis emulator', () => {
     await putInOrder(client, LOCAL_STREAM_NAMES.enriched, trafficEvents());
     // Events of 2024: a backfill, so the wall clock must not close their windows, however long the source waits for
     // its first record (the events source is never idle: source.idle-timeout=0 ms).
-    const started = await startFlinkJob({ kinesisEndpoint: emulator.endpoint, dataDir, build: 'never', properties: { 'source.idle-timeout': '0 ms' }, log: () => {} });
+    // Restarts on, as `npm start` runs it: a Ctrl-C must still stop it (the last test).
+    const started = await startFlinkJob({ kinesisEndpoint: emulator.endpoint, dataDir, build: 'never', properties: { 'source.idle-timeout': '0 ms' }, restartOnCrash: true, log: (line) => logged.push(line) });
     if (!started.running) throw new Error(started.reason);
     job = started;
   }, 120_000);
@@ -125,7 +127,7 @@ describe.skipIf(!jarBuilt)('Flink job on the local Kinesis emulator', () => {
     for (const row of rows) expect(validateAggregateRow(row)).toMatchObject({ ok: true });
   });
 
-  it('stops on SIGTERM within the grace period, keeping a checkpoint for the next start', { timeout: 60_000 }, async () => {
+  it('stops on a Ctrl-C (SIGINT to its process group, so to the JVM too) within the grace period, not as a crash, keeping a checkpoint', { timeout: 60_000 }, async () => {
     // Checkpoints every 10 s (startFlinkJob's local default): wait for one.
     const checkpointDir = join(dataDir, 'flink', 'checkpoints');
     const deadline = Date.now() + 30_000;
@@ -133,8 +135,13 @@ describe.skipIf(!jarBuilt)('Flink job on the local Kinesis emulator', () => {
     while (!hasCheckpoint() && Date.now() < deadline) await sleep(500);
     expect(hasCheckpoint()).toBe(true);
     const stopping = Date.now();
+    // The terminal's SIGINT reaches the JVM before `npm start` calls stop().
+    process.kill(job.pid, 'SIGINT');
+    const code = await Promise.race([job.exited, sleep(20_000).then(() => 'still running')]);
     await job.stop();
-    console.log(`[flink-local] stopped in ${Date.now() - stopping} ms`);
+    expect(code).not.toBe('still running');
+    console.log(`[flink-local] stopped in ${Date.now() - stopping} ms (exit ${code})`);
+    expect(logged.filter((line) => /unexpectedly|starting the job again/.test(line))).toEqual([]);
     expect(hasCheckpoint()).toBe(true);
   });
 });
