@@ -12,31 +12,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BAD_ROWS_TABLE, EVENTS_TABLE, IDENTITIES_TABLE } from '../schemas/lake-tables.js';
 import { S3RVER_OBJECT_SUFFIX } from '../local/storage/lake-location.js';
-import type { MinuteFigure } from './snapshot.js';
-import { code, HAS_VISITOR, IDENTIFIED, WindowCounts, type ObjectRows } from './window-counts.js';
+import { code, HAS_VISITOR, IDENTIFIED, WindowCounts, type ObjectRows, type WindowFigures } from './window-counts.js';
 
-export interface LakeFigures {
+/** The window's counts (window-counts.ts), the identities table's and what the read saw. */
+export interface LakeFigures extends WindowFigures {
   readAt: Date;
-  /** Minutes of the window that have events, oldest first. */
-  minutes: MinuteFigure[];
-  topPages: { page: string; views: number; visitors: number }[];
-  /** People's events and visitors by the country of their IP (bots left out), most visitors first. */
-  countries: { country: string; events: number; visitors: number }[];
-  /** People's events whose IP no database places (private, reserved or unknown). */
-  unlocatedEvents: number;
-  /** Bots' events and visitors by why they were flagged (schemas/enriched bot_reason). */
-  bots: { reason: string; events: number; visitors: number }[];
-  /** Events the tracking plans flagged (schemas/enriched plan_violations), and the commonest violations. */
-  flaggedEvents: number;
-  violations: { event: string; violation: string; events: number }[];
   /** The identities table (all days): user ids and devices linked, shared devices, users on several devices. */
   identities: { users: number; devices: number; sharedDevices: number; multiDeviceUsers: number };
-  /** Anonymous events of the last hour (no userId), and those from a device linked to a user (stitched). */
-  anonymousEvents: number;
-  stitchedEvents: number;
-  eventsLastHour: number;
-  visitorsLastHour: number;
-  /** Parquet objects the window's query read. */
+  /** Parquet objects in the window's hour partitions. */
   objectsRead: number;
 }
 

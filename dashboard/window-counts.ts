@@ -130,13 +130,19 @@ class Tally<K extends string | number> {
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface WindowFigures {
+  /** Minutes of the window that have events, oldest first. */
   minutes: MinuteFigure[];
   topPages: { page: string; views: number; visitors: number }[];
+  /** People's events and visitors by the country of their IP (bots left out), most visitors first. */
   countries: { country: string; events: number; visitors: number }[];
+  /** People's events whose IP no database places (private, reserved or unknown). */
   unlocatedEvents: number;
+  /** Bots' events and visitors by why they were flagged (schemas/enriched bot_reason). */
   bots: { reason: string; events: number; visitors: number }[];
+  /** Events the tracking plans flagged (schemas/enriched plan_violations), and the commonest violations. */
   flaggedEvents: number;
   violations: { event: string; violation: string; events: number }[];
+  /** Anonymous events of the last hour (no userId), and those from a device linked to a user (stitched). */
   anonymousEvents: number;
   stitchedEvents: number;
   eventsLastHour: number;
@@ -169,7 +175,8 @@ export class WindowCounts {
       // An event counts while it has a copy: from its first copy added to its last one taken away.
       if (this.messages.change(0, message[i * 2]!, message[i * 2 + 1]!, sign) !== (sign > 0 ? 1 : 0)) continue;
       const hasVisitor = (flags[i]! & HAS_VISITOR) !== 0;
-      const [high, low] = [visitor[i * 2]!, visitor[i * 2 + 1]!];
+      const high = visitor[i * 2]!;
+      const low = visitor[i * 2 + 1]!;
       this.all.count(0, sign, hasVisitor, high, low);
       this.minutes.count(m, sign, hasVisitor, high, low);
       if (page.codes[i]! >= 0) this.pages.count(page.names[page.codes[i]!]!, sign, hasVisitor, high, low);

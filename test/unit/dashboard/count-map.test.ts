@@ -2,20 +2,11 @@
 // back), the map grows past its first capacity, and every count read back matches.
 import { describe, expect, it } from 'vitest';
 import { CountMap } from '../../../dashboard/count-map.js';
-
-/** A deterministic random source (mulberry32), so that a failure repeats. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from '../../../local/demo/model.js';
 
 /** Random changes to a CountMap of `capacity` slots over `keyCount` keys, checked against a Map. */
 function check(seed: number, keyCount: number, steps: number, capacity: number): CountMap {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const map = new CountMap(capacity);
   const expected = new Map<string, number>();
   const keys = Array.from({ length: keyCount }, () => [Math.floor(next() * 4), Math.floor(next() * 2 ** 32), Math.floor(next() * 50)] as const);

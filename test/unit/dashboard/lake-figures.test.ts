@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakeFigureReader } from '../../../dashboard/lake-figures.js';
+import { mulberry32 } from '../../../local/demo/model.js';
 import { writeParquet } from '../../../local/firehose/parquet.js';
 import { S3RVER_OBJECT_SUFFIX } from '../../../local/storage/lake-location.js';
 import type { FlatRow } from '../../../schemas/lake-rows.js';
@@ -40,16 +41,6 @@ afterAll(() => {
   duckdb.closeSync();
   rmSync(lake, { recursive: true, force: true });
 });
-
-/** A deterministic random source (mulberry32), so that a failure repeats. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('LakeFigureReader', () => {
   it('adds new objects, replaces rewritten ones and forgets rows that leave the window', async () => {
@@ -180,7 +171,7 @@ describe('LakeFigureReader', () => {
     const randomLake = mkdtempSync(join(tmpdir(), 'lake-figures-random-'));
     const saved = lake;
     lake = randomLake;
-    const next = random(11);
+    const next = mulberry32(11);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
     try {
       // Devices v0 to v4 are linked to users: their anonymous events are the stitched ones.
