@@ -81,7 +81,6 @@ interface KeyCount<K> {
  */
 class Tally<K extends string | number> {
   private readonly index = new Map<K, number>();
-  private readonly names: (K | undefined)[] = [];
   private readonly events: number[] = [];
   private readonly visitors: number[] = [];
   private readonly free: number[] = [];
@@ -95,9 +94,8 @@ class Tally<K extends string | number> {
     let key = this.index.get(name);
     if (key === undefined) {
       if (sign < 0) return;
-      key = this.free.pop() ?? this.names.length;
+      key = this.free.pop() ?? this.events.length;
       this.index.set(name, key);
-      this.names[key] = name;
       this.events[key] = 0;
       this.visitors[key] = 0;
     }
@@ -105,7 +103,6 @@ class Tally<K extends string | number> {
     if (hasVisitor && this.pairs.change(key * 8 + this.what, high, low, sign) === (sign > 0 ? 1 : 0)) this.visitors[key]! += sign;
     if (this.events[key] === 0) {
       this.index.delete(name);
-      this.names[key] = undefined;
       this.free.push(key);
     }
   }
@@ -208,48 +205,26 @@ export class WindowCounts {
     for (const { name, events } of this.plans.top(() => 0)) {
       const [event = '', list = ''] = name.split('\0');
       for (const violation of new Set(list.split('; '))) {
-        const entry = violations.get(`${event}\0${violation}`) ?? {
-          event,
-          violation,
-          events: 0,
-        };
+        const entry = violations.get(`${event}\0${violation}`) ?? { event, violation, events: 0 };
         entry.events += events;
         violations.set(`${event}\0${violation}`, entry);
       }
     }
     const all = this.all.get(0);
     return {
-      minutes: this.minutes
-        .top((a, b) => a.name - b.name)
-        .map(({ name, events, visitors }) => ({
-          t: name * 60,
-          events,
-          visitors,
-        })),
+      minutes: this.minutes.top((a, b) => a.name - b.name).map(({ name, events, visitors }) => ({ t: name * 60, events, visitors })),
       topPages: this.pages
         .top((a, b) => b.events - a.events || byName(a.name, b.name), limits.pages)
-        .map(({ name, events, visitors }) => ({
-          page: name,
-          views: events,
-          visitors,
-        })),
+        .map(({ name, events, visitors }) => ({ page: name, views: events, visitors })),
       countries: this.countries
         .top((a, b) => b.visitors - a.visitors || b.events - a.events || byName(a.name, b.name), limits.countries)
-        .map(({ name, events, visitors }) => ({
-          country: name,
-          events,
-          visitors,
-        })),
+        .map(({ name, events, visitors }) => ({ country: name, events, visitors })),
       unlocatedEvents: this.unlocated,
-      bots: this.bots
-        .top((a, b) => b.events - a.events || byName(a.name, b.name))
-        .map(({ name, events, visitors }) => ({
-          reason: name,
-          events,
-          visitors,
-        })),
+      bots: this.bots.top((a, b) => b.events - a.events || byName(a.name, b.name)).map(({ name, events, visitors }) => ({ reason: name, events, visitors })),
       flaggedEvents: this.flagged,
-      violations: [...violations.values()].sort((a, b) => b.events - a.events || byName(a.event, b.event) || byName(a.violation, b.violation)).slice(0, limits.violations),
+      violations: [...violations.values()]
+        .sort((a, b) => b.events - a.events || byName(a.event, b.event) || byName(a.violation, b.violation))
+        .slice(0, limits.violations),
       anonymousEvents: this.anonymous.get(0).events,
       stitchedEvents: this.stitched,
       eventsLastHour: all.events,
