@@ -114,6 +114,17 @@ interface LoadedObject {
 /** Objects read in one statement (a cold start reads the hour's objects in statements of this many). */
 const OBJECTS_PER_READ = 50;
 
+/**
+ * The reader's DuckDB: small and single-threaded, since the dashboard shares two cores with the whole stack.
+ * DuckDB's external file cache (on by default) keeps pieces of every Parquet file it reads, 8 to 12 KB or
+ * more a file, up to the memory limit: with a new object every few seconds, the dashboard grew by about a
+ * megabyte a minute. The objects are local files, each read once, which the OS page cache holds anyway.
+ */
+export async function openFiguresDatabase(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB', enable_external_file_cache: 'false' });
+  return { instance, connection: await instance.connect() };
+}
+
 export class LakeFigureReader {
   private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   /** The events objects read (in the window's hour partitions). */
@@ -355,12 +366,7 @@ export class LakeFigureReader {
 
   private connect(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
     this.connection ??= (async () => {
-      // Small and single-threaded: the dashboard shares two cores with the whole stack. DuckDB's external file
-      // cache (on by default) keeps pieces of every Parquet file read, about 8 KB or more a file, up to the memory
-      // limit: at a new object every few seconds the dashboard grew by megabytes a minute. The objects are local
-      // files, read once each, which the OS page cache already holds.
-      const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB', enable_external_file_cache: 'false' });
-      const connection = await instance.connect();
+      const { instance, connection } = await openFiguresDatabase();
       // The identity links: device and user as hash() of the ids, as ObjectRows keeps a visitor.
       await connection.run(`CREATE TABLE links (file UINTEGER, device UBIGINT, person UBIGINT)`);
       this.loadedLinks.clear();

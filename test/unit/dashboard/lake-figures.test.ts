@@ -1,11 +1,11 @@
 // The dashboard's lake reader reads each object once: new objects add their rows, a rewritten object
 // replaces its rows, and rows that leave the window are dropped, with the same exact figures as a full read.
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LakeFigureReader } from '../../../dashboard/lake-figures.js';
+import { LakeFigureReader, openFiguresDatabase } from '../../../dashboard/lake-figures.js';
 import { mulberry32 } from '../../../local/demo/model.js';
 import { writeParquet } from '../../../local/firehose/parquet.js';
 import { S3RVER_OBJECT_SUFFIX } from '../../../local/storage/lake-location.js';
@@ -235,5 +235,26 @@ describe('LakeFigureReader', () => {
       lake = saved;
       rmSync(randomLake, { recursive: true, force: true });
     }
+  });
+
+  it("keeps nothing of the Parquet objects it has read in DuckDB's memory (its external file cache is off)", async () => {
+    const files: string[] = [];
+    for (let i = 0; i < 20; i++) files.push(await object(`cache-${i}`, [row(`c${i}`, 2, 'v1')], '09'));
+    const cached = async (connection: DuckDBConnection): Promise<number> => {
+      for (const file of files) await connection.run(`SELECT count(*) FROM read_parquet('${file}')`);
+      const reader = await connection.runAndReadAll(`SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory() WHERE tag = 'EXTERNAL_FILE_CACHE'`);
+      return Number(reader.getRows()[0]![0]);
+    };
+    // DuckDB's default keeps pieces of each file read, so that the check below can fail.
+    const plain = await DuckDBInstance.create(':memory:');
+    const plainConnection = await plain.connect();
+    expect(await cached(plainConnection)).toBeGreaterThan(0);
+    plainConnection.closeSync();
+    plain.closeSync();
+
+    const { instance, connection } = await openFiguresDatabase();
+    expect(await cached(connection)).toBe(0);
+    connection.closeSync();
+    instance.closeSync();
   });
 });
