@@ -114,19 +114,24 @@ interface LoadedObject {
 /** Objects read in one statement (a cold start reads the hour's objects in statements of this many). */
 const OBJECTS_PER_READ = 50;
 
+interface FiguresDatabase {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+}
+
 /**
  * The reader's DuckDB: small and single-threaded, since the dashboard shares two cores with the whole stack.
  * DuckDB's external file cache (on by default) keeps pieces of every Parquet file it reads, 8 to 12 KB or
  * more a file, up to the memory limit: with a new object every few seconds, the dashboard grew by about a
  * megabyte a minute. The objects are local files, each read once, which the OS page cache holds anyway.
  */
-export async function openFiguresDatabase(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+export async function openFiguresDatabase(): Promise<FiguresDatabase> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '256MB', enable_external_file_cache: 'false' });
   return { instance, connection: await instance.connect() };
 }
 
 export class LakeFigureReader {
-  private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+  private connection: Promise<FiguresDatabase> | undefined;
   /** The events objects read (in the window's hour partitions). */
   private readonly loaded = new Map<string, LoadedObject>();
   /** The objects whose rows are in the `links` table (identities objects, all days): their id there, size and mtime. */
@@ -364,13 +369,13 @@ export class LakeFigureReader {
     instance.closeSync();
   }
 
-  private connect(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  private connect(): Promise<FiguresDatabase> {
     this.connection ??= (async () => {
-      const { instance, connection } = await openFiguresDatabase();
+      const opened = await openFiguresDatabase();
       // The identity links: device and user as hash() of the ids, as ObjectRows keeps a visitor.
-      await connection.run(`CREATE TABLE links (file UINTEGER, device UBIGINT, person UBIGINT)`);
+      await opened.connection.run(`CREATE TABLE links (file UINTEGER, device UBIGINT, person UBIGINT)`);
       this.loadedLinks.clear();
-      return { instance, connection };
+      return opened;
     })();
     // A failed open is tried again next tick.
     this.connection.catch(() => (this.connection = undefined));

@@ -1,6 +1,6 @@
 // The local DynamoDB (dynalite on its LevelDB store) over HTTP: a Query or Scan must not leave its LevelDB
 // iterator open. Each open iterator holds a LevelDB snapshot and a buffer, and the dedup ledger queries once
-// per batch, so a leak here grows `npm start` by megabytes a minute.
+// per batch, so a leak here grows `npm start` with every batch.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
