@@ -3,7 +3,7 @@
 // the rows that arrived or left since the last one, not the hour. Events are counted once each however many
 // copies the lake holds (Firehose delivers at least once: the copies are one event delivered again), and
 // visitors once per minute, page, country and bot reason, as Athena's views count them.
-import { CountMap } from './count-map.js';
+import { CountMap } from '../functions/shared/count-map.js';
 import type { MinuteFigure } from './snapshot.js';
 
 /** Bits of ObjectRows.flags. */

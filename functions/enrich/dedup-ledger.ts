@@ -28,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import { waitBeforeRetry, type BackoffClock } from '../shared/backoff.js';
+import { CountMap } from '../shared/count-map.js';
 import { DedupTableError } from '../shared/errors.js';
 import { isRetryableWriteError } from '../shared/kinesis-batch-writer.js';
 
@@ -107,7 +108,7 @@ export interface IntentRef {
 }
 
 interface Bucket {
-  delivered: Set<string>;
+  delivered: IdSet;
   /** Intents without their ok yet, by sort key. */
   pending: Map<string, Intent>;
   /** The last sort key read: the next refresh asks only for what sorts after it. */
@@ -285,7 +286,7 @@ export class DedupLedger {
     if (bucket && this.expired(bucket)) bucket = undefined;
     try {
       if (!bucket) {
-        const fresh: Bucket = { delivered: new Set(), pending: new Map(), loadedAtMs: this.now(), lastUsedMs: this.now() };
+        const fresh: Bucket = { delivered: new IdSet(), pending: new Map(), loadedAtMs: this.now(), lastUsedMs: this.now() };
         // A shard's parents are closed and done (Lambda finishes them before it starts their children):
         // their buckets are read whole, once.
         for (const ancestor of (await this.options.ancestorsOf?.(stream, shardId)) ?? []) {
@@ -371,6 +372,40 @@ export class DedupLedger {
       this.buckets.delete(key);
     }
   }
+}
+
+/**
+ * The ids a bucket delivered, each 12-byte hash as three 32-bit words in typed arrays: 21 to 43 bytes an
+ * id outside V8's heap, where a Set of the hashes as strings took about 53 bytes an id inside it, and
+ * every full collection marked them all (an hour at 200 events/s is 720,000 ids).
+ */
+export class IdSet {
+  private readonly map = new CountMap(1 << 10, 0.75);
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Bytes of the typed arrays. */
+  get bytes(): number {
+    return this.map.bytes;
+  }
+
+  add(hash: string): void {
+    const [a, b, c] = hashWords(hash);
+    if (this.map.get(a, b, c) === 0) this.map.change(a, b, c, 1);
+  }
+
+  has(hash: string): boolean {
+    const [a, b, c] = hashWords(hash);
+    return this.map.get(a, b, c) !== 0;
+  }
+}
+
+/** The three 32-bit words of a ledgerHash (12 one-byte characters). */
+function hashWords(hash: string): [number, number, number] {
+  const word = (i: number) => (hash.charCodeAt(i) | (hash.charCodeAt(i + 1) << 8) | (hash.charCodeAt(i + 2) << 16) | (hash.charCodeAt(i + 3) << 24)) >>> 0;
+  return [word(0), word(4), word(8)];
 }
 
 /** The intent `sort` is settled: its ids are delivered, `failed` excepted. */

@@ -61,6 +61,10 @@ export async function startKinesisEmulator(options: KinesisEmulatorOptions): Pro
       cwd: REPOSITORY_ROOT,
       // Own process group: a terminal Ctrl-C must reach only us, so we stop the emulator in the safe order.
       detached: true,
+      // glibc gives each thread that allocates (libuv's pool, LevelDB's compaction) a heap of its own, and
+      // LevelDB's memory spread over them grew the process as its table files piled up. Two heaps: a fill
+      // of 2 million records stayed within 10 MB (./server.ts has the rest).
+      env: { ...process.env, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' },
     });
     for (const stream of [child.stdout, child.stderr]) {
       stream?.on('data', (chunk: Buffer) => {

@@ -15,7 +15,7 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   bench: ['commands', 'dashboard', 'local', 'functions', 'analytics', 'schemas', 'tracker'],
   scripts: ['local', 'functions', 'analytics', 'schemas'],
   commands: ['dashboard', 'local', 'functions', 'analytics', 'schemas', 'tracker'],
-  dashboard: ['local', 'analytics', 'schemas'],
+  dashboard: ['local', 'functions', 'analytics', 'schemas'],
   local: ['functions', 'analytics', 'schemas', 'tracker'],
   functions: ['schemas'],
   analytics: ['schemas'],

@@ -5,7 +5,7 @@ import { DynamoDBClient, PutItemCommand, QueryCommand, ResourceNotFoundException
 import { KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DedupLedger, hourOf, ledgerEntry, ShardLineage, type LedgerEntry } from '../../../../functions/enrich/dedup-ledger.js';
+import { DedupLedger, hourOf, IdSet, ledgerEntry, ledgerHash, ShardLineage, type LedgerEntry } from '../../../../functions/enrich/dedup-ledger.js';
 import { DedupTableError } from '../../../../functions/shared/errors.js';
 import { LedgerTable } from '../../../helpers/ledger-table.js';
 
@@ -176,5 +176,23 @@ describe('DedupLedger', () => {
     table.failWith = () => new ResourceNotFoundException({ message: 'no table', $metadata: { httpStatusCode: 400 } });
     await expect(consumer().lookup('events-raw', SHARD, entries(['a']), deadline())).rejects.toBeInstanceOf(DedupTableError);
     await expect(consumer().recordIntent(SHARD, '1', entries(['a']), deadline())).rejects.toBeInstanceOf(DedupTableError);
+  });
+});
+
+describe('IdSet', () => {
+  it('holds the ids a bucket delivered, exactly, in at most 43 bytes an id', () => {
+    const set = new IdSet();
+    const delivered = Array.from({ length: 100_000 }, (_, i) => ledgerHash(`delivered-${i}`));
+    for (const hash of delivered) set.add(hash);
+    for (const hash of delivered.slice(0, 1_000)) set.add(hash);
+    expect(set.size).toBe(100_000);
+    expect(delivered.every((hash) => set.has(hash))).toBe(true);
+    // Hashes that share their first 8 or last 8 bytes with a delivered one are still other ids.
+    const [first] = delivered;
+    for (const other of [first!.slice(0, 8) + '\0\0\0\0', '\0\0\0\0' + first!.slice(4), first!.slice(0, 11) + String.fromCharCode(first!.charCodeAt(11) ^ 1)]) {
+      expect(set.has(other)).toBe(false);
+    }
+    expect(Array.from({ length: 100_000 }, (_, i) => ledgerHash(`new-${i}`)).some((hash) => set.has(hash))).toBe(false);
+    expect(set.bytes / set.size).toBeLessThanOrEqual(43);
   });
 });

@@ -1,13 +1,13 @@
 // CountMap against a JS Map under random changes: keys come and go (each removal shifts the keys after it
 // back), the map grows past its first capacity, and every count read back matches.
 import { describe, expect, it } from 'vitest';
-import { CountMap } from '../../../dashboard/count-map.js';
-import { mulberry32 } from '../../../local/demo/model.js';
+import { CountMap } from '../../../../functions/shared/count-map.js';
+import { mulberry32 } from '../../../../local/demo/model.js';
 
 /** Random changes to a CountMap of `capacity` slots over `keyCount` keys, checked against a Map. */
-function check(seed: number, keyCount: number, steps: number, capacity: number): CountMap {
+function check(seed: number, keyCount: number, steps: number, capacity: number, maxLoad?: number): CountMap {
   const next = mulberry32(seed);
-  const map = new CountMap(capacity);
+  const map = new CountMap(capacity, maxLoad);
   const expected = new Map<string, number>();
   const keys = Array.from({ length: keyCount }, () => [Math.floor(next() * 4), Math.floor(next() * 2 ** 32), Math.floor(next() * 50)] as const);
   for (let step = 0; step < steps; step++) {
@@ -32,6 +32,13 @@ describe('CountMap', () => {
     const map = check(7, 3_000, 60_000, 16);
     expect(map.capacity).toBeGreaterThanOrEqual(2 * map.size);
     expect(map.capacity).toBeGreaterThan(16);
+  });
+
+  it('fills to 3/4 of its slots when asked to, with the same counts', () => {
+    const map = check(11, 3_000, 60_000, 16, 0.75);
+    expect(map.capacity * 0.75).toBeGreaterThanOrEqual(map.size);
+    expect(map.capacity).toBeLessThan(2 * map.size);
+    for (let seed = 1; seed <= 100; seed++) expect(check(seed, 12, 200, 16, 0.75).capacity).toBe(16);
   });
 
   it('keeps them where probe runs wrap past the last slot', () => {
