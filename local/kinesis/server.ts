@@ -26,7 +26,7 @@ const kinesalite = require('kinesalite') as (options: Record<string, unknown>) =
 /** Options kinesalite's LevelDB is opened with, over kinesalite's own (see above). */
 export const LEVELDB_OPTIONS = { maxOpenFiles: 100 } as const;
 
-/** Makes the leveldown that kinesalite loads open every store with LEVELDB_OPTIONS. */
+/** Makes the leveldown that kinesalite loads open every store with `options` over the ones it asks for. */
 export function openKinesaliteStoresWith(options: Record<string, unknown>): void {
   type Open = (this: unknown, openOptions: Record<string, unknown>, callback: unknown) => void;
   const { prototype } = createRequire(require.resolve('kinesalite'))('leveldown') as { prototype: { _open: Open } };
