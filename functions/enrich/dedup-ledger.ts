@@ -391,9 +391,10 @@ export class IdSet {
     return this.map.bytes;
   }
 
+  /** One probe: the map counts how often the id was added, and an id is in the set while it counts. */
   add(hash: string): void {
     const [a, b, c] = hashWords(hash);
-    if (this.map.get(a, b, c) === 0) this.map.change(a, b, c, 1);
+    this.map.change(a, b, c, 1);
   }
 
   has(hash: string): boolean {
