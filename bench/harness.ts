@@ -23,6 +23,11 @@ export type Figures = Record<string, Figure>;
 
 export interface Suite {
   name: string;
+  /**
+   * The prefix of every figure the suite reports, when no other suite's share it: a run replaces all of the
+   * suite's figures in bench/results.json, so none that a shorter run no longer reports is left beside them.
+   */
+  prefix?: string;
   run: () => Promise<Figures>;
 }
 

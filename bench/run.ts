@@ -48,7 +48,9 @@ const previous: Figures = existsSync(RESULTS) ? (JSON.parse(await readFile(RESUL
 const results: Figures = { ...previous };
 for (const suite of suites) {
   process.stderr.write(`running ${suite.name}…\n`);
-  Object.assign(results, await runInChild(suite.name));
+  const figures = await runInChild(suite.name);
+  if (suite.prefix) for (const name of Object.keys(results)) if (name.startsWith(suite.prefix)) delete results[name];
+  Object.assign(results, figures);
   // Written after every suite: a later one may price these figures (cost), and a failure keeps the rest.
   await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 }

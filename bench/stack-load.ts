@@ -10,7 +10,7 @@
 //                    (slopes; past 75 minutes also the memory slope once the dashboard's hour is full), and
 //                    `npm run query` answers during the run.
 import { spawnSync, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -145,28 +145,94 @@ function sampleMemory(stack: StackProcess, everyMs = 10_000): { samples: Map<str
   return { samples, stop: () => clearInterval(timer) };
 }
 
-async function withStack<T>(name: string, analytics: boolean, fn: (stack: StackProcess, dataDir: string) => Promise<T>): Promise<T> {
+/** What a failed delivery check leaves behind: why, and a check to run once the stack has stopped. */
+interface Kept {
+  why: string;
+  afterStop?: () => Promise<string>;
+  /** JSON files to write into the kept data dir: name → contents. */
+  files?: Record<string, unknown>;
+}
+
+/**
+ * Runs `fn` against a fresh stack in a data dir of its own, which is removed afterwards unless `fn` calls
+ * `keep`: then the dir stays, with npm start's log, for a person to look into.
+ */
+async function withStack<T>(name: string, analytics: boolean, fn: (stack: StackProcess, dataDir: string, keep: (kept: Kept) => void) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const stack = await StackProcess.create({ dataDir, analytics, logFile: join(dataDir, 'npm-start.log') });
+  let kept: Kept | undefined;
   await stack.start();
   try {
-    return await fn(stack, dataDir);
+    return await fn(stack, dataDir, (k) => (kept = k));
   } finally {
     await stack.interrupt().catch(() => stack.killGroup());
-    rmSync(dataDir, { recursive: true, force: true });
+    if (kept) {
+      for (const [file, contents] of Object.entries(kept.files ?? {})) writeFileSync(join(dataDir, file), JSON.stringify(contents));
+      const after = await kept.afterStop?.().catch((error: Error) => `the check after the stop failed: ${error.message}`);
+      process.stderr.write(`${name}: ${kept.why}${after ? `; ${after}` : ''}. Kept ${dataDir} (npm start's log: npm-start.log)\n`);
+    } else {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }
 }
 
-/** Waits until the lake holds every acknowledged event of `run`; the seconds it took after the load ended. */
-async function drainSeconds(stack: StackProcess, run: LoadRun, prefix: string, timeoutMs = 180_000): Promise<{ seconds: number; rows: number; distinct: number }> {
+/** How the acknowledged events of a run stand in the lake. */
+interface Delivery {
+  /** Seconds from the end of the load until every acknowledged event was in the lake, or the timeout. */
+  seconds: number;
+  acknowledged: number;
+  /** Acknowledged ids not in the lake. */
+  missing: string[];
+  /** Rows beyond the first of an id. */
+  duplicates: number;
+  /** Ids in the lake that were never acknowledged. */
+  unexpected: number;
+}
+
+const exactlyOnce = (d: Delivery): boolean => d.missing.length === 0 && d.duplicates === 0 && d.unexpected === 0;
+
+/** The lake's rows of the run (ids starting `<prefix>-`) against what ingest acknowledged. */
+async function delivery(stack: StackProcess, run: LoadRun, prefix: string, seconds: number): Promise<Delivery> {
+  const lake = await stack.lake(`${prefix}-`);
+  let unexpected = 0;
+  for (const id of lake.ids) if (!run.acknowledged.has(id)) unexpected++;
+  return { seconds, acknowledged: run.acknowledged.size, missing: [...run.acknowledged].filter((id) => !lake.ids.has(id)), duplicates: lake.rows - lake.distinct, unexpected };
+}
+
+/** Waits until the lake holds every acknowledged event of `run`, or the timeout. */
+async function drain(stack: StackProcess, run: LoadRun, prefix: string, timeoutMs = 180_000): Promise<Delivery> {
   await run.done;
   const started = Date.now();
-  let lake = await stack.lake(`${prefix}-`);
-  while (lake.distinct < run.acknowledged.size && Date.now() - started < timeoutMs) {
+  const now = () => delivery(stack, run, prefix, (Date.now() - started) / 1000);
+  let result = await now();
+  while (result.missing.length > 0 && Date.now() - started < timeoutMs) {
     await sleep(1_000);
-    lake = await stack.lake(`${prefix}-`);
+    result = await now();
   }
-  return { seconds: (Date.now() - started) / 1000, rows: lake.rows, distinct: lake.distinct };
+  return result;
+}
+
+/**
+ * The delivery figures; when the lake does not hold every acknowledged event exactly once, the data dir is
+ * kept, and after the stack's own drain on stop the missing ids are looked for again: late, or lost.
+ */
+function deliveryFigures(name: string, d: Delivery, stack: StackProcess, run: LoadRun, prefix: string, keep: (kept: Kept) => void, files: Record<string, unknown> = {}): Figures {
+  const met = exactlyOnce(d);
+  if (!met) {
+    keep({
+      files: { 'missing-ids.json': d.missing, ...files },
+      why: `${d.acknowledged} acknowledged: ${d.missing.length} not in the lake after ${Math.round(d.seconds)} s (first: ${d.missing.slice(0, 5).join(', ')}), ${d.duplicates} duplicate rows, ${d.unexpected} ids never acknowledged`,
+      afterStop: async () => {
+        const after = await delivery(stack, run, prefix, d.seconds);
+        return `after the stop: ${after.missing.length} missing, ${after.duplicates} duplicate rows`;
+      },
+    });
+  }
+  return {
+    [`${name}.lake_exactly_once`]: figure(met ? 1 : 0, 'bool', { target: 'every acknowledged event once', met }),
+    [`${name}.lake_missing`]: figure(d.missing.length, 'events', { baseline: d.acknowledged }),
+    [`${name}.lake_duplicates`]: figure(d.duplicates, 'rows'),
+  };
 }
 
 /** The emulator's own ceiling: 500-record PutRecords calls, 8 in flight, for `seconds`. */
@@ -187,6 +253,7 @@ async function emulatorCeiling(kinesis: KinesisClient, stream: string, seconds: 
 
 export const stackCeiling: Suite = {
   name: 'stack-ceiling',
+  prefix: 'ceiling.',
   async run(): Promise<Figures> {
     const stepSeconds = Number(process.env['BENCH_STEP_SECONDS'] ?? 40);
     const steps = [500, 1_000, 1_500, 2_000, 3_000];
@@ -217,7 +284,7 @@ export const stackCeiling: Suite = {
         ceiling = rate;
       }
       lake.stop();
-      const drain = await drainSeconds(stack, lastRun!, lastPrefix);
+      const drained = await drain(stack, lastRun!, lastPrefix);
       // The emulator alone, in the same run and on the same machine: a stream no consumer reads.
       const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
       await ensureStream(kinesis, 'bench-ceiling', 2, 10_000);
@@ -227,7 +294,7 @@ export const stackCeiling: Suite = {
         ...figures,
         'ceiling.whole_stack_events_per_s': figure(ceiling, 'events/s', { baseline: emulator, target: `highest step (${steps.join(', ')}) with every event acknowledged and the lake ≤ ${LAKE_LAG_TARGET_S} s behind (p99)`, met: ceiling >= 1_000 }),
         'ceiling.emulator_putrecords_per_s': figure(emulator, 'records/s'),
-        'ceiling.drain_after_last_step': figure(drain.seconds, 's'),
+        'ceiling.drain_after_last_step': figure(drained.seconds, 's'),
       };
     });
   },
@@ -235,11 +302,12 @@ export const stackCeiling: Suite = {
 
 export const stackSustained: Suite = {
   name: 'stack-sustained',
+  prefix: 'sustained.',
   async run(): Promise<Figures> {
     const seconds = Number(process.env['BENCH_SUSTAINED_SECONDS'] ?? 600);
     const rate = Number(process.env['BENCH_SUSTAINED_RATE'] ?? 1_000);
     const analytics = javaPresent();
-    return withStack('sustained', analytics, async (stack) => {
+    return withStack('sustained', analytics, async (stack, _dataDir, keep) => {
       const lake = new LakeWatcher(stack.endpoints.dataDir);
       lake.start();
       const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
@@ -251,7 +319,7 @@ export const stackSustained: Suite = {
       const run = startLoad({ target: () => stack.endpoints, rate, durationSeconds: seconds, prefix, probeEverySeconds: 5, maxInFlight: 16 });
       await run.done;
       const sendSeconds = (Date.now() - started) / 1000;
-      const drain = await drainSeconds(stack, run, prefix);
+      const drained = await drain(stack, run, prefix);
       await sleep(70_000); // the last minute's row
       lake.stop();
       aggregates.stop();
@@ -265,8 +333,8 @@ export const stackSustained: Suite = {
         'sustained.lake_lag_p50': figure(percentile(lags, 50), 's'),
         'sustained.lake_lag_p99': figure(percentile(lags, 99), 's', { target: `≤ ${LAKE_LAG_TARGET_S} s`, met: percentile(lags, 99) <= LAKE_LAG_TARGET_S }),
         'sustained.lake_lag_max': figure(Math.max(...lags), 's'),
-        'sustained.lake_exactly_once': figure(drain.distinct === run.acknowledged.size && drain.rows === drain.distinct ? 1 : 0, 'bool', { target: 'every acknowledged event once', met: drain.distinct === run.acknowledged.size && drain.rows === drain.distinct }),
-        'sustained.drain_after_send': figure(drain.seconds, 's'),
+        ...deliveryFigures('sustained', drained, stack, run, prefix, keep, { 'probe-lags.json': lags }),
+        'sustained.drain_after_send': figure(drained.seconds, 's'),
       };
       if (analytics) {
         figures['sustained.flink_minutes'] = figure(minutes.length, 'rows', { target: `one total_minute row per minute (${Math.floor(seconds / 60)}+)`, met: minutes.length >= Math.floor(seconds / 60) });
@@ -282,11 +350,12 @@ export const stackSustained: Suite = {
 
 export const stackSoak: Suite = {
   name: 'stack-soak',
+  prefix: 'soak.',
   async run(): Promise<Figures> {
     const seconds = Number(process.env['BENCH_SOAK_SECONDS'] ?? 1_800);
     const rate = 200;
     const analytics = javaPresent();
-    return withStack('soak', analytics, async (stack, dataDir) => {
+    return withStack('soak', analytics, async (stack, dataDir, keep) => {
       const lake = new LakeWatcher(stack.endpoints.dataDir);
       lake.start();
       const memory = sampleMemory(stack, 15_000);
@@ -309,7 +378,7 @@ export const stackSoak: Suite = {
       await run.done;
       clearInterval(tick);
       clearInterval(queryTimer);
-      const drain = await drainSeconds(stack, run, 'soak');
+      const drained = await drain(stack, run, 'soak');
       lake.stop();
       memory.stop();
       await lake.poll();
@@ -322,7 +391,9 @@ export const stackSoak: Suite = {
         'soak.throughput_slope': figure(slope(throughput), 'events/s per min'),
         'soak.lake_lag_p99': figure(percentile(lagPoints.map(([, s]) => s), 99), 's'),
         'soak.lake_lag_slope': figure(slope(lagPoints), 's per min'),
-        'soak.lake_exactly_once': figure(drain.distinct === run.acknowledged.size && drain.rows === drain.distinct ? 1 : 0, 'bool', { met: drain.distinct === run.acknowledged.size && drain.rows === drain.distinct }),
+        'soak.lake_lag_max': figure(Math.max(...lagPoints.map(([, s]) => s)), 's'),
+        ...deliveryFigures('soak', drained, stack, run, 'soak', keep, { 'probe-lags.json': lagPoints }),
+        'soak.drain_after_send': figure(drained.seconds, 's'),
         'soak.queries_answered': figure(queries.filter((q) => Number.isFinite(q)).length, 'queries', { target: `all of ${queries.length}`, met: queries.length > 0 && queries.every((q) => Number.isFinite(q)) }),
         'soak.query_seconds_max': figure(Math.max(...queries.filter((q) => Number.isFinite(q)), 0), 's'),
       };
