@@ -311,9 +311,12 @@ export class DedupLedger {
   /** Reads the items of `key` past `bucket.cursor` into `bucket`, page by page, in sort-key order. */
   private async readAfter(key: string, bucket: Bucket, deadline: number): Promise<void> {
     const nowSeconds = Math.floor(this.now() / 1000);
+    // Every page asks the same question, from the cursor as it was before the first: DynamoDB refuses an
+    // ExclusiveStartKey that the key condition excludes ("The provided starting key does not match the range
+    // key predicate"), and the cursor moves to that very key as the page is read.
+    const { cursor } = bucket;
     let startKey: Record<string, AttributeValue> | undefined;
     for (;;) {
-      const { cursor } = bucket;
       const query = new QueryCommand({
         TableName: this.options.table,
         // Strongly consistent: the previous batch of the shard may have written a moment ago.

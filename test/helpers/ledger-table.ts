@@ -1,7 +1,8 @@
 // An in-memory stand-in for the dedup ledger table (functions/enrich/dedup-ledger.ts) behind
 // aws-sdk-client-mock: PutItem, and Query by bucket with an optional "sort key after" condition, in sort-key
-// order, a page at a time. It keeps what was asked, to check how few calls a batch costs.
-import type { AttributeValue, PutItemCommandInput, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+// order, a page at a time; like DynamoDB, it refuses a start key that the condition excludes. It keeps what
+// was asked, to check how few calls a batch costs.
+import { DynamoDBServiceException, type AttributeValue, type PutItemCommandInput, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { LEDGER_BATCH, LEDGER_BUCKET } from '../../functions/enrich/dedup-ledger.js';
 
 export class LedgerTable {
@@ -34,6 +35,10 @@ export class LedgerTable {
     const after = values[':c']?.S;
     this.queries.push({ bucket, ...(after === undefined ? {} : { after }) });
     const start = input.ExclusiveStartKey?.[LEDGER_BATCH]?.S;
+    // As DynamoDB (and dynalite): the start key must satisfy the key condition.
+    if (start !== undefined && after !== undefined && !(start > after)) {
+      throw new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', $metadata: {}, message: 'The provided starting key does not match the range key predicate' });
+    }
     const sorted = [...(this.items.get(bucket)?.entries() ?? [])]
       .filter(([sort]) => (after === undefined || sort > after) && (start === undefined || sort > start))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -124,13 +124,22 @@ describe('DedupLedger', () => {
     expect(kinesis.commandCalls(ListShardsCommand)).toHaveLength(1);
   });
 
-  it('reads a bucket page by page', async () => {
-    const ledger = consumer();
-    for (let batch = 1; batch <= 5; batch++) await deliver(ledger, String(batch * 100), [`id-${batch}`]);
+  it('reads a bucket page by page, whole or past its cursor', async () => {
+    const writer = consumer();
+    for (let batch = 1; batch <= 5; batch++) await deliver(writer, String(batch * 100), [`id-${batch}`]);
     table.pageSize = 3;
-    const found = await consumer().lookup('events-raw', SHARD, entries(['id-1', 'id-3', 'id-5', 'id-6']), deadline());
-    expect([...found.seen].sort()).toEqual(['id-1', 'id-3', 'id-5']);
-    expect(table.queries.filter((q) => q.after === undefined).length).toBeGreaterThanOrEqual(1);
+    const warm = consumer();
+    const whole = await warm.lookup('events-raw', SHARD, entries(['id-1', 'id-3', 'id-5', 'id-6']), deadline());
+    expect([...whole.seen].sort()).toEqual(['id-1', 'id-3', 'id-5']);
+    expect(table.queries.filter((q) => q.after === undefined).length).toBeGreaterThan(1);
+    // Another consumer delivers more (a resharding, a new execution environment): the warm one reads the
+    // new items past its cursor, again over several pages.
+    for (let batch = 6; batch <= 10; batch++) await deliver(writer, String(batch * 100), [`id-${batch}`]);
+    table.queries.length = 0;
+    const after = await warm.lookup('events-raw', SHARD, entries(['id-2', 'id-7', 'id-10', 'id-11']), deadline());
+    expect([...after.seen].sort()).toEqual(['id-10', 'id-2', 'id-7']);
+    expect(table.queries.length).toBeGreaterThan(1);
+    expect(new Set(table.queries.map((q) => q.after)).size).toBe(1);
   });
 
   it('ignores items past the window that TTL has not deleted yet, and reads a bucket again after an hour', async () => {
