@@ -9,6 +9,8 @@
 //   stack-soak       200 events/s for 30 minutes (BENCH_SOAK_SECONDS): throughput, lag and memory stay flat
 //                    (slopes; past 75 minutes also the memory slope once the dashboard's hour is full), and
 //                    `npm run query` answers during the run.
+// Each checks that the lake holds every acknowledged event exactly once. When it does not, the figures say
+// how many were missing or repeated, and the run's data dir is kept (with npm start's log) to find out why.
 import { spawnSync, execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
