@@ -135,17 +135,35 @@ class AggregatesWatcher {
   }
 }
 
-/** Samples each process's memory every `everyMs`: minutes since start → MB. */
-function sampleMemory(stack: StackProcess, everyMs = 10_000): { samples: Map<string, [number, number][]>; stop(): void } {
-  const samples = new Map<string, [number, number][]>();
+type Series = Map<string, [number, number][]>;
+
+/**
+ * Samples each process every `everyMs`: its memory (minutes since start → MB) and its CPU since the sample before
+ * (minutes since start → percent of one core).
+ */
+function sampleMemory(stack: StackProcess, everyMs = 10_000): { samples: Series; cpu: Series; stop(): void } {
+  const samples: Series = new Map();
+  const cpu: Series = new Map();
   const started = Date.now();
+  const add = (series: Series, name: string, point: [number, number]) => series.set(name, [...(series.get(name) ?? []), point]);
+  let before = { at: Date.now(), seconds: stack.cpuSeconds() };
   const take = () => {
-    for (const [name, mb] of Object.entries(stack.memoryMb())) samples.set(name, [...(samples.get(name) ?? []), [(Date.now() - started) / 60_000, mb]]);
+    const minute = (Date.now() - started) / 60_000;
+    for (const [name, mb] of Object.entries(stack.memoryMb())) add(samples, name, [minute, mb]);
+    const now = { at: Date.now(), seconds: stack.cpuSeconds() };
+    for (const [name, seconds] of Object.entries(now.seconds)) {
+      const used = seconds - (before.seconds[name] ?? Number.NaN);
+      // A process that restarted since the sample before has no comparable figure.
+      if (used >= 0) add(cpu, name, [minute, (100 * used) / ((now.at - before.at) / 1000)]);
+    }
+    before = now;
   };
   take();
   const timer = setInterval(take, everyMs);
-  return { samples, stop: () => clearInterval(timer) };
+  return { samples, cpu, stop: () => clearInterval(timer) };
 }
+
+const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / values.length;
 
 /** What a failed delivery check leaves behind: why, and a check to run once the stack has stopped. */
 interface Kept {
@@ -345,6 +363,9 @@ export const stackSustained: Suite = {
       for (const [name, points] of memory.samples) {
         figures[`sustained.memory_${name}_max`] = figure(Math.max(...points.map(([, mb]) => mb)), 'MB');
       }
+      for (const [name, points] of memory.cpu) {
+        if (points.length > 0) figures[`sustained.cpu_${name}_mean`] = figure(mean(points.map(([, share]) => share)), '% of a core');
+      }
       return figures;
     });
   },
@@ -409,6 +430,17 @@ export const stackSoak: Suite = {
         // the slope once that window is full.
         const afterHour = points.filter(([minute]) => minute >= 65);
         if (seconds >= 75 * 60) figures[`soak.memory_${name}_slope_after_hour`] = figure(slope(afterHour), 'MB per min');
+      }
+      // CPU per process: its mean over the steady part, and over the first and the last 10 minutes of it, so work
+      // that grows with the run (state that is never let go) shows as a rising figure, not only in a slope.
+      for (const [name, points] of memory.cpu) {
+        const steady = points.filter(([minute]) => minute >= 5);
+        if (steady.length === 0) continue;
+        const end = steady.at(-1)![0];
+        figures[`soak.cpu_${name}_mean`] = figure(mean(steady.map(([, share]) => share)), '% of a core');
+        figures[`soak.cpu_${name}_slope`] = figure(slope(steady), '% of a core per min');
+        figures[`soak.cpu_${name}_first_10min`] = figure(mean(steady.filter(([m]) => m < 15).map(([, share]) => share)), '% of a core');
+        figures[`soak.cpu_${name}_last_10min`] = figure(mean(steady.filter(([m]) => m > end - 10).map(([, share]) => share)), '% of a core');
       }
       return figures;
     });

@@ -129,6 +129,17 @@ export class StackProcess {
     return result;
   }
 
+  /** CPU time each process of the stack has used so far (user + system, all its threads), in seconds. */
+  cpuSeconds(): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const p of processTable()) {
+      if (!p.cmdline.includes(this.options.dataDir)) continue;
+      const name = (Object.keys(COMPONENT_MARKERS) as (keyof typeof COMPONENT_MARKERS)[]).find((key) => p.cmdline.includes(COMPONENT_MARKERS[key]));
+      if (name) result[name] = (result[name] ?? 0) + p.cpuSeconds;
+    }
+    return result;
+  }
+
   /** Lake figures for the events whose messageId starts with `prefix`: rows, distinct ids, and the ids. */
   async lake(prefix: string): Promise<{ rows: number; distinct: number; ids: Set<string> }> {
     try {
@@ -161,7 +172,11 @@ interface ProcessInfo {
   pid: number;
   cmdline: string;
   rssMb: number;
+  cpuSeconds: number;
 }
+
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat (100 on every mainstream architecture). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function processTable(): ProcessInfo[] {
   const table: ProcessInfo[] = [];
@@ -171,7 +186,11 @@ function processTable(): ProcessInfo[] {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      table.push({ pid: Number(entry), cmdline, rssMb: rssKb / 1024 });
+      // utime and stime are fields 14 and 15; the command name (field 2) may hold spaces, so count after its ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+      table.push({ pid: Number(entry), cmdline, rssMb: rssKb / 1024, cpuSeconds });
     } catch {
       // The process ended while we looked.
     }

@@ -35,15 +35,16 @@ FROM clock_ticks;
 CREATE VIEW events AS
 SELECT * FROM events_and_ticks WHERE NOT is_tick;
 
--- Flags the first event of each visitor's session: no earlier event, or the previous one at least the session gap
--- before (the rule of SESSION windows). MIN over "previous row and this row" is the previous event time when they
--- came in order. Ordered by arrival, not event time: an event-time OVER drops every row behind the watermark,
+-- Flags the first event of each visitor's session: no earlier event, or ${session.gap.minutes} whole minutes with no
+-- event since the previous one (the rule of the session query, 10-aggregates.sql, which cuts sessions between
+-- minutes). MIN over "previous row and this row" is the previous event's minute when they came in order. Ordered by arrival, not event time: an event-time OVER drops every row behind the watermark,
 -- even one that its still-open 1-minute window counts, and the totals would then disagree with the other kinds.
 CREATE VIEW events_with_session_start AS
 SELECT
   *,
   COUNT(*) OVER visitor = 1
-    OR MIN(`event_time`) OVER visitor <= `event_time` - INTERVAL '${session.gap.minutes}' MINUTE AS is_session_start
+    OR MIN(FLOOR(`event_time` TO MINUTE)) OVER visitor
+       < FLOOR(`event_time` TO MINUTE) - INTERVAL '${session.gap.minutes}' MINUTE AS is_session_start
 FROM events_and_ticks
 WINDOW visitor AS (PARTITION BY visitor_id ORDER BY `arrival_time` ROWS BETWEEN 1 PRECEDING AND CURRENT ROW);
 

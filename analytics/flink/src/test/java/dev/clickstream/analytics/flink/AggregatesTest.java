@@ -98,8 +98,8 @@ class AggregatesTest {
     @Test
     void sessionsSplitOnThirtyMinuteGapsWithEntryAndExitPages() {
         assertEquals(Map.of(
-            // m7 (12:00:50) missed its 1-minute window but not A's session, which was still open.
-            "2024-05-01T12:00:05.000Z A", "window_end=2024-05-01T12:00:50.000Z duration_seconds=45 events=4 page_views=3 entry_page=/home exit_page=/home",
+            // m4 twice delivered, counted once; m7 (12:00:50) missed its 1-minute window, and so A's session too.
+            "2024-05-01T12:00:05.000Z A", "window_end=2024-05-01T12:00:30.000Z duration_seconds=25 events=3 page_views=2 entry_page=/home exit_page=/pricing",
             "2024-05-01T12:40:00.000Z A", "window_end=2024-05-01T12:40:00.000Z duration_seconds=0 events=1 page_views=1 entry_page=/blog exit_page=/blog",
             "2024-05-01T12:00:10.000Z B", "window_end=2024-05-01T12:01:10.000Z duration_seconds=60 events=3 page_views=3 entry_page=/home exit_page=/pricing",
             "2024-05-01T12:00:40.000Z C", "window_end=2024-05-01T12:00:40.000Z duration_seconds=0 events=1 page_views=1 entry_page=/home exit_page=/home",
