@@ -37,13 +37,15 @@ SELECT * FROM events_and_ticks WHERE NOT is_tick;
 
 -- Flags the first event of each visitor's session: no earlier event, or ${session.gap.minutes} whole minutes with no
 -- event since the previous one (the rule of the session query, 10-aggregates.sql, which cuts sessions between
--- minutes). MIN over "previous row and this row" is the previous event's minute when they came in order. Ordered by arrival, not event time: an event-time OVER drops every row behind the watermark,
--- even one that its still-open 1-minute window counts, and the totals would then disagree with the other kinds.
+-- minutes). MIN over "previous row and this row" is the previous event time when they came in order; the minutes are
+-- taken after the OVER, so its input and state are those of the job before sessions counted whole minutes and a
+-- checkpoint of that job restores. Ordered by arrival, not event time: an event-time OVER drops every row behind the
+-- watermark, even one that its still-open 1-minute window counts, and the totals would then disagree with the others.
 CREATE VIEW events_with_session_start AS
 SELECT
   *,
   COUNT(*) OVER visitor = 1
-    OR MIN(FLOOR(`event_time` TO MINUTE)) OVER visitor
+    OR FLOOR(MIN(`event_time`) OVER visitor TO MINUTE)
        < FLOOR(`event_time` TO MINUTE) - INTERVAL '${session.gap.minutes}' MINUTE AS is_session_start
 FROM events_and_ticks
 WINDOW visitor AS (PARTITION BY visitor_id ORDER BY `arrival_time` ROWS BETWEEN 1 PRECEDING AND CURRENT ROW);
