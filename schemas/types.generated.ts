@@ -381,7 +381,7 @@ fixed: boolean
  */
 export interface AggregateRow {
 /**
- * total_minute: all events of a 1-minute tumbling window. page_minute: per page_host + page_path. referrer_minute: per referrer_host ('(direct)' when none). utm_source_minute: per utm_source ('(none)'). device_minute: per device_type ('(unknown)'). session: one visitor's session (SESSION window, gap session.gap.minutes, 30 by default). total_live: the live view, the open minute's totals so far: window_start is the minute's start, window_end the end of the part counted (every live.step.seconds, 1 by default); rows of one minute grow to its total (an event that arrives behind the watermark is missing from the parts already emitted, not from the later ones).
+ * total_minute: all events of a 1-minute tumbling window. page_minute: per page_host + page_path. referrer_minute: per referrer_host ('(direct)' when none). utm_source_minute: per utm_source ('(none)'). device_minute: per device_type ('(unknown)'). session: one visitor's session (SESSION window over the visitor's minutes: it ends after session.gap.minutes whole minutes with no event of the visitor, 30 by default; like the 1-minute rows, it leaves out an event that came behind the watermark after its minute closed). total_live: the live view, the open minute's totals so far: window_start is the minute's start, window_end the end of the part counted (every live.step.seconds, 1 by default); rows of one minute grow to its total (an event that arrives behind the watermark is missing from the parts already emitted, not from the later ones).
  */
 kind: ("total_minute" | "page_minute" | "referrer_minute" | "utm_source_minute" | "device_minute" | "session" | "total_live")
 /**
@@ -449,7 +449,7 @@ error_events: (number | null)
  */
 unique_visitors: (number | null)
 /**
- * total_minute: visitors whose event in this minute came at least the session gap after their previous one (or was their first).
+ * total_minute: visitors whose event in this minute came after at least the session gap of whole minutes with no event of theirs (or was their first).
  */
 sessions_started: (number | null)
 /**

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Collectors;
 
 import static dev.clickstream.analytics.flink.TestEvents.page;
 import static dev.clickstream.analytics.flink.TestEvents.track;
@@ -40,20 +39,6 @@ class AggregatesTest {
         ), Map.of());
     }
 
-    private static Map<String, String> byWindow(List<JsonNode> rows, String... fields) {
-        Map<String, String> out = new TreeMap<>();
-        for (JsonNode row : rows) {
-            String key = row.get("window_start").asText() + (row.hasNonNull("page_path") ? " " + row.get("page_path").asText() : "")
-                + (row.hasNonNull("referrer_host") ? " " + row.get("referrer_host").asText() : "")
-                + (row.hasNonNull("utm_source") ? " " + row.get("utm_source").asText() : "")
-                + (row.hasNonNull("device_type") ? " " + row.get("device_type").asText() : "")
-                + (row.hasNonNull("visitor_id") ? " " + row.get("visitor_id").asText() : "");
-            String value = java.util.Arrays.stream(fields).map(f -> f + "=" + row.get(f).asText()).collect(Collectors.joining(" "));
-            if (out.put(key, value) != null) throw new AssertionError("two rows for " + key);
-        }
-        return out;
-    }
-
     @Test
     void totalsPerMinuteCountEachMessageOnceDropLateEventsAndCountSessionStarts() {
         assertEquals(Map.of(
@@ -61,7 +46,7 @@ class AggregatesTest {
             "2024-05-01T12:01:00.000Z", "events=2 page_views=2 track_events=0 bot_events=0 unique_visitors=1 sessions_started=0 window_end=2024-05-01T12:02:00.000Z",
             "2024-05-01T12:02:00.000Z", "events=1 page_views=1 track_events=0 bot_events=0 unique_visitors=1 sessions_started=1 window_end=2024-05-01T12:03:00.000Z",
             "2024-05-01T12:40:00.000Z", "events=1 page_views=1 track_events=0 bot_events=0 unique_visitors=1 sessions_started=1 window_end=2024-05-01T12:41:00.000Z"),
-            byWindow(run.aggregates("total_minute"), "events", "page_views", "track_events", "bot_events", "unique_visitors",
+            PipelineRun.byWindow(run.aggregates("total_minute"), "events", "page_views", "track_events", "bot_events", "unique_visitors",
                 "sessions_started", "window_end"));
     }
 
@@ -74,18 +59,18 @@ class AggregatesTest {
             "2024-05-01T12:01:00.000Z /pricing", "events=1 page_views=1 track_events=0 bot_events=0 unique_visitors=1 page_host=shop.example.com",
             "2024-05-01T12:02:00.000Z /home", "events=1 page_views=1 track_events=0 bot_events=0 unique_visitors=1 page_host=shop.example.com",
             "2024-05-01T12:40:00.000Z /blog", "events=1 page_views=1 track_events=0 bot_events=0 unique_visitors=1 page_host=shop.example.com"),
-            byWindow(run.aggregates("page_minute"), "events", "page_views", "track_events", "bot_events", "unique_visitors", "page_host"));
+            PipelineRun.byWindow(run.aggregates("page_minute"), "events", "page_views", "track_events", "bot_events", "unique_visitors", "page_host"));
     }
 
     @Test
     void referrerUtmSourceAndDeviceBreakdownsAddUpToTheTotals() {
-        Map<String, String> referrers = byWindow(run.aggregates("referrer_minute"), "events", "unique_visitors");
+        Map<String, String> referrers = PipelineRun.byWindow(run.aggregates("referrer_minute"), "events", "unique_visitors");
         assertEquals("events=1 unique_visitors=1", referrers.get("2024-05-01T12:00:00.000Z google.com"));
         assertEquals("events=4 unique_visitors=3", referrers.get("2024-05-01T12:00:00.000Z (direct)"));
-        Map<String, String> sources = byWindow(run.aggregates("utm_source_minute"), "events");
+        Map<String, String> sources = PipelineRun.byWindow(run.aggregates("utm_source_minute"), "events");
         assertEquals("events=1", sources.get("2024-05-01T12:00:00.000Z newsletter"));
         assertEquals("events=4", sources.get("2024-05-01T12:00:00.000Z (none)"));
-        Map<String, String> devices = byWindow(run.aggregates("device_minute"), "events", "bot_events", "unique_visitors");
+        Map<String, String> devices = PipelineRun.byWindow(run.aggregates("device_minute"), "events", "bot_events", "unique_visitors");
         assertEquals(Map.of(
             "2024-05-01T12:00:00.000Z desktop", "events=3 bot_events=0 unique_visitors=1",
             "2024-05-01T12:00:00.000Z mobile", "events=1 bot_events=0 unique_visitors=1",
@@ -104,7 +89,7 @@ class AggregatesTest {
             "2024-05-01T12:00:10.000Z B", "window_end=2024-05-01T12:01:10.000Z duration_seconds=60 events=3 page_views=3 entry_page=/home exit_page=/pricing",
             "2024-05-01T12:00:40.000Z C", "window_end=2024-05-01T12:00:40.000Z duration_seconds=0 events=1 page_views=1 entry_page=/home exit_page=/home",
             "2024-05-01T12:02:30.000Z D", "window_end=2024-05-01T12:02:30.000Z duration_seconds=0 events=1 page_views=1 entry_page=/home exit_page=/home"),
-            byWindow(run.aggregates("session"), "window_end", "duration_seconds", "events", "page_views", "entry_page", "exit_page"));
+            PipelineRun.byWindow(run.aggregates("session"), "window_end", "duration_seconds", "events", "page_views", "entry_page", "exit_page"));
     }
 
     @Test
@@ -115,7 +100,7 @@ class AggregatesTest {
                 .put(row.get("window_end").asText(), row.get("events").asLong());
             if (before != null) throw new AssertionError("two rows for " + row);
         }
-        Map<String, String> totals = byWindow(run.aggregates("total_minute"), "events");
+        Map<String, String> totals = PipelineRun.byWindow(run.aggregates("total_minute"), "events");
         assertEquals(totals.keySet(), live.keySet(), "a live view of every minute with events");
 
         TreeMap<String, Long> noon = live.get("2024-05-01T12:00:00.000Z");

@@ -12,9 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -89,5 +91,22 @@ final class PipelineRun {
 
     List<JsonNode> aggregates(String kind) {
         return aggregates.stream().filter(r -> kind.equals(r.get("kind").asText())).collect(Collectors.toList());
+    }
+
+    /**
+     * Rows by "window_start[ dimension]" → "field=value …" for the given fields; fails on two rows for one key.
+     */
+    static Map<String, String> byWindow(List<JsonNode> rows, String... fields) {
+        Map<String, String> out = new TreeMap<>();
+        for (JsonNode row : rows) {
+            String key = row.get("window_start").asText() + (row.hasNonNull("page_path") ? " " + row.get("page_path").asText() : "")
+                + (row.hasNonNull("referrer_host") ? " " + row.get("referrer_host").asText() : "")
+                + (row.hasNonNull("utm_source") ? " " + row.get("utm_source").asText() : "")
+                + (row.hasNonNull("device_type") ? " " + row.get("device_type").asText() : "")
+                + (row.hasNonNull("visitor_id") ? " " + row.get("visitor_id").asText() : "");
+            String value = Arrays.stream(fields).map(f -> f + "=" + row.get(f).asText()).collect(Collectors.joining(" "));
+            if (out.put(key, value) != null) throw new AssertionError("two rows for " + key);
+        }
+        return out;
     }
 }
