@@ -141,18 +141,24 @@ type Series = Map<string, [number, number][]>;
  * Samples each process every `everyMs`: its memory (minutes since start → MB) and its CPU since the sample before
  * (minutes since start → percent of one core).
  */
-function sampleMemory(stack: StackProcess, everyMs = 10_000): { samples: Series; cpu: Series; stop(): void } {
-  const samples: Series = new Map();
+function sampleProcesses(stack: StackProcess, everyMs = 10_000): { memory: Series; cpu: Series; stop(): void } {
+  const memory: Series = new Map();
   const cpu: Series = new Map();
   const started = Date.now();
-  const add = (series: Series, name: string, point: [number, number]) => series.set(name, [...(series.get(name) ?? []), point]);
-  let before = { at: Date.now(), seconds: stack.cpuSeconds() };
+  const add = (series: Series, name: string, point: [number, number]) => {
+    const points = series.get(name);
+    if (points) points.push(point);
+    else series.set(name, [point]);
+  };
+  // The first sample has no sample before it, so its CPU figure is left out.
+  let before: { at: number; usage: ReturnType<StackProcess['usage']> } | undefined;
   const take = () => {
-    const minute = (Date.now() - started) / 60_000;
-    for (const [name, mb] of Object.entries(stack.memoryMb())) add(samples, name, [minute, mb]);
-    const now = { at: Date.now(), seconds: stack.cpuSeconds() };
-    for (const [name, seconds] of Object.entries(now.seconds)) {
-      const used = seconds - (before.seconds[name] ?? Number.NaN);
+    const now = { at: Date.now(), usage: stack.usage() };
+    const minute = (now.at - started) / 60_000;
+    for (const [name, { rssMb, cpuSeconds }] of Object.entries(now.usage)) {
+      add(memory, name, [minute, rssMb]);
+      if (!before) continue;
+      const used = cpuSeconds - (before.usage[name]?.cpuSeconds ?? Number.NaN);
       // A process that restarted since the sample before has no comparable figure.
       if (used >= 0) add(cpu, name, [minute, (100 * used) / ((now.at - before.at) / 1000)]);
     }
@@ -160,7 +166,7 @@ function sampleMemory(stack: StackProcess, everyMs = 10_000): { samples: Series;
   };
   take();
   const timer = setInterval(take, everyMs);
-  return { samples, cpu, stop: () => clearInterval(timer) };
+  return { memory, cpu, stop: () => clearInterval(timer) };
 }
 
 const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / values.length;
@@ -333,7 +339,7 @@ export const stackSustained: Suite = {
       const kinesis = createLocalKinesisClient(stack.endpoints.kinesis);
       const aggregates = new AggregatesWatcher(kinesis, stack.endpoints.streams.aggregates);
       if (analytics) await aggregates.start();
-      const memory = sampleMemory(stack);
+      const processes = sampleProcesses(stack);
       const prefix = 'sustained';
       const started = Date.now();
       const run = startLoad({ target: () => stack.endpoints, rate, durationSeconds: seconds, prefix, probeEverySeconds: 5, maxInFlight: 16 });
@@ -343,7 +349,7 @@ export const stackSustained: Suite = {
       await sleep(70_000); // the last minute's row
       lake.stop();
       aggregates.stop();
-      memory.stop();
+      processes.stop();
       kinesis.destroy();
       await lake.poll();
       const lags = lake.lags(run.probes);
@@ -360,10 +366,10 @@ export const stackSustained: Suite = {
         figures['sustained.flink_minutes'] = figure(minutes.length, 'rows', { target: `one total_minute row per minute (${Math.floor(seconds / 60)}+)`, met: minutes.length >= Math.floor(seconds / 60) });
         figures['sustained.flink_row_after_window_p99'] = figure(percentile(minutes, 99), 's');
       }
-      for (const [name, points] of memory.samples) {
+      for (const [name, points] of processes.memory) {
         figures[`sustained.memory_${name}_max`] = figure(Math.max(...points.map(([, mb]) => mb)), 'MB');
       }
-      for (const [name, points] of memory.cpu) {
+      for (const [name, points] of processes.cpu) {
         if (points.length > 0) figures[`sustained.cpu_${name}_mean`] = figure(mean(points.map(([, share]) => share)), '% of a core');
       }
       return figures;
@@ -381,7 +387,7 @@ export const stackSoak: Suite = {
     return withStack('soak', analytics, async (stack, dataDir, keep) => {
       const lake = new LakeWatcher(stack.endpoints.dataDir);
       lake.start();
-      const memory = sampleMemory(stack, 15_000);
+      const processes = sampleProcesses(stack, 15_000);
       const queries: number[] = [];
       const throughput: [number, number][] = [];
       const started = Date.now();
@@ -403,7 +409,7 @@ export const stackSoak: Suite = {
       clearInterval(queryTimer);
       const drained = await drain(stack, run, 'soak');
       lake.stop();
-      memory.stop();
+      processes.stop();
       await lake.poll();
       const lagPoints = [...run.probes].flatMap(([id, at]): [number, number][] => {
         const seen = lake.seenAt.get(id);
@@ -420,7 +426,7 @@ export const stackSoak: Suite = {
         'soak.queries_answered': figure(queries.filter((q) => Number.isFinite(q)).length, 'queries', { target: `all of ${queries.length}`, met: queries.length > 0 && queries.every((q) => Number.isFinite(q)) }),
         'soak.query_seconds_max': figure(Math.max(...queries.filter((q) => Number.isFinite(q)), 0), 's'),
       };
-      for (const [name, points] of memory.samples) {
+      for (const [name, points] of processes.memory) {
         // The first minutes are warm-up (JIT, caches, the JVM's heap growing to its working size).
         const steady = points.filter(([minute]) => minute >= 5);
         figures[`soak.memory_${name}_slope`] = figure(slope(steady), 'MB per min');
@@ -433,7 +439,7 @@ export const stackSoak: Suite = {
       }
       // CPU per process: its mean over the steady part, and over the first and the last 10 minutes of it, so work
       // that grows with the run (state that is never let go) shows as a rising figure, not only in a slope.
-      for (const [name, points] of memory.cpu) {
+      for (const [name, points] of processes.cpu) {
         const steady = points.filter(([minute]) => minute >= 5);
         if (steady.length === 0) continue;
         const end = steady.at(-1)![0];

@@ -118,24 +118,20 @@ export class StackProcess {
     return processTable().find((p) => p.cmdline.includes(COMPONENT_MARKERS[component]) && p.cmdline.includes(this.options.dataDir))?.pid;
   }
 
-  /** Resident memory of each process of the stack (`npm start` itself, the emulator, the JVM), in MB. */
-  memoryMb(): Record<string, number> {
-    const result: Record<string, number> = {};
+  /**
+   * Each process of the stack (`npm start` itself, the emulator, the JVM), read from /proc in one pass: its resident
+   * memory in MB (the largest process of that name) and the CPU time it has used so far in seconds (user + system,
+   * all threads, summed over the processes of that name).
+   */
+  usage(): Record<string, { rssMb: number; cpuSeconds: number }> {
+    const result: Record<string, { rssMb: number; cpuSeconds: number }> = {};
     for (const p of processTable()) {
       if (!p.cmdline.includes(this.options.dataDir)) continue;
       const name = (Object.keys(COMPONENT_MARKERS) as (keyof typeof COMPONENT_MARKERS)[]).find((key) => p.cmdline.includes(COMPONENT_MARKERS[key]));
-      if (name) result[name] = Math.max(result[name] ?? 0, p.rssMb);
-    }
-    return result;
-  }
-
-  /** CPU time each process of the stack has used so far (user + system, all its threads), in seconds. */
-  cpuSeconds(): Record<string, number> {
-    const result: Record<string, number> = {};
-    for (const p of processTable()) {
-      if (!p.cmdline.includes(this.options.dataDir)) continue;
-      const name = (Object.keys(COMPONENT_MARKERS) as (keyof typeof COMPONENT_MARKERS)[]).find((key) => p.cmdline.includes(COMPONENT_MARKERS[key]));
-      if (name) result[name] = (result[name] ?? 0) + p.cpuSeconds;
+      if (!name) continue;
+      const seen = (result[name] ??= { rssMb: 0, cpuSeconds: 0 });
+      seen.rssMb = Math.max(seen.rssMb, p.rssMb);
+      seen.cpuSeconds += p.cpuSeconds;
     }
     return result;
   }

@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,7 +25,7 @@ class SessionsTest {
 
     @BeforeAll
     static void runJob(@TempDir Path dir) throws Exception {
-        List<TestEvents> events = new java.util.ArrayList<>(List.of(
+        List<TestEvents> events = new ArrayList<>(List.of(
             // E: 30 min 20 s apart, in minutes 12:00 and 12:31, 30 whole minutes with no event between: two sessions.
             page("e1", "E", "2024-05-01T12:00:50Z", "/home"),
             // F: 30 min 40 s apart, but in minutes 12:00 and 12:30, 29 empty minutes between: one session; f1 twice.
@@ -33,7 +35,7 @@ class SessionsTest {
             page("e2", "E", "2024-05-01T12:31:10Z", "/blog")));
         // M: a page every 20 s for 90 minutes, every one of them delivered twice: one session of 270 events.
         IntStream.range(0, 270).forEach(i -> {
-            String at = java.time.Instant.parse("2024-05-01T12:31:00Z").plusSeconds(20L * i).toString();
+            String at = Instant.parse("2024-05-01T12:31:00Z").plusSeconds(20L * i).toString();
             events.add(page("m" + i, "M", at, "/status"));
             events.add(page("m" + i, "M", at, "/status"));
         });
